@@ -1,0 +1,77 @@
+"""Write the fixtures and the sample leak to a folder."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+from corpus_fixtures import builders
+from corpus_fixtures.builders.archive import gzip_bytes, tar_gz_bytes, zip_bytes
+
+Builder = Callable[[], bytes]
+
+
+def builder_modules() -> list[ModuleType]:
+    """Every module in ``corpus_fixtures.builders``, sorted by name."""
+    return [
+        importlib.import_module(f"{builders.__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(builders.__path__), key=lambda m: m.name)
+        if not info.name.startswith("_")
+    ]
+
+
+def all_fixtures() -> dict[str, dict[str, Builder]]:
+    """``{family: {file name: builder}}`` over every builder module."""
+    found: dict[str, dict[str, Builder]] = {}
+    for module in builder_modules():
+        fixtures = getattr(module, "FIXTURES", None)
+        if fixtures:
+            found[module.__name__.rsplit(".", 1)[-1]] = dict(fixtures)
+    return found
+
+
+def build_fixtures(out: Path) -> dict[str, Path]:
+    """Write every fixture to ``out/<family>/<name>``; returns ``{"family/name": path}``."""
+    written: dict[str, Path] = {}
+    for family, fixtures in all_fixtures().items():
+        folder = out / family
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, build in sorted(fixtures.items()):
+            target = folder / name
+            target.write_bytes(build())
+            written[f"{family}/{name}"] = target
+    return written
+
+
+def build_sample_leak(out: Path) -> dict[str, Path]:
+    """A small leak laid out the way dumps arrive: loose files, mail, nested archives.
+
+    Loose documents by family under ``documents/``, ``photos/`` and ``mail/``; the same
+    families again inside ``archives/campagne_2017.zip``, where documents sit in a tar.gz
+    (zip > tar.gz > file) and PDFs in gzip streams; plus the archive fixtures themselves.
+    """
+    fixtures = all_fixtures()
+    placement = {"image": "photos", "email": "mail", "archive": "archives"}
+    written: dict[str, Path] = {}
+    nested: list[tuple[str, bytes]] = []
+    for family, items in fixtures.items():
+        folder = out / placement.get(family, f"documents/{family}")
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, build in sorted(items.items()):
+            data = build()
+            target = folder / name
+            target.write_bytes(data)
+            written[str(target.relative_to(out))] = target
+            if family != "archive":
+                nested.append((f"{family}/{name}", data))
+    inner = tar_gz_bytes([(f"finances/{name}", data) for name, data in nested])
+    gz_members = [(f"{name}.gz", gzip_bytes(data)) for name, data in nested if name.endswith(".pdf")]
+    bundle = zip_bytes([("campagne/dossier.tar.gz", inner), *gz_members])
+    target = out / "archives" / "campagne_2017.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bundle)
+    written[str(target.relative_to(out))] = target
+    return written

@@ -1,0 +1,507 @@
+"""Wiring: walk -> detect -> extract, streamed as records, and the one per-item error boundary.
+
+``scan()`` yields a :class:`~leaktriage.model.FileRecord` for every item as soon as it is
+made; ``triage_file()`` handles one file arriving in an ingestion pipeline; ``run_scan()``
+writes a whole scan into an output folder (SQLite store, JSONL, CSV).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from leaktriage import detect, textfacts
+from leaktriage.config import Limits, ScanConfig
+from leaktriage.errors import (
+    EncryptedFileError,
+    ExtractionError,
+    InputError,
+    LimitExceededError,
+    WrongFormatError,
+)
+from leaktriage.extractors import Child, Extraction, Source, for_mime
+from leaktriage.model import FieldValue, FileRecord, Issue, Status
+from leaktriage.walk import (
+    ArchiveStats,
+    Content,
+    CorruptArchive,
+    Item,
+    Spool,
+    iter_archive,
+    iter_tree,
+    name_issues,
+    read_disk_file,
+)
+
+log = logging.getLogger(__name__)
+
+
+def record_id_for(parent_id: str | None, name: str, sha256: str | None, dup: int) -> str:
+    """Stable id of an item: from its parent, its name, its content hash and its ordinal among
+    same-named siblings (an archive may hold two members with one name)."""
+    key = "\x00".join((parent_id or "", name, sha256 or "", str(dup)))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def extension_of(name: str) -> str:
+    """Lower-case extension of a name, without the dot ('' when there is none)."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    if base.startswith("attachment:"):
+        base = base[len("attachment:") :]
+    _, dot, ext = base.rpartition(".")
+    return ext.lower() if dot and ext and len(ext) <= 16 else ""
+
+
+def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
+    """The per-item error boundary: run the extractor for ``source.mime``; never raises.
+
+    Returns the extraction (possibly empty), the extractor label and the status.
+    """
+    extractor = for_mime(source.mime)
+    if extractor is None:
+        return Extraction(), None, Status.UNSUPPORTED
+    try:
+        extraction = extractor.function(source)
+    except ExtractionError as exc:
+        status = _STATUS_OF.get(type(exc), Status.ERROR)
+        return _failed(exc, extractor.label, status)
+    except RecursionError:
+        return _failed(
+            ExtractionError("nesting too deep for the parser"), extractor.label, Status.ERROR
+        )
+    except MemoryError:
+        return _failed(ExtractionError("out of memory"), extractor.label, Status.ERROR, "memory")
+    except Exception as exc:
+        log.debug("extractor %s failed on %s", extractor.label, source.name, exc_info=True)
+        return _failed(exc, extractor.label, Status.ERROR, "unexpected")
+    return extraction, extractor.label, extraction.status
+
+
+_STATUS_OF: dict[type[ExtractionError], Status] = {
+    EncryptedFileError: Status.ENCRYPTED,
+    LimitExceededError: Status.SKIPPED,
+    WrongFormatError: Status.ERROR,
+}
+
+
+def _failed(
+    exc: BaseException, label: str, status: Status, code: str | None = None
+) -> tuple[Extraction, str, Status]:
+    extraction = Extraction()
+    partial = getattr(exc, "partial", None)
+    if isinstance(partial, Extraction):
+        extraction = partial
+    reason = code or str(getattr(exc, "code", None) or "unexpected")
+    text = str(exc) or type(exc).__name__
+    if reason == "unexpected":
+        text = f"{type(exc).__name__}: {text}"
+    extraction.issues.append(Issue("extract", reason, text[:2000]))
+    return extraction, label, status
+
+
+@dataclass(slots=True)
+class _Counts:
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_mime: Counter[str] = field(default_factory=Counter)
+    items: int = 0
+    bytes: int = 0
+
+
+class Pipeline:
+    """Turns a path into records, one item at a time, under the limits of ``config``."""
+
+    def __init__(self, config: ScanConfig, tmpdir: Path) -> None:
+        self.config = config
+        self.limits: Limits = config.limits
+        self.tmpdir = tmpdir
+        self.counts = _Counts()
+
+    def records(self, root: Path) -> Iterator[FileRecord]:
+        """Every record under ``root``: files on disk first-level, then everything inside them."""
+        for item in iter_tree(root):
+            yield from self.process(item, None, ())
+
+    def process(
+        self, item: Item, parent_id: str | None, ancestors: tuple[str, ...], dup: int = 0
+    ) -> Iterator[FileRecord]:
+        """Records for ``item`` and everything it contains (the container's own record last)."""
+        content = item.content
+        try:
+            if item.status is None and content is None and item.disk_path is not None:
+                try:
+                    content = read_disk_file(item.disk_path, self.limits, self.config.hash_md5)
+                except OSError as exc:
+                    item.status = Status.ERROR
+                    item.issues.append(Issue("walk", "unreadable", f"read failed: {exc}"))
+            if content is None or item.status is not None:
+                yield self._bare_record(item, parent_id, dup)
+                return
+            yield from self._process_content(item, content, parent_id, ancestors, dup)
+        finally:
+            if content is not None:
+                content.release()
+
+    def _bare_record(self, item: Item, parent_id: str | None, dup: int) -> FileRecord:
+        """A record for an item whose bytes were not read (the walker said why)."""
+        status = item.status or Status.ERROR
+        content = item.content
+        record = FileRecord(
+            record_id=record_id_for(
+                parent_id, _id_name(item, parent_id), content.sha256 if content else None, dup
+            ),
+            path=item.path,
+            name=item.name,
+            parent_id=parent_id,
+            depth=item.depth,
+            size=content.size if content else item.declared_size,
+            sha256=content.sha256 if content else None,
+            md5=content.md5 if content else None,
+            mime="application/x-unread",
+            extension=extension_of(item.name),
+            extension_mismatch=False,
+            mtime=item.mtime,
+            mtime_zone_known=item.mtime_zone_known,
+            outer_mtime=item.outer_mtime,
+            status=status,
+            issues=tuple(item.issues),
+        )
+        self._count(record)
+        return record
+
+    def _process_content(
+        self,
+        item: Item,
+        content: Content,
+        parent_id: str | None,
+        ancestors: tuple[str, ...],
+        dup: int,
+    ) -> Iterator[FileRecord]:
+        rid = record_id_for(parent_id, _id_name(item, parent_id), content.sha256, dup)
+        mime = detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
+        extension = extension_of(item.name)
+        fields: dict[str, FieldValue] = {}
+        raw: dict[str, str] = {}
+        issues = list(item.issues)
+        status = Status.OK
+        extractor_label: str | None = None
+        children: list[Item] = []
+        if detect.is_archive(mime):
+            status, extractor_label = yield from self._open_archive(
+                item, content, mime, rid, ancestors, fields, issues
+            )
+        elif content.size > self.limits.max_parse_bytes:
+            status = Status.SKIPPED
+            issues.append(
+                Issue(
+                    "extract",
+                    "limit.parse_size",
+                    f"{content.size} bytes is over the parse limit "
+                    f"({self.limits.max_parse_bytes}); hashed and typed only",
+                )
+            )
+        else:
+            source = Source(
+                name=item.name,
+                mime=mime,
+                size=content.size,
+                data=content.data,
+                path=content.path,
+                text_sample_bytes=self.config.text_sample_bytes,
+            )
+            extraction, extractor_label, status = run_extractor(source)
+            fields.update(extraction.fields)
+            raw.update(extraction.raw)
+            issues.extend(extraction.issues)
+            textfacts.derive(fields)
+            children = self._child_items(item, extraction.children, issues)
+        record = FileRecord(
+            record_id=rid,
+            path=item.path,
+            name=item.name,
+            parent_id=parent_id,
+            depth=item.depth,
+            size=content.size,
+            sha256=content.sha256,
+            md5=content.md5,
+            mime=mime,
+            extension=extension,
+            extension_mismatch=detect.extension_mismatch(mime, extension),
+            mtime=item.mtime,
+            mtime_zone_known=item.mtime_zone_known,
+            outer_mtime=item.outer_mtime,
+            status=status,
+            extractor=extractor_label,
+            fields=fields,
+            raw=raw,
+            issues=tuple(issues),
+        )
+        if children:
+            names: Counter[str] = Counter()
+            for child in children:
+                yield from self.process(
+                    child, rid, (*ancestors, content.sha256 or ""), names[child.name]
+                )
+                names[child.name] += 1
+        self._count(record)
+        yield record
+
+    def _open_archive(
+        self,
+        item: Item,
+        content: Content,
+        mime: str,
+        rid: str,
+        ancestors: tuple[str, ...],
+        fields: dict[str, FieldValue],
+        issues: list[Issue],
+    ) -> Generator[FileRecord, None, tuple[Status, str | None]]:
+        """Walk an archive's members; generator whose return value is (status, label)."""
+        if item.depth >= self.limits.max_depth:
+            issues.append(
+                Issue(
+                    "walk",
+                    "limit.depth",
+                    f"archive at nesting depth {item.depth} not opened "
+                    f"(limit {self.limits.max_depth})",
+                )
+            )
+            return Status.SKIPPED, None
+        if content.sha256 in ancestors:
+            issues.append(
+                Issue(
+                    "walk",
+                    "archive_quine",
+                    "archive contains a copy of one of its own containers "
+                    "(zip quine); not opened again",
+                )
+            )
+            return Status.SKIPPED, None
+        stats = ArchiveStats()
+        names: Counter[str] = Counter()
+        lineage = (*ancestors, content.sha256 or "")
+        try:
+            for member in iter_archive(
+                content, item, mime, self.limits, self.tmpdir, stats, self.config.hash_md5
+            ):
+                yield from self.process(member, rid, lineage, names[member.name])
+                names[member.name] += 1
+        except CorruptArchive as exc:
+            issues.append(Issue("walk", "corrupt", f"archive unreadable: {exc}"))
+            _archive_fields(fields, stats)
+            return Status.ERROR, "archive@1"
+        _archive_fields(fields, stats)
+        issues.extend(stats.issues)
+        issues.extend(
+            Issue("walk", code, "archive not read to the end: safety limit")
+            for code in dict.fromkeys(stats.limits_hit)
+        )
+        partial = bool(stats.issues or stats.limits_hit)
+        return (Status.PARTIAL if partial else Status.OK), "archive@1"
+
+    def _child_items(self, parent: Item, found: list[Child], issues: list[Issue]) -> list[Item]:
+        """Items for the attachments or messages an extractor took out of ``parent``."""
+        if not found:
+            return []
+        over_depth = parent.depth >= self.limits.max_depth
+        if over_depth:
+            issues.append(
+                Issue(
+                    "walk",
+                    "limit.depth",
+                    f"{len(found)} inner items not analysed: nesting depth "
+                    f"{parent.depth} reached the limit {self.limits.max_depth}",
+                )
+            )
+        items: list[Item] = []
+        for child in found[: self.limits.max_children]:
+            spool = Spool(self.limits.memory_spool_bytes, self.tmpdir, self.config.hash_md5)
+            spool.write(child.data)
+            item = Item(
+                path=f"{parent.path}!{child.name}",
+                name=child.name,
+                depth=parent.depth + 1,
+                mtime=child.mtime,
+                outer_mtime=parent.outer_mtime,
+                content=spool.finish(),
+            )
+            item.issues.extend(name_issues(child.name.removeprefix("attachment:")))
+            if over_depth:
+                item.status = Status.SKIPPED
+                item.issues.append(Issue("walk", "limit.depth", "container too deep; not analysed"))
+            items.append(item)
+        if len(found) > self.limits.max_children:
+            issues.append(
+                Issue(
+                    "walk",
+                    "limit.children",
+                    f"{len(found) - self.limits.max_children} inner items beyond "
+                    f"the limit of {self.limits.max_children} not listed",
+                )
+            )
+        return items
+
+    def _count(self, record: FileRecord) -> None:
+        self.counts.items += 1
+        self.counts.by_status[record.status.value] += 1
+        self.counts.by_mime[record.mime] += 1
+        if record.depth == 0 and record.size:
+            self.counts.bytes += record.size
+
+
+def _id_name(item: Item, parent_id: str | None) -> str:
+    # Top-level files are told apart by their whole path; members by name within their parent.
+    return item.name if parent_id else item.path
+
+
+def _archive_fields(fields: dict[str, FieldValue], stats: ArchiveStats) -> None:
+    fields["archive.format"] = stats.format or "unknown"
+    if stats.filters:
+        fields["archive.filters"] = tuple(stats.filters)
+    fields["archive.member_count"] = stats.members
+    fields["archive.dir_count"] = stats.dirs
+    fields["archive.bytes_out"] = stats.bytes_out
+    if stats.mtime_min:
+        fields["archive.member_mtime_min"] = stats.mtime_min
+    if stats.mtime_max:
+        fields["archive.member_mtime_max"] = stats.mtime_max
+    if stats.limits_hit:
+        fields["archive.limit_hit"] = tuple(dict.fromkeys(stats.limits_hit))
+
+
+def _config(options: dict[str, Any]) -> ScanConfig:
+    given = options.pop("config", None)
+    config: ScanConfig = given if isinstance(given, ScanConfig) else ScanConfig()
+    limit_names = set(Limits.__dataclass_fields__)
+    limit_options = {k: options.pop(k) for k in list(options) if k in limit_names}
+    if limit_options:
+        config = replace(config, limits=replace(config.limits, **limit_options))
+    if options:
+        config = replace(config, **options)
+    return config
+
+
+def scan(path: str | Path, **options: Any) -> Iterator[FileRecord]:
+    """Yield a record for every file, archive member, email and attachment under ``path``.
+
+    Records stream out as they are made (a container's record follows its members). Options
+    are :class:`~leaktriage.config.ScanConfig` fields (``leak_date``, ``text_sample_bytes``)
+    or :class:`~leaktriage.config.Limits` fields (``max_depth``, ``max_ratio``...), or a whole
+    ``config=ScanConfig(...)``.
+
+    Raises:
+        InputError: ``path`` does not exist or cannot be read.
+    """
+    config = _config(dict(options))
+    root = Path(path)
+    if not root.exists() and not root.is_symlink():
+        raise InputError(f"no such file or folder: {root}")
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
+        yield from Pipeline(config, Path(tmp)).records(root)
+
+
+def triage_file(
+    path_or_bytes: str | Path | bytes, name: str | None = None, **options: Any
+) -> list[FileRecord]:
+    """Triage one file arriving in a pipeline; returns its record first, then its contents'.
+
+    Args:
+        path_or_bytes: a path to read, or the file's bytes.
+        name: the name to record (defaults to the path's name; required for bytes).
+        **options: as for :func:`scan`.
+    """
+    config = _config(dict(options))
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
+        pipeline = Pipeline(config, Path(tmp))
+        if isinstance(path_or_bytes, bytes):
+            if not name:
+                raise ValueError("name= is required when passing bytes")
+            spool = Spool(len(path_or_bytes) + 1, Path(tmp), config.hash_md5)
+            spool.write(path_or_bytes)
+            item = Item(path=name, name=name, depth=0, content=spool.finish())
+        else:
+            file_path = Path(path_or_bytes)
+            if not file_path.is_file():
+                raise InputError(f"not a readable file: {file_path}")
+            item = next(iter_tree(file_path))
+            if name:
+                item.path = item.name = name
+        records = list(pipeline.process(item, None, ()))
+    return [records[-1], *records[:-1]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a finished scan did, for the CLI's closing lines and for scripts."""
+
+    run_id: int
+    items: int
+    bytes: int
+    by_status: dict[str, int]
+    by_mime: dict[str, int]
+    started: datetime
+    finished: datetime
+    out_dir: Path
+
+
+ProgressFn = Callable[[FileRecord], None]
+
+
+def run_scan(
+    path: str | Path,
+    out_dir: str | Path,
+    config: ScanConfig | None = None,
+    progress: ProgressFn | None = None,
+) -> RunSummary:
+    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``."""
+    from leaktriage import store
+
+    config = config or ScanConfig()
+    root = Path(path)
+    if not root.exists() and not root.is_symlink():
+        raise InputError(f"no such file or folder: {root}")
+    out = Path(out_dir)
+    _refuse_out_inside_input(root, out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(tz=UTC)
+    db = store.Store(out / store.DB_NAME)
+    run_id = db.start_run(config, root, started)
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
+        pipeline = Pipeline(config, Path(tmp))
+        with db.writer(run_id) as write:
+            for record in pipeline.records(root):
+                write(record)
+                if progress:
+                    progress(record)
+    finished = datetime.now(tz=UTC)
+    counts = pipeline.counts
+    db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
+    store.export_jsonl(db, out / "files.jsonl")
+    store.export_csv(db, out / "files.csv")
+    db.close()
+    return RunSummary(
+        run_id=run_id,
+        items=counts.items,
+        bytes=counts.bytes,
+        by_status=dict(sorted(counts.by_status.items())),
+        by_mime=dict(sorted(counts.by_mime.items())),
+        started=started,
+        finished=finished,
+        out_dir=out,
+    )
+
+
+def _refuse_out_inside_input(root: Path, out: Path) -> None:
+    # Writing the store inside the dump would change the evidence and get scanned next time.
+    try:
+        out.resolve().relative_to(root.resolve())
+    except ValueError:
+        return
+    if root.is_dir():
+        raise InputError(f"the output folder {out} is inside the input {root}; choose another")

@@ -1,0 +1,307 @@
+"""The command line: argv, logging, terminal output and exit codes. No logic the library lacks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leaktriage import __version__
+from leaktriage.api import run_scan
+from leaktriage.config import GiB, Limits, MiB, ScanConfig
+from leaktriage.errors import LeakTriageError
+from leaktriage.fields import FIELDS
+from leaktriage.model import FileRecord, json_value
+
+EXAMPLES = """\
+examples:
+  leaktriage scan leak/ --out triage            scan a folder into triage/
+  leaktriage scan emails.zip --out t --leak-date 2017-05-05
+  leaktriage show triage 'leak/a.zip!docs/budget.xlsx'
+  leaktriage show triage 3f2a9c1b               (a record id or its first 8+ characters)
+  leaktriage formats                            extractors and the types they read
+  leaktriage fields                             the catalogue of fact names
+
+exit codes: 0 the scan ran (files that failed to parse are data, not errors);
+            1 internal error; 2 usage error; 3 input path missing or unreadable.
+"""
+
+
+def _clean(text: object) -> str:
+    """Strip control characters from a value before it reaches a terminal; escape rich markup."""
+    value = "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t" else "\ufffd"
+        for ch in str(text)
+    )
+    return escape(value)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="leaktriage",
+        description="Triage a leaked document dump for authenticity: metadata, provenance "
+        "and alteration evidence for every file, archive member, email and attachment.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"leaktriage {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser(
+        "scan",
+        help="scan a folder, file or archive into an output folder",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("path", type=Path, help="folder, single file or archive to scan")
+    scan.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        help="output folder (triage.sqlite, files.jsonl, files.csv)",
+    )
+    scan.add_argument("--leak-date", type=_date, help="date the dump was published (YYYY-MM-DD)")
+    scan.add_argument(
+        "--workers", type=_positive, default=1, help="extraction worker processes (default 1)"
+    )
+    defaults = Limits()
+    scan.add_argument(
+        "--max-depth",
+        type=int,
+        default=defaults.max_depth,
+        help=f"archive/email nesting depth opened (default {defaults.max_depth})",
+    )
+    scan.add_argument(
+        "--max-member-mb",
+        type=int,
+        default=defaults.max_member_bytes // MiB,
+        help="largest archive member read, MiB (default %(default)s)",
+    )
+    scan.add_argument(
+        "--max-archive-gb",
+        type=float,
+        default=defaults.max_archive_bytes / GiB,
+        help="most bytes decompressed from one archive, GiB (default %(default)s)",
+    )
+    scan.add_argument(
+        "--max-ratio",
+        type=float,
+        default=defaults.max_ratio,
+        help="largest archive compression ratio (default %(default)s)",
+    )
+    scan.add_argument(
+        "--max-members",
+        type=int,
+        default=defaults.max_members,
+        help="members read per archive (default %(default)s)",
+    )
+
+    show = sub.add_parser("show", help="print one record from a scan's output folder")
+    show.add_argument("out", type=Path, help="output folder of a scan")
+    show.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
+
+    sub.add_parser("formats", help="list the extractors and the types they read")
+    sub.add_parser("fields", help="print the catalogue of fact names and their meaning")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``leaktriage`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    try:
+        if args.command == "scan":
+            return _scan(args, out, err)
+        if args.command == "show":
+            return _show(args, out, err)
+        if args.command == "formats":
+            return _formats(out)
+        if args.command == "fields":
+            return _fields(out)
+    except LeakTriageError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("leaktriage: interrupted")
+        return 130
+    parser.error(f"unknown command {args.command}")  # exits with status 2
+
+
+def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    limits = Limits(
+        max_depth=args.max_depth,
+        max_member_bytes=args.max_member_mb * MiB,
+        max_archive_bytes=int(args.max_archive_gb * GiB),
+        max_ratio=args.max_ratio,
+        max_members=args.max_members,
+    )
+    config = ScanConfig(limits=limits, leak_date=args.leak_date, workers=args.workers)
+    if not args.path.exists() and not args.path.is_symlink():
+        err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
+        return 3
+    started = time.monotonic()
+    seen = {"bytes": 0}
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed} items"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=args.quiet or not err.is_terminal,
+    )
+
+    with progress:
+        task = progress.add_task("scan", total=None, rate="")
+
+        def tick(record: FileRecord) -> None:
+            if record.depth == 0 and record.size:
+                seen["bytes"] += record.size
+            elapsed = max(time.monotonic() - started, 1e-6)
+            done = progress.tasks[0].completed + 1
+            rate = f"{done / elapsed:.0f} files/s, {seen['bytes'] / MiB / elapsed:.1f} MB/s"
+            progress.update(task, advance=1, rate=rate)
+
+        summary = run_scan(args.path, args.out, config, progress=tick)
+    if args.quiet:
+        return 0
+    seconds = (summary.finished - summary.started).total_seconds()
+    out.print(
+        f"Scanned {summary.items} items ({summary.bytes / MiB:.1f} MiB on disk) in "
+        f"{seconds:.1f} s into {_clean(summary.out_dir)}"
+    )
+    table = Table(title="By status", show_edge=False)
+    table.add_column("status")
+    table.add_column("items", justify="right")
+    for status, count in summary.by_status.items():
+        table.add_row(status, str(count))
+    out.print(table)
+    types = Table(title="By type", show_edge=False)
+    types.add_column("type")
+    types.add_column("items", justify="right")
+    for mime, count in sorted(summary.by_mime.items(), key=lambda kv: (-kv[1], kv[0])):
+        types.add_row(_clean(mime), str(count))
+    out.print(types)
+    return 0
+
+
+def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.store import Store
+
+    try:
+        store = Store.open_existing(args.out)
+    except FileNotFoundError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return 3
+    try:
+        record = store.find(args.key)
+    finally:
+        store.close()
+    if record is None:
+        err.print(f"leaktriage: no record {_clean(args.key)!s} in {_clean(args.out)}")
+        return 2
+    data = record.to_json()
+    out.print(f"[bold]{_clean(record.path)}[/bold]")
+    for key in (
+        "record_id",
+        "parent_id",
+        "depth",
+        "status",
+        "mime",
+        "extension",
+        "extension_mismatch",
+        "size",
+        "sha256",
+        "md5",
+        "mtime",
+        "mtime_zone_known",
+        "outer_mtime",
+        "extractor",
+        "verdict",
+        "score",
+    ):
+        if data[key] is not None:
+            out.print(f"  {key:<20} {_clean(data[key])}")
+    groups: dict[str, list[str]] = {}
+    for name, value in sorted(record.fields.items()):
+        shown = json_value(value)
+        if isinstance(shown, list):
+            shown = " | ".join(str(v) for v in shown)
+        if name == "text.sample":
+            shown = str(shown)[:300] + ("…" if len(str(shown)) > 300 else "")
+        groups.setdefault(name.split(".", 1)[0], []).append(f"  {name:<32} {_clean(shown)}")
+    for group in sorted(groups):
+        out.print(f"[bold]{group}[/bold]")
+        for line in groups[group]:
+            out.print(line)
+    if record.issues:
+        out.print("[bold]issues[/bold]")
+        for issue in record.issues:
+            out.print(f"  {issue.stage}/{issue.code}: {_clean(issue.message)}")
+    if record.findings:
+        out.print("[bold]findings[/bold]")
+        for finding in record.findings:
+            out.print(
+                f"  {finding.rule_id} [{finding.severity.name.lower()}] {_clean(finding.message)}"
+            )
+            for ev in finding.evidence:
+                out.print(f"      {ev.field} = {_clean(ev.value)}")
+    if record.raw:
+        out.print("[bold]raw[/bold]")
+        for key, value in sorted(record.raw.items()):
+            out.print(f"  {_clean(key):<32} {_clean(value[:300])}")
+    return 0
+
+
+def _formats(out: Console) -> int:
+    from leaktriage.extractors import discover
+
+    table = Table(show_edge=False)
+    table.add_column("extractor")
+    table.add_column("types")
+    for extractor in discover().values():
+        table.add_row(extractor.label, "\n".join(sorted(extractor.mime_types)))
+    out.print(table)
+    return 0
+
+
+def _fields(out: Console) -> int:
+    for name, spec in FIELDS.items():
+        out.print(f"{name:<34} {spec.type:<9} {_clean(spec.meaning)}")
+    return 0

@@ -1,0 +1,56 @@
+"""ScanConfig: every limit and switch of a scan, with defaults a laptop can live with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Safety limits. An item past one is recorded as ``skipped`` with the reason, never dropped."""
+
+    max_depth: int = 5
+    """Containers (archives, mailboxes, emails) nested deeper than this are not opened."""
+    max_member_bytes: int = 4 * GiB
+    """Largest single member read out of an archive (counted while decompressing)."""
+    max_archive_bytes: int = 16 * GiB
+    """Most bytes decompressed out of one archive, all members together."""
+    max_ratio: float = 200.0
+    """Largest decompressed/compressed ratio of an archive, checked once it has produced
+    ``ratio_grace_bytes``; a zip bomb trips it within the first megabytes."""
+    ratio_grace_bytes: int = 16 * MiB
+    """Output below this is never called a bomb (small, very compressible files are normal)."""
+    max_members: int = 100_000
+    """Members read per archive; the ones past it are listed as skipped without reading."""
+    max_parse_bytes: int = 512 * MiB
+    """Larger items are hashed and typed but not parsed."""
+    memory_spool_bytes: int = 64 * MiB
+    """Members larger than this are spooled to the scan's private temp dir instead of RAM."""
+    max_children: int = 10_000
+    """Attachments or messages taken out of one email or mailbox."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanConfig:
+    """Options of one scan; recorded in the run's manifest so a report can be reproduced."""
+
+    limits: Limits = field(default_factory=Limits)
+    leak_date: date | None = None
+    """When the dump was published; timestamps after it are suspect."""
+    workers: int = 1
+    """Extraction worker processes (1 = extract in the calling process)."""
+    text_sample_bytes: int = 8192
+    """How much body text to keep per document for language and comparison."""
+    hash_md5: bool = True
+    """Also compute MD5, to match the hashes other tools and leak indexes publish."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form for the runs table."""
+        data = asdict(self)
+        data["leak_date"] = self.leak_date.isoformat() if self.leak_date else None
+        return data

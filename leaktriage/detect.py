@@ -1,0 +1,291 @@
+"""Content sniffing: the type of an item from its bytes. The only module that knows magic bytes.
+
+libmagic gives the broad type; a few refinements follow where it is vague and leaktriage
+needs precision: zip containers are told apart by their members ([Content_Types].xml for
+OOXML, ``mimetype`` for ODF), compound files by their streams (WordDocument, Workbook,
+``__substg1.0_`` for Outlook .msg), and RFC 822 mail and mbox by their header lines.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable
+from functools import lru_cache
+from typing import BinaryIO
+
+import magic
+
+Opener = Callable[[], BinaryIO]
+"""Gives a fresh seekable binary handle over the whole content of an item."""
+
+SNIFF_BYTES = 1 << 20
+"""How much of the start of an item libmagic looks at."""
+
+ARCHIVE_MIMES = frozenset(
+    {
+        "application/zip",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/x-7z-compressed",
+        "application/vnd.rar",
+        "application/x-rar",
+        "application/zstd",
+        "application/x-lzma",
+        "application/x-compress",
+        "application/x-cpio",
+        "application/x-iso9660-image",
+    }
+)
+"""Types the walker opens as containers (archives are the walker's job, not an extractor's)."""
+
+OOXML_MAIN = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    ),
+    "application/vnd.ms-word.document.macroEnabled.main+xml": (
+        "application/vnd.ms-word.document.macroEnabled.12"
+    ),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.template"
+    ),
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml": (
+        "application/vnd.ms-word.template.macroEnabled.12"
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ),
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": (
+        "application/vnd.ms-excel.sheet.macroEnabled.12"
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.template"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    ),
+    "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml": (
+        "application/vnd.ms-powerpoint.presentation.macroEnabled.12"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml": (
+        "application/vnd.openxmlformats-officedocument.presentationml.slideshow"
+    ),
+}
+
+OOXML_WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OOXML_MIMES = frozenset(OOXML_MAIN.values())
+OLE_GENERIC = "application/x-ole-storage"
+OLE_MIMES = frozenset(
+    {
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.ms-outlook",
+        "application/x-ole-storage",
+        "application/x-ooxml-encrypted",
+    }
+)
+ODF_PREFIX = "application/vnd.oasis.opendocument."
+
+# Extensions each content type may legitimately carry; a name outside its list is a mismatch.
+EXTENSIONS: dict[str, frozenset[str]] = {
+    "application/pdf": frozenset({"pdf", "ai"}),
+    "application/msword": frozenset({"doc", "dot", "wiz"}),
+    "application/vnd.ms-excel": frozenset({"xls", "xlt", "xla"}),
+    "application/vnd.ms-powerpoint": frozenset({"ppt", "pps", "pot"}),
+    "application/vnd.ms-outlook": frozenset({"msg", "oft"}),
+    "application/x-ooxml-encrypted": frozenset({"docx", "xlsx", "pptx", "docm", "xlsm", "pptm"}),
+    OOXML_WORD: frozenset({"docx"}),
+    "application/vnd.ms-word.document.macroEnabled.12": frozenset({"docm"}),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template": frozenset({"dotx"}),
+    "application/vnd.ms-word.template.macroEnabled.12": frozenset({"dotm"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": frozenset({"xlsx"}),
+    "application/vnd.ms-excel.sheet.macroEnabled.12": frozenset({"xlsm"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template": frozenset({"xltx"}),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": frozenset(
+        {"pptx"}
+    ),
+    "application/vnd.ms-powerpoint.presentation.macroEnabled.12": frozenset({"pptm"}),
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow": frozenset({"ppsx"}),
+    "application/vnd.oasis.opendocument.text": frozenset({"odt"}),
+    "application/vnd.oasis.opendocument.spreadsheet": frozenset({"ods"}),
+    "application/vnd.oasis.opendocument.presentation": frozenset({"odp"}),
+    "image/jpeg": frozenset({"jpg", "jpeg", "jpe", "jfif"}),
+    "image/png": frozenset({"png"}),
+    "image/gif": frozenset({"gif"}),
+    "image/tiff": frozenset({"tif", "tiff", "dng", "nef", "cr2", "arw"}),
+    "image/heic": frozenset({"heic", "heif"}),
+    "image/webp": frozenset({"webp"}),
+    "application/zip": frozenset({"zip", "jar", "apk", "xpi", "kmz", "epub"}),
+    "application/x-tar": frozenset({"tar"}),
+    "application/gzip": frozenset({"gz", "tgz", "gzip"}),
+    "application/x-bzip2": frozenset({"bz2", "tbz", "tbz2"}),
+    "application/x-xz": frozenset({"xz", "txz"}),
+    "application/x-7z-compressed": frozenset({"7z"}),
+    "application/vnd.rar": frozenset({"rar"}),
+    "application/x-rar": frozenset({"rar"}),
+    "message/rfc822": frozenset({"eml", "msg", "mht", "mhtml", "txt", "mail"}),
+    "application/mbox": frozenset({"mbox", "mbx", "mail", "txt"}),
+    "text/rtf": frozenset({"rtf", "doc"}),
+    "text/html": frozenset({"html", "htm", "xhtml", "mht"}),
+}
+
+_HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]{1,60}:[ \t]?\S", re.MULTILINE)
+_MAIL_HEADERS = (
+    b"from:",
+    b"to:",
+    b"subject:",
+    b"date:",
+    b"message-id:",
+    b"received:",
+    b"mime-version:",
+    b"return-path:",
+    b"delivered-to:",
+)
+
+# libmagic answers that are the same type under another name.
+_ALIASES = {
+    "application/x-gzip": "application/gzip",
+    "application/x-zip-compressed": "application/zip",
+    "application/x-rar-compressed": "application/vnd.rar",
+    "text/xml": "application/xml",
+    "application/rtf": "text/rtf",
+    "image/x-ms-bmp": "image/bmp",
+    "application/CDFV2": OLE_GENERIC,
+    "application/x-msi": OLE_GENERIC,
+    "application/vnd.ms-office": OLE_GENERIC,
+    "application/encrypted": OLE_GENERIC,
+    "application/CDFV2-unknown": OLE_GENERIC,
+    "application/CDFV2-corrupt": OLE_GENERIC,
+}
+
+
+@lru_cache(maxsize=1)
+def _magic() -> magic.Magic:
+    # One libmagic handle per process; creating it loads the signature database.
+    return magic.Magic(mime=True)
+
+
+def sniff(head: bytes, opener: Opener | None = None) -> str:
+    """Return the MIME type of an item from its first bytes (``SNIFF_BYTES`` are enough).
+
+    Args:
+        head: the start of the content.
+        opener: a callable giving a seekable binary file over the whole content, used only to
+            read a zip's member list (OOXML and ODF are zips) or a compound file's directory.
+    """
+    if not head:
+        return "application/x-empty"
+    # Fast paths for the types leaks are made of; libmagic for everything else.
+    if head.startswith(b"%PDF-") or (b"%PDF-" in head[:1024] and not head.startswith(b"PK")):
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _refine_zip(opener)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _refine_ole(opener)
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"{\\rtf"):
+        return "text/rtf"
+    try:
+        mime = str(_magic().from_buffer(head[:SNIFF_BYTES]))
+    except magic.MagicException:
+        mime = "application/octet-stream"
+    mime = _ALIASES.get(mime, mime)
+    if mime == "application/zip":
+        return _refine_zip(opener)
+    if mime == OLE_GENERIC or mime in OLE_MIMES:
+        return _refine_ole(opener) if opener else mime
+    if mime.startswith("text/") or mime == "application/octet-stream":
+        return _refine_text(head, mime)
+    return mime
+
+
+def _refine_text(head: bytes, mime: str) -> str:
+    """Tell RFC 822 messages and mbox files from other text."""
+    start = head.lstrip(b"\r\n\t ")[:65536]
+    if start.startswith(b"From ") and b"\n" in start:
+        second = start.split(b"\n", 1)[1].lower()
+        if any(second.startswith(h) for h in _MAIL_HEADERS) or _HEADER_LINE.match(second):
+            return "application/mbox"
+    if mime in ("text/plain", "message/rfc822", "application/octet-stream", "text/x-mail"):
+        block = start.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
+        lines = [line for line in block.splitlines() if line and line[:1] not in b" \t"]
+        if lines and all(_HEADER_LINE.match(line) for line in lines[:3]):
+            known = sum(1 for line in lines if line.startswith(_MAIL_HEADERS))
+            if known >= 2:
+                return "message/rfc822"
+    return mime
+
+
+def _refine_zip(opener: Opener | None) -> str:
+    """OOXML, ODF or plain zip, from the member list."""
+    if opener is None:
+        return "application/zip"
+    try:
+        with opener() as handle, zipfile.ZipFile(handle) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" in names:
+                info = archive.getinfo("[Content_Types].xml")
+                if info.file_size <= 1 << 20:
+                    types = archive.read(info).decode("utf-8", "replace")
+                    for main, mime in OOXML_MAIN.items():
+                        if main in types:
+                            return mime
+            if "mimetype" in names:
+                info = archive.getinfo("mimetype")
+                if info.file_size <= 200:
+                    declared = archive.read(info).decode("ascii", "replace").strip()
+                    if declared.startswith(ODF_PREFIX) or declared == "application/epub+zip":
+                        return declared
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, NotImplementedError, EOFError):
+        return "application/zip"
+    return "application/zip"
+
+
+def _refine_ole(opener: Opener | None) -> str:
+    """Word, Excel, PowerPoint, Outlook message or encrypted OOXML, from the stream names."""
+    if opener is None:
+        return OLE_GENERIC
+    import olefile
+
+    try:
+        with opener() as handle:
+            ole = olefile.OleFileIO(handle)
+            try:
+                names = {"/".join(entry).lower() for entry in ole.listdir(streams=True)}
+            finally:
+                ole.close()
+    except (OSError, ValueError, IndexError, TypeError, AttributeError, KeyError):
+        return OLE_GENERIC
+    if "worddocument" in names:
+        return "application/msword"
+    if "workbook" in names or "book" in names:
+        return "application/vnd.ms-excel"
+    if "powerpoint document" in names:
+        return "application/vnd.ms-powerpoint"
+    if any(name.startswith("__substg1.0_") for name in names) or "__properties_version1.0" in names:
+        return "application/vnd.ms-outlook"
+    if "encryptedpackage" in names:
+        return "application/x-ooxml-encrypted"
+    return OLE_GENERIC
+
+
+def extension_mismatch(mime: str, extension: str) -> bool:
+    """True when the name's extension belongs to another type than the sniffed content.
+
+    Only types leaktriage knows precisely are judged; an unknown pair is not a mismatch.
+    """
+    if not extension:
+        return False
+    allowed = EXTENSIONS.get(mime)
+    if allowed is None:
+        return False
+    return extension not in allowed
+
+
+def is_archive(mime: str) -> bool:
+    """True for containers the walker opens (zip, tar, compressed streams, 7z, rar)."""
+    return mime in ARCHIVE_MIMES

@@ -1,0 +1,162 @@
+"""Extractor registry: one module per format family, dispatched by the sniffed MIME type.
+
+An extractor is a module here with one function decorated by :func:`register`. It receives a
+:class:`Source` (bytes or a read-only file, never a path to write to) and returns an
+:class:`Extraction` with catalogue facts, raw values, issues and, for containers such as
+emails and mailboxes, the child items (attachments, messages) that go back through the
+pipeline. Extractors raise :class:`~leaktriage.errors.ExtractionError` subclasses for
+"not mine", "corrupt" or "encrypted"; everything else is an issue on the record.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from leaktriage.errors import RegistryError
+from leaktriage.fields import FIELDS
+from leaktriage.model import FieldValue, Issue, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The content of one item as an extractor sees it. Read-only; nothing is written anywhere."""
+
+    name: str
+    """The item's own name (last element of its provenance chain)."""
+    mime: str
+    """Sniffed type."""
+    size: int
+    data: bytes | None = None
+    """The whole content, when it is held in memory."""
+    path: Path | None = None
+    """A file to read instead (a file on disk in the dump, or a spooled member)."""
+    text_sample_bytes: int = 8192
+    """How much body text the extractor should keep in ``text.sample``."""
+
+    def read(self) -> bytes:
+        """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        with self.path.open("rb") as handle:
+            return handle.read()
+
+    def open(self) -> BinaryIO:
+        """A seekable binary handle on the content."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """An item found inside another by an extractor: an attachment, a message in a mailbox."""
+
+    name: str
+    """Provenance element: ``<message-id>`` for a message, ``attachment:budget.xlsx``."""
+    data: bytes
+    mtime: datetime | None = None
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What an extractor found in one item."""
+
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
+    status: Status = Status.OK
+    """OK, or PARTIAL/ENCRYPTED when the extractor read only part of the item."""
+
+    def put(self, name: str, value: FieldValue | None) -> None:
+        """Set a catalogue fact, ignoring empty values; unknown names are a programming error."""
+        if name not in FIELDS:
+            raise KeyError(f"field {name!r} is not in the catalogue (leaktriage/fields.py)")
+        if value is None:
+            return
+        if isinstance(value, str):
+            value = value.strip().replace("\x00", "")
+            if not value:
+                return
+        if isinstance(value, tuple) and not value:
+            return
+        self.fields[name] = value
+
+    def note(self, code: str, message: str) -> None:
+        """Record a partial problem and mark the item PARTIAL, keeping what was read."""
+        self.issues.append(Issue("extract", code, message))
+        if self.status is Status.OK:
+            self.status = Status.PARTIAL
+
+
+ExtractFn = Callable[[Source], Extraction]
+
+
+@dataclass(frozen=True, slots=True)
+class Extractor:
+    """A registered extractor."""
+
+    name: str
+    version: int
+    mime_types: frozenset[str]
+    function: ExtractFn
+
+    @property
+    def label(self) -> str:
+        """``name@version``, as stored on every record it produced."""
+        return f"{self.name}@{self.version}"
+
+
+_REGISTRY: dict[str, Extractor] = {}
+_BY_MIME: dict[str, Extractor] = {}
+_DISCOVERED = False
+
+
+def register(
+    name: str, version: int, mime_types: Iterable[str]
+) -> Callable[[ExtractFn], ExtractFn]:
+    """Register an extractor function for the given MIME types; a duplicate is an error."""
+
+    def decorator(function: ExtractFn) -> ExtractFn:
+        types = frozenset(mime_types)
+        if name in _REGISTRY:
+            raise RegistryError(f"extractor name {name!r} registered twice")
+        clash = types & _BY_MIME.keys()
+        if clash:
+            raise RegistryError(f"extractor {name!r} claims {sorted(clash)} already claimed")
+        extractor = Extractor(name, version, types, function)
+        _REGISTRY[name] = extractor
+        for mime in types:
+            _BY_MIME[mime] = extractor
+        return function
+
+    return decorator
+
+
+def discover() -> dict[str, Extractor]:
+    """Import every extractor module (sorted, skipping ``_private`` ones) and return the registry.
+
+    An import error propagates: a broken extractor must never vanish silently.
+    """
+    global _DISCOVERED
+    if not _DISCOVERED:
+        for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{module.name}")
+        _DISCOVERED = True
+    return dict(sorted(_REGISTRY.items()))
+
+
+def for_mime(mime: str) -> Extractor | None:
+    """The extractor for a sniffed type, or None when leaktriage has none."""
+    discover()
+    return _BY_MIME.get(mime)

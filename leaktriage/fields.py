@@ -1,0 +1,240 @@
+"""The catalogue of fact names: the only vocabulary extractors may write and rules may read.
+
+Each entry says what the value is and what it means to an investigator. Names are dotted
+snake case grouped by prefix: ``file.*`` (the item itself), ``archive.*``, ``doc.*`` (facts
+every document format shares), ``meta.*``/``text.*``/``links.*`` (derived from the others),
+then one prefix per format family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["str", "int", "float", "bool", "datetime", "list"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """Type and meaning of one catalogue field."""
+
+    type: FieldType
+    meaning: str
+
+
+def _spec(type_: FieldType, meaning: str) -> FieldSpec:
+    return FieldSpec(type_, meaning)
+
+
+FIELDS: dict[str, FieldSpec] = {
+    # --- archive: what the container said about itself --------------------------------------
+    "archive.format": _spec("str", "Archive format as libarchive names it (zip, tar, 7zip, rar)."),
+    "archive.filters": _spec("list", "Compression filters around the archive (gzip, xz, ...)."),
+    "archive.member_count": _spec("int", "Members listed in the archive, directories excluded."),
+    "archive.dir_count": _spec("int", "Directory entries in the archive (no content, no record)."),
+    "archive.bytes_out": _spec("int", "Bytes decompressed from the archive during the scan."),
+    "archive.member_mtime_min": _spec("datetime", "Earliest member time: when packing began."),
+    "archive.member_mtime_max": _spec("datetime", "Latest member time; a forger's re-pack shows."),
+    "archive.limit_hit": _spec("list", "Safety limits that stopped reading part of the archive."),
+    # --- doc: common facts every document format fills when it records them -------------------
+    "doc.title": _spec("str", "Title stored in the metadata, which may differ from the text."),
+    "doc.subject": _spec("str", "Subject property."),
+    "doc.keywords": _spec("str", "Keywords property."),
+    "doc.comments": _spec("str", "Comments / description property."),
+    "doc.category": _spec("str", "Category property."),
+    "doc.author": _spec("str", "Author / creator name written when the document was first made."),
+    "doc.last_modified_by": _spec("str", "Account or licence name of whoever saved it last."),
+    "doc.company": _spec("str", "Company from the Office licence or the template."),
+    "doc.manager": _spec("str", "Manager property."),
+    "doc.application": _spec(
+        "str", "Application that saved the file (Office's AppName, PDF Creator)."
+    ),
+    "doc.app_version": _spec("str", "Version of that application (Office AppVersion, 16.0000)."),
+    "doc.producer": _spec("str", "PDF producer: the library that wrote the PDF bytes."),
+    "doc.template": _spec("str", "Template the document was based on (Normal.dotm, a remote URL)."),
+    "doc.created": _spec("datetime", "Creation time recorded inside the file, in UTC."),
+    "doc.created_offset": _spec("str", "UTC offset the creation time was written with (+02:00)."),
+    "doc.created_tz_known": _spec("bool", "False when the creation time carried no zone."),
+    "doc.modified": _spec("datetime", "Last-save time recorded inside the file, in UTC."),
+    "doc.modified_offset": _spec("str", "UTC offset the last-save time was written with."),
+    "doc.modified_tz_known": _spec("bool", "False when the last-save time carried no zone."),
+    "doc.printed": _spec("datetime", "Last-printed time, in UTC."),
+    "doc.revision": _spec("int", "Revision number: how many times the file was saved."),
+    "doc.edit_time_s": _spec("int", "Total editing time the application counted, in seconds."),
+    "doc.page_count": _spec("int", "Pages (or slides) as recorded or counted."),
+    "doc.word_count": _spec("int", "Words as recorded by the saving application."),
+    "doc.char_count": _spec("int", "Characters as recorded by the saving application."),
+    "doc.languages": _spec("list", "Languages the file declares (proofing, lang tags), as tags."),
+    "doc.codepage": _spec(
+        "int", "Windows code page the strings were written in (1251 = Cyrillic)."
+    ),
+    "doc.encrypted": _spec("bool", "The content is encrypted."),
+    "doc.has_macros": _spec("bool", "VBA or other macros are present."),
+    # --- derived over every format ------------------------------------------------------------
+    "meta.scripts": _spec(
+        "list", "Unicode scripts seen in the metadata strings (Latin, Cyrillic)."
+    ),
+    "meta.foreign_strings": _spec("list", "Metadata fields whose value uses a non-Latin script."),
+    "text.sample": _spec("str", "Start of the body text (a few kB), for language and comparison."),
+    "text.chars": _spec("int", "Characters of body text read."),
+    "text.language": _spec("str", "Language of the body text, from langdetect (ISO 639-1)."),
+    "text.language_confidence": _spec("float", "langdetect's probability for that language."),
+    "links.external": _spec(
+        "list",
+        "Every URL, UNC path or remote template the file points to; collected, never fetched.",
+    ),
+    # --- pdf --------------------------------------------------------------------------------------
+    "pdf.version": _spec("str", "PDF header version (1.4, 1.7, 2.0)."),
+    "pdf.info": _spec("list", "Info dictionary keys present."),
+    "pdf.creator": _spec("str", "Info /Creator: the authoring application."),
+    "pdf.xmp_present": _spec("bool", "An XMP metadata packet is present."),
+    "pdf.xmp_creator_tool": _spec("str", "XMP xmp:CreatorTool."),
+    "pdf.xmp_producer": _spec(
+        "str", "XMP pdf:Producer; differs from Info after a partial rewrite."
+    ),
+    "pdf.xmp_author": _spec("str", "XMP dc:creator."),
+    "pdf.xmp_title": _spec("str", "XMP dc:title."),
+    "pdf.xmp_created": _spec("datetime", "XMP xmp:CreateDate, UTC."),
+    "pdf.xmp_modified": _spec("datetime", "XMP xmp:ModifyDate, UTC."),
+    "pdf.xmp_metadata_date": _spec("datetime", "XMP xmp:MetadataDate, UTC."),
+    "pdf.xmp_document_id": _spec("str", "xmpMM:DocumentID: same for every version of a document."),
+    "pdf.xmp_instance_id": _spec("str", "xmpMM:InstanceID: changes at every save."),
+    "pdf.xmp_original_document_id": _spec("str", "xmpMM:OriginalDocumentID."),
+    "pdf.xmp_history": _spec("list", "xmpMM:History events (action, when, software agent)."),
+    "pdf.incremental_updates": _spec(
+        "int", "Saves appended after the first one (trailer /Prev chain)."
+    ),
+    "pdf.revision_count": _spec("int", "Complete revisions found (startxref/%%EOF sections)."),
+    "pdf.revision_text_changed": _spec(
+        "bool", "An earlier revision's text differs from the final."
+    ),
+    "pdf.revision_diff": _spec("list", "Passages that differ between the first and last revision."),
+    "pdf.id_original": _spec(
+        "str", "First element of the trailer /ID: set when the file was made."
+    ),
+    "pdf.id_current": _spec("str", "Second element of the trailer /ID: changes on every save."),
+    "pdf.id_equal": _spec("bool", "Both /ID elements are equal (never re-saved, or re-generated)."),
+    "pdf.fonts": _spec("list", "Font names used (subset prefix kept: ABCDEF+Arial)."),
+    "pdf.fonts_not_embedded": _spec("list", "Fonts referenced but not embedded."),
+    "pdf.has_javascript": _spec("bool", "JavaScript present (document or annotation actions)."),
+    "pdf.has_open_action": _spec("bool", "An /OpenAction runs when the file opens."),
+    "pdf.has_launch": _spec("bool", "A /Launch action that can start a program."),
+    "pdf.form_fields": _spec("int", "Number of form fields (widgets)."),
+    "pdf.annotation_count": _spec("int", "Annotations of every kind."),
+    "pdf.signature_count": _spec("int", "Digital signature fields present."),
+    "pdf.embedded_files": _spec("list", "Names of embedded (attached) files."),
+    "pdf.image_pages_with_text": _spec(
+        "list", "Pages that are a full-page image with a text layer on top (page numbers, 1-based)."
+    ),
+    "pdf.encryption": _spec("str", "Encryption method, when encrypted."),
+    # --- ooxml (docx / xlsx / pptx) ------------------------------------------------------------
+    "ooxml.kind": _spec("str", "docx, xlsx or pptx (and macro-enabled variants)."),
+    "ooxml.heading_pairs": _spec(
+        "list",
+        "app.xml HeadingPairs labels: their language is the "
+        "language of the Office that saved the file (Листы = Russian).",
+    ),
+    "ooxml.titles_of_parts": _spec("list", "app.xml TitlesOfParts (sheet names, slide titles)."),
+    "ooxml.custom_properties": _spec("list", "custom.xml properties as name=value."),
+    "ooxml.zip_mtime_min": _spec(
+        "datetime", "Earliest zip entry DOS time (zone-less, read as UTC)."
+    ),
+    "ooxml.zip_mtime_max": _spec("datetime", "Latest zip entry DOS time (zone-less, read as UTC)."),
+    "ooxml.zip_order": _spec("list", "Zip member order; Office writes [Content_Types].xml first."),
+    "ooxml.zip_compression": _spec("list", "Distinct compression methods used by the zip members."),
+    "ooxml.zip_create_systems": _spec(
+        "list", "Zip 'made by' systems (0 = MS-DOS/Office, 3 = Unix)."
+    ),
+    "ooxml.rsid_root": _spec("str", "w:rsidRoot: the editing session that created the document."),
+    "ooxml.rsids": _spec("list", "w:rsid save-session ids; shared rsids mean shared history."),
+    "ooxml.rsid_count": _spec("int", "Number of distinct save sessions recorded."),
+    "ooxml.doc_id": _spec("str", "w15:docId / w14:docId document identifier."),
+    "ooxml.languages": _spec("list", "w:lang proofing languages used in the text."),
+    "ooxml.revision_authors": _spec("list", "Authors of tracked insertions and deletions."),
+    "ooxml.comment_authors": _spec("list", "Authors of comments."),
+    "ooxml.people": _spec("list", "people.xml entries: name and provider/user id."),
+    "ooxml.abs_path": _spec(
+        "list", "Absolute save paths (x15ac:absPath), naming a user or machine."
+    ),
+    "ooxml.external_targets": _spec("list", "Relationship targets with TargetMode=External."),
+    "ooxml.field_codes": _spec("list", "Field codes that fetch content (INCLUDEPICTURE, LINK...)."),
+    "ooxml.attached_template": _spec("str", "Attached template relationship target."),
+    "ooxml.has_thumbnail": _spec("bool", "docProps/thumbnail present."),
+    "ooxml.has_comments": _spec("bool", "Comments present."),
+    "ooxml.has_tracked_changes": _spec("bool", "Tracked insertions or deletions present."),
+    # --- ole2 (doc / xls / ppt) ----------------------------------------------------------------
+    "ole.kind": _spec("str", "doc, xls, ppt, msg or other compound file."),
+    "ole.streams": _spec("list", "Stream paths in the compound file."),
+    "ole.heading_pairs": _spec("list", "DocumentSummaryInformation HeadingPairs labels."),
+    "ole.titles_of_parts": _spec("list", "DocumentSummaryInformation TitlesOfParts."),
+    "ole.fib_nfib": _spec("int", "Word FIB nFib: the file-format version Word wrote."),
+    "ole.fib_lid": _spec("int", "Word FIB install language id (0x0419 = Russian)."),
+    "ole.fib_lid_tag": _spec("str", "That language id as a tag (ru-RU)."),
+    "ole.saved_by": _spec(
+        "list", "Word SttbSavedBy: the last authors and save paths (author|path)."
+    ),
+    "ole.dir_created_min": _spec("datetime", "Earliest compound-file directory creation time."),
+    "ole.dir_modified_max": _spec("datetime", "Latest compound-file directory modification time."),
+    "ole.root_modified": _spec("datetime", "Root storage modification time."),
+    "ole.user_defined": _spec("list", "User-defined properties as name=value."),
+    # --- image -------------------------------------------------------------------------------
+    "image.make": _spec("str", "Camera or scanner maker (EXIF Make)."),
+    "image.model": _spec("str", "Camera model (EXIF Model)."),
+    "image.software": _spec(
+        "str", "Software that wrote the image (an editor on a camera original)."
+    ),
+    "image.serial": _spec("str", "Body serial number."),
+    "image.datetime": _spec(
+        "datetime",
+        "EXIF DateTime (last change), local time read as UTC unless an offset is recorded.",
+    ),
+    "image.datetime_original": _spec(
+        "datetime", "EXIF DateTimeOriginal: when the picture was taken."
+    ),
+    "image.datetime_digitized": _spec("datetime", "EXIF DateTimeDigitized."),
+    "image.offset_time": _spec("str", "EXIF OffsetTime* recorded with the times (+02:00)."),
+    "image.gps_lat": _spec("float", "GPS latitude, decimal degrees."),
+    "image.gps_lon": _spec("float", "GPS longitude, decimal degrees."),
+    "image.gps_datetime": _spec("datetime", "GPS date and time stamp, UTC."),
+    "image.width": _spec("int", "Pixel width."),
+    "image.height": _spec("int", "Pixel height."),
+    "image.has_thumbnail": _spec("bool", "An embedded EXIF thumbnail is present."),
+    "image.thumbnail_matches": _spec("bool", "The thumbnail shows the same picture as the image."),
+    "image.thumbnail_distance": _spec(
+        "int", "Perceptual-hash distance between thumbnail and image."
+    ),
+    "image.xmp_history": _spec("list", "XMP editing history (action, when, software)."),
+    # --- email -------------------------------------------------------------------------------
+    "email.from": _spec("str", "From header."),
+    "email.to": _spec("list", "To addresses."),
+    "email.cc": _spec("list", "Cc addresses."),
+    "email.subject": _spec("str", "Subject header, decoded."),
+    "email.date": _spec("datetime", "Date header, UTC."),
+    "email.date_offset": _spec("str", "Offset the Date header was written with (+0200)."),
+    "email.message_id": _spec("str", "Message-ID header."),
+    "email.in_reply_to": _spec("str", "In-Reply-To header."),
+    "email.references": _spec("list", "References header ids."),
+    "email.x_mailer": _spec("str", "X-Mailer or User-Agent: the client that sent it."),
+    "email.thread_index": _spec("str", "Outlook Thread-Index, hex."),
+    "email.thread_index_time": _spec("datetime", "Time decoded from the Thread-Index header."),
+    "email.thread_index_guid": _spec("str", "Conversation GUID decoded from the Thread-Index."),
+    "email.received_hops": _spec("int", "Number of Received headers."),
+    "email.received": _spec("list", "Received hops, newest first: by-host | from-host | time."),
+    "email.received_first": _spec("datetime", "Time of the oldest Received hop, UTC."),
+    "email.received_last": _spec("datetime", "Time of the newest Received hop, UTC."),
+    "email.dkim_signatures": _spec("int", "Number of DKIM-Signature headers."),
+    "email.dkim_domains": _spec("list", "d= domains of the DKIM signatures."),
+    "email.attachments": _spec("list", "Attachment file names."),
+    "email.attachment_count": _spec("int", "Number of attachments."),
+    "email.message_count": _spec("int", "Messages in a mailbox file."),
+}
+
+
+def spec(name: str) -> FieldSpec:
+    """Return a field's spec; raise KeyError for a name outside the catalogue."""
+    return FIELDS[name]
+
+
+def is_known(name: str) -> bool:
+    """True when ``name`` is a catalogue field."""
+    return name in FIELDS

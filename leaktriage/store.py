@@ -1,0 +1,511 @@
+"""The SQLite store (``OUT/triage.sqlite``) and the JSONL/CSV exports written from it.
+
+Stdlib ``sqlite3``, no ORM. Facts are kept in long format (one row per record, field and
+list position) so a new catalogue field needs no migration and "every file whose author is
+X" is one indexed look-up. Views give one row per file for ``datasette OUT/triage.sqlite``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from leaktriage import __version__
+from leaktriage.config import ScanConfig
+from leaktriage.model import (
+    SCHEMA_VERSION,
+    Evidence,
+    FieldValue,
+    FileRecord,
+    Finding,
+    Issue,
+    Severity,
+    Status,
+    iso_utc,
+)
+
+DB_NAME = "triage.sqlite"
+BATCH = 500
+"""Records per write transaction."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  tool_version TEXT NOT NULL,
+  input_path TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  items INTEGER,
+  counts_json TEXT
+);
+CREATE TABLE IF NOT EXISTS files (
+  record_id TEXT PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  path TEXT NOT NULL,
+  name TEXT NOT NULL,
+  parent_id TEXT,
+  depth INTEGER NOT NULL,
+  size INTEGER,
+  sha256 TEXT,
+  md5 TEXT,
+  mime TEXT NOT NULL,
+  extension TEXT NOT NULL,
+  extension_mismatch INTEGER NOT NULL,
+  mtime TEXT,
+  mtime_zone_known INTEGER NOT NULL,
+  outer_mtime TEXT,
+  status TEXT NOT NULL,
+  extractor TEXT,
+  verdict TEXT,
+  score REAL
+);
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE INDEX IF NOT EXISTS files_parent ON files(parent_id);
+CREATE TABLE IF NOT EXISTS fields (
+  record_id TEXT NOT NULL REFERENCES files(record_id),
+  name TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  value TEXT,
+  value_type TEXT NOT NULL,
+  PRIMARY KEY (record_id, name, ord)
+);
+CREATE INDEX IF NOT EXISTS fields_name_value ON fields(name, value);
+CREATE TABLE IF NOT EXISTS raw_fields (
+  record_id TEXT NOT NULL REFERENCES files(record_id),
+  key TEXT NOT NULL,
+  value TEXT,
+  PRIMARY KEY (record_id, key)
+);
+CREATE TABLE IF NOT EXISTS issues (
+  record_id TEXT NOT NULL REFERENCES files(record_id),
+  ord INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (record_id, ord)
+);
+CREATE INDEX IF NOT EXISTS issues_code ON issues(code);
+CREATE TABLE IF NOT EXISTS findings (
+  finding_id INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES files(record_id),
+  rule_id TEXT NOT NULL,
+  technique TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  grade TEXT NOT NULL,
+  message TEXT NOT NULL,
+  source TEXT NOT NULL,
+  score REAL
+);
+CREATE INDEX IF NOT EXISTS findings_record ON findings(record_id);
+CREATE TABLE IF NOT EXISTS evidence (
+  finding_id INTEGER NOT NULL REFERENCES findings(finding_id),
+  ord INTEGER NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT,
+  note TEXT,
+  PRIMARY KEY (finding_id, ord)
+);
+CREATE VIEW IF NOT EXISTS files_view AS
+SELECT f.record_id, f.path, f.status, f.mime, f.size, f.sha256,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.title') AS title,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.author') AS author,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.last_modified_by')
+    AS last_modified_by,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.company') AS company,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.application')
+    AS application,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.created') AS created,
+  (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.modified') AS modified,
+  (SELECT group_concat(value, ', ') FROM fields
+     WHERE record_id = f.record_id AND name = 'meta.scripts') AS metadata_scripts,
+  f.verdict, f.score, f.parent_id
+FROM files f;
+CREATE VIEW IF NOT EXISTS issues_view AS
+SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
+FROM issues i JOIN files f USING (record_id);
+"""
+
+CSV_COLUMNS = (
+    "record_id",
+    "path",
+    "parent_id",
+    "depth",
+    "size",
+    "sha256",
+    "md5",
+    "mime",
+    "extension",
+    "extension_mismatch",
+    "status",
+    "verdict",
+    "score",
+    "doc.title",
+    "doc.author",
+    "doc.last_modified_by",
+    "doc.company",
+    "doc.application",
+    "doc.producer",
+    "doc.created",
+    "doc.modified",
+    "meta.scripts",
+    "issues",
+)
+"""Columns of ``files.csv``: the record's identity, then the facts journalists sort by."""
+
+
+def _encode(value: FieldValue) -> list[tuple[str, str]]:
+    """(text, type) rows for one field value; lists become one row per element."""
+    if isinstance(value, bool):
+        return [("true" if value else "false", "bool")]
+    if isinstance(value, int):
+        return [(str(value), "int")]
+    if isinstance(value, float):
+        return [(repr(value), "float")]
+    if isinstance(value, datetime):
+        return [(iso_utc(value), "datetime")]
+    if isinstance(value, tuple):
+        return [(str(v), "list") for v in value]
+    return [(value, "str")]
+
+
+def _decode(text: str, value_type: str) -> FieldValue:
+    if value_type == "bool":
+        return text == "true"
+    if value_type == "int":
+        return int(text)
+    if value_type == "float":
+        return float(text)
+    if value_type == "datetime":
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return text
+
+
+def _time(value: datetime | None) -> str | None:
+    return iso_utc(value) if value else None
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+class Store:
+    """One scan's SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=OFF")
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(
+                f"{path} has store schema {version}; this leaktriage writes {SCHEMA_VERSION}"
+            )
+        self.db.executescript(_SCHEMA)
+        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @classmethod
+    def open_existing(cls, out_dir: Path) -> Store:
+        """Open ``OUT/triage.sqlite`` written by an earlier scan."""
+        path = out_dir / DB_NAME if out_dir.is_dir() else out_dir
+        if not path.is_file():
+            raise FileNotFoundError(f"no leaktriage store at {path}")
+        return cls(path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def start_run(self, config: ScanConfig, root: Path, started: datetime) -> int:
+        """Record a new run and clear the per-file tables: the store holds the latest scan."""
+        with self.db:
+            for table in ("evidence", "findings", "issues", "raw_fields", "fields", "files"):
+                self.db.execute(f"DELETE FROM {table}")
+            cursor = self.db.execute(
+                "INSERT INTO runs (started_at, tool_version, input_path, config_json) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    iso_utc(started),
+                    __version__,
+                    str(root),
+                    json.dumps(config.to_json(), sort_keys=True),
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(
+        self, run_id: int, finished: datetime, counts: dict[str, int], items: int
+    ) -> None:
+        """Close a run with its counts."""
+        with self.db:
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, items = ?, counts_json = ? WHERE run_id = ?",
+                (iso_utc(finished), items, json.dumps(counts, sort_keys=True), run_id),
+            )
+
+    @contextmanager
+    def writer(self, run_id: int) -> Iterator[Callable[[FileRecord], None]]:
+        """A function that queues records, flushed in batches of ``BATCH`` per transaction."""
+        pending: list[FileRecord] = []
+
+        def write(record: FileRecord) -> None:
+            pending.append(record)
+            if len(pending) >= BATCH:
+                self._write_batch(run_id, pending)
+                pending.clear()
+
+        yield write
+        if pending:
+            self._write_batch(run_id, pending)
+
+    def _write_batch(self, run_id: int, records: list[FileRecord]) -> None:
+        with self.db:
+            for record in records:
+                self._write_one(run_id, record)
+
+    def _write_one(self, run_id: int, r: FileRecord) -> None:
+        db = self.db
+        rid = r.record_id
+        for table in ("fields", "raw_fields", "issues"):
+            db.execute(f"DELETE FROM {table} WHERE record_id = ?", (rid,))
+        db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rid,
+                run_id,
+                r.path,
+                r.name,
+                r.parent_id,
+                r.depth,
+                r.size,
+                r.sha256,
+                r.md5,
+                r.mime,
+                r.extension,
+                int(r.extension_mismatch),
+                _time(r.mtime),
+                int(r.mtime_zone_known),
+                _time(r.outer_mtime),
+                r.status.value,
+                r.extractor,
+                r.verdict,
+                r.score,
+            ),
+        )
+        rows = []
+        for name in sorted(r.fields):
+            for ord_, (text, kind) in enumerate(_encode(r.fields[name])):
+                rows.append((rid, name, ord_, text, kind))
+        db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", rows)
+        db.executemany(
+            "INSERT INTO raw_fields VALUES (?,?,?)", sorted((rid, k, v) for k, v in r.raw.items())
+        )
+        db.executemany(
+            "INSERT INTO issues VALUES (?,?,?,?,?)",
+            [(rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues)],
+        )
+        self._write_findings(rid, r.findings)
+
+    def _write_findings(self, record_id: str, findings: tuple[Finding, ...]) -> None:
+        old = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT finding_id FROM findings WHERE record_id = ?", (record_id,)
+            )
+        ]
+        for finding_id in old:
+            self.db.execute("DELETE FROM evidence WHERE finding_id = ?", (finding_id,))
+        self.db.execute("DELETE FROM findings WHERE record_id = ?", (record_id,))
+        for f in findings:
+            cursor = self.db.execute(
+                "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
+                "source, score) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    record_id,
+                    f.rule_id,
+                    f.technique,
+                    f.severity.name.lower(),
+                    f.grade,
+                    f.message,
+                    f.source,
+                    f.score,
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO evidence VALUES (?,?,?,?,?)",
+                [(cursor.lastrowid, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)],
+            )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def record_ids(self) -> list[str]:
+        """Every record id, in output order (provenance path, then id)."""
+        return [
+            row[0]
+            for row in self.db.execute("SELECT record_id FROM files ORDER BY path, record_id")
+        ]
+
+    def find(self, key: str) -> FileRecord | None:
+        """A record by id, id prefix (8+ characters) or exact provenance path."""
+        row = self.db.execute(
+            "SELECT record_id FROM files WHERE record_id = ? OR path = ? "
+            "ORDER BY record_id LIMIT 1",
+            (key, key),
+        ).fetchone()
+        if row is None and len(key) >= 8:
+            row = self.db.execute(
+                "SELECT record_id FROM files WHERE record_id LIKE ? ORDER BY record_id LIMIT 1",
+                (key + "%",),
+            ).fetchone()
+        return self.load(row[0]) if row else None
+
+    def load(self, record_id: str) -> FileRecord:
+        """Rebuild one FileRecord from the tables."""
+        db = self.db
+        row = db.execute(
+            "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, extension, "
+            "extension_mismatch, mtime, mtime_zone_known, outer_mtime, status, extractor, "
+            "verdict, score FROM files WHERE record_id = ?",
+            (record_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(record_id)
+        fields: dict[str, FieldValue] = {}
+        lists: dict[str, list[str]] = {}
+        for name, text, kind in db.execute(
+            "SELECT name, value, value_type FROM fields WHERE record_id = ? ORDER BY name, ord",
+            (record_id,),
+        ):
+            if kind == "list":
+                lists.setdefault(name, []).append(text)
+            else:
+                fields[name] = _decode(text, kind)
+        fields.update({k: tuple(v) for k, v in lists.items()})
+        raw = dict(
+            db.execute(
+                "SELECT key, value FROM raw_fields WHERE record_id = ? ORDER BY key", (record_id,)
+            ).fetchall()
+        )
+        issues = tuple(
+            Issue(stage, code, message)
+            for stage, code, message in db.execute(
+                "SELECT stage, code, message FROM issues WHERE record_id = ? ORDER BY ord",
+                (record_id,),
+            )
+        )
+        findings = []
+        for fid, rule_id, technique, severity, grade, message, source, score in db.execute(
+            "SELECT finding_id, rule_id, technique, severity, grade, message, source, score "
+            "FROM findings WHERE record_id = ? ORDER BY finding_id",
+            (record_id,),
+        ).fetchall():
+            evidence = tuple(
+                Evidence(f, v, n or "")
+                for f, v, n in db.execute(
+                    "SELECT field, value, note FROM evidence WHERE finding_id = ? ORDER BY ord",
+                    (fid,),
+                )
+            )
+            findings.append(
+                Finding(
+                    record_id,
+                    rule_id,
+                    technique,
+                    Severity[severity.upper()],
+                    grade,
+                    message,
+                    evidence,
+                    source,
+                    score,
+                )
+            )
+        return FileRecord(
+            record_id=row[0],
+            path=row[1],
+            name=row[2],
+            parent_id=row[3],
+            depth=row[4],
+            size=row[5],
+            sha256=row[6],
+            md5=row[7],
+            mime=row[8],
+            extension=row[9],
+            extension_mismatch=bool(row[10]),
+            mtime=_parse_time(row[11]),
+            mtime_zone_known=bool(row[12]),
+            outer_mtime=_parse_time(row[13]),
+            status=Status(row[14]),
+            extractor=row[15],
+            fields=fields,
+            raw=raw,
+            issues=issues,
+            findings=tuple(findings),
+            verdict=row[16],
+            score=row[17],
+        )
+
+    def iter_records(self) -> Iterator[FileRecord]:
+        """Every record in output order, one at a time."""
+        for record_id in self.record_ids():
+            yield self.load(record_id)
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run's row as a dict."""
+        cursor = self.db.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1")
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def export_jsonl(store: Store, path: Path) -> int:
+    """Write ``files.jsonl``: one JSON object per record, sorted by path; returns the count."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for record in store.iter_records():
+            out.write(json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True))
+            out.write("\n")
+            count += 1
+    return count
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet formula injection: a leaked file's title "=HYPERLINK(...)" must stay text.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    return text
+
+
+def export_csv(store: Store, path: Path) -> int:
+    """Write ``files.csv``: one row per record with the columns in ``CSV_COLUMNS``."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for record in store.iter_records():
+            data = record.to_json()
+            row: list[str] = []
+            for column in CSV_COLUMNS:
+                if column == "issues":
+                    value: object = "; ".join(f"{i.code}: {i.message}" for i in record.issues)
+                elif "." in column:
+                    value = data["fields"].get(column)
+                    if isinstance(value, list):
+                        value = ", ".join(value)
+                else:
+                    value = data[column]
+                row.append(_csv_cell(value))
+            writer.writerow(row)
+            count += 1
+    return count
