@@ -20,7 +20,7 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -317,26 +317,39 @@ class ArchiveStats:
 
 
 class _Budget:
-    """Counts decompressed bytes against the member, archive and ratio limits."""
+    """Counts decompressed bytes against the member, archive and ratio limits.
 
-    def __init__(self, limits: Limits, compressed_size: int, stats: ArchiveStats) -> None:
+    The ratio is measured on what was actually read, never on header claims: output bytes
+    over the compressed bytes consumed so far (libarchive's running count for streamed
+    formats; the archive size for zip), and for zip also per member over its compressed
+    span, so a member that inflates 1000x trips once it has produced ``ratio_grace_bytes``.
+    """
+
+    def __init__(self, limits: Limits, stats: ArchiveStats, consumed: Callable[[], int]) -> None:
         self.limits = limits
-        self.compressed = max(compressed_size, 1)
         self.stats = stats
+        self.consumed = consumed
         self.tripped: str | None = None
+        self._ratio_text = ""
 
-    def charge(self, member_bytes: int, chunk: int) -> str | None:
+    def charge(self, member_out: int, chunk: int, member_in: int | None = None) -> str | None:
         """Account for ``chunk`` new bytes; return the limit's code when one is passed."""
         self.stats.bytes_out += chunk
-        if member_bytes > self.limits.max_member_bytes:
+        if member_out > self.limits.max_member_bytes:
             return "limit.member_size"
         if self.stats.bytes_out > self.limits.max_archive_bytes:
             self.tripped = "limit.archive_size"
-        elif (
-            self.stats.bytes_out > self.limits.ratio_grace_bytes
-            and self.stats.bytes_out / self.compressed > self.limits.max_ratio
-        ):
-            self.tripped = "limit.ratio"
+            return self.tripped
+        grace = self.limits.ratio_grace_bytes
+        checks = [(self.stats.bytes_out, max(self.consumed(), 1), "archive")]
+        if member_in is not None:
+            checks.append((member_out, max(member_in, 1), "member"))
+        for out, into, what in checks:
+            if out > grace and out / into > self.limits.max_ratio:
+                self.tripped = "limit.ratio"
+                self._ratio_text = (
+                    f"{what} expanded {out} bytes from {into} (ratio {out / into:.0f})"
+                )
         return self.tripped
 
     def describe(self, code: str) -> str:
@@ -348,10 +361,8 @@ class _Budget:
                 f"archive produced more than {self.limits.max_archive_bytes} bytes; "
                 "rest of the archive not read"
             )
-        ratio = self.stats.bytes_out / self.compressed
         return (
-            f"archive expands more than {self.limits.max_ratio:g}x "
-            f"({self.stats.bytes_out} bytes out of {self.compressed}, ratio {ratio:.0f}): "
+            f"compression ratio over {self.limits.max_ratio:g}: {self._ratio_text}; "
             "likely a decompression bomb; rest of the archive not read"
         )
 
@@ -419,7 +430,7 @@ def _iter_zip(
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         handle.close()
         raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
-    budget = _Budget(limits, content.size, stats)
+    budget = _Budget(limits, stats, lambda: content.size)
     spans: list[tuple[int, int, str]] = []
     try:
         for index, info in enumerate(archive.infolist()):
@@ -497,7 +508,7 @@ def _read_zip_member(
         with archive.open(info) as member:
             while chunk := member.read(CHUNK):
                 spool.write(chunk)
-                code = budget.charge(spool.size, len(chunk))
+                code = budget.charge(spool.size, len(chunk), info.compress_size)
                 if code:
                     spool.discard()
                     return _skip(item, code, budget.describe(code), info.file_size)
@@ -565,10 +576,12 @@ def _libarchive_entries(
     with_md5: bool,
     format_name: str,
 ) -> Iterator[Item]:
-    budget = _Budget(limits, content.size, stats)
+    reader: list[libarchive.read.ArchiveRead] = []
+    budget = _Budget(limits, stats, lambda: int(reader[0].bytes_read) if reader else content.size)
     seen_any = False
     try:
         with _open_libarchive(content, format_name) as archive:
+            reader.append(archive)
             entries = iter(archive)
             while True:
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import warnings
 import zipfile
 from collections.abc import Iterable
 
@@ -20,12 +21,15 @@ def zip_bytes(
 ) -> bytes:
     """A zip of ``(name, data)`` members, in the given order, all stamped ``date_time``."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = compression
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    with warnings.catch_warnings():
+        # Duplicate member names are planted on purpose in some fixtures.
+        warnings.simplefilter("ignore", UserWarning)
+        with zipfile.ZipFile(buffer, "w", compression) as archive:
+            for name, data in members:
+                info = zipfile.ZipInfo(name, date_time=date_time)
+                info.compress_type = compression
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
     return buffer.getvalue()
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_URL = re.compile(r"""(?i)\b(?:https?|ftp|file|smb|webdav|ldap)://[^\s"'<>\\^`{|}\x00-\x1f]{2,2000}""")
+_URL = re.compile(
+    r"""(?i)\b(?:https?|ftp|file|smb|webdav|ldap)://[^\s"'<>\\^`{|}\x00-\x1f]{2,2000}"""
+)
 _UNC = re.compile(r"""\\\\[A-Za-z0-9._$-]{1,255}\\[^\s"'<>|\x00-\x1f]{1,1000}""")
 _TRAILING = ".,;:)]}'\""
 MAX_LINKS = 500

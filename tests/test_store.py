@@ -1,0 +1,105 @@
+"""Store: a record written to SQLite reads back identical; exports are sorted and stable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from leaktriage.config import ScanConfig
+from leaktriage.model import Evidence, FileRecord, Finding, Issue, Severity, Status
+from leaktriage.store import Store, export_csv, export_jsonl
+
+
+def _record(**changes: object) -> FileRecord:
+    base: dict[str, object] = {
+        "record_id": "a" * 32,
+        "path": "dump/mail.zip!budget.xlsx",
+        "name": "budget.xlsx",
+        "parent_id": "b" * 32,
+        "depth": 1,
+        "size": 1234,
+        "sha256": "c" * 64,
+        "md5": "d" * 32,
+        "mime": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "extension": "xlsx",
+        "extension_mismatch": False,
+        "mtime": datetime(2017, 5, 4, 22, 10, tzinfo=UTC),
+        "mtime_zone_known": False,
+        "outer_mtime": datetime(2017, 5, 5, 18, 0, 1, 500000, tzinfo=UTC),
+        "status": Status.PARTIAL,
+        "extractor": "ooxml@1",
+        "fields": {
+            "doc.last_modified_by": "Георгий Петровский",
+            "doc.created": datetime(2017, 3, 1, 8, 0, tzinfo=UTC),
+            "doc.revision": 7,
+            "doc.codepage": 1251,
+            "text.language_confidence": 0.875,
+            "ooxml.has_thumbnail": False,
+            "ooxml.heading_pairs": ("Листы", "Именованные диапазоны"),
+        },
+        "raw": {"docProps/core.xml:cp:lastModifiedBy": "Георгий Петровский"},
+        "issues": (Issue("extract", "xml_unsafe", "refused unsafe XML in custom.xml"),),
+        "findings": (
+            Finding(
+                "a" * 32,
+                "foreign-script-last-modified-by",
+                "T0089.003",
+                Severity.MEDIUM,
+                "B",
+                "Last saved by a Cyrillic name",
+                (Evidence("doc.last_modified_by", "Георгий Петровский", "Cyrillic"),),
+            ),
+        ),
+        "verdict": "suspicious",
+        "score": 42.5,
+    }
+    base.update(changes)
+    return FileRecord(**base)  # type: ignore[arg-type]
+
+
+def test_round_trip_is_lossless(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    record = _record()
+    with store.writer(run) as write:
+        write(record)
+    loaded = store.load(record.record_id)
+    assert loaded == record
+    assert store.find("dump/mail.zip!budget.xlsx") == record
+    assert store.find("aaaaaaaa") == record
+    assert store.find("nothing") is None
+
+
+def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with store.writer(run) as write:
+        write(_record(record_id="2" * 32, path="z/last.docx"))
+        write(_record(record_id="1" * 32, path="a/first.docx",
+                      fields={"doc.title": "=HYPERLINK(\"http://x\")"}))
+    assert export_jsonl(store, tmp_path / "f.jsonl") == 2
+    lines = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert [line["path"] for line in lines] == ["a/first.docx", "z/last.docx"]
+    assert lines[1]["fields"]["doc.created"] == "2017-03-01T08:00:00Z"
+    assert lines[1]["fields"]["ooxml.heading_pairs"] == ["Листы", "Именованные диапазоны"]
+    assert lines[1]["schema_version"] == 1
+    assert lines[1]["findings"][0]["evidence"][0]["value"] == "Георгий Петровский"
+    export_csv(store, tmp_path / "f.csv")
+    rows = list(csv.DictReader((tmp_path / "f.csv").open(encoding="utf-8")))
+    assert rows[0]["doc.title"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1]["doc.last_modified_by"] == "Георгий Петровский"
+
+
+def test_views_read_well(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with store.writer(run) as write:
+        write(_record())
+    store.close()
+    db = sqlite3.connect(tmp_path / "t.sqlite")
+    row = db.execute("SELECT path, last_modified_by, created FROM files_view").fetchone()
+    assert row == ("dump/mail.zip!budget.xlsx", "Георгий Петровский", "2017-03-01T08:00:00Z")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1

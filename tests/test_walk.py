@@ -1,0 +1,238 @@
+"""Walker: nesting and provenance, every safety limit, traversal names, links, encryption."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import leaktriage
+from corpus_fixtures.builders import archive
+from leaktriage.model import FileRecord, Status
+
+
+def _scan(path: Path, **options: object) -> list[FileRecord]:
+    return list(leaktriage.scan(path, **options))
+
+
+def _by_path(records: list[FileRecord]) -> dict[str, FileRecord]:
+    return {r.path: r for r in records}
+
+
+def test_three_level_nesting_lists_every_member_with_its_chain(tmp_path: Path) -> None:
+    (tmp_path / "nested.zip").write_bytes(archive.nested_three_levels())
+    records = _scan(tmp_path / "nested.zip")
+    paths = sorted(r.path for r in records)
+    assert paths == [
+        "nested.zip",
+        "nested.zip!level1/dup.txt",
+        "nested.zip!level1/dup.txt",
+        "nested.zip!level1/inner.tar.gz",
+        "nested.zip!level1/inner.tar.gz!level2/deep.zip",
+        "nested.zip!level1/inner.tar.gz!level2/deep.zip!level3/minutes.txt",
+        "nested.zip!level1/inner.tar.gz!level2/notes.txt",
+        "nested.zip!level1/readme.txt",
+    ]
+    by_path = _by_path(records)
+    deepest = by_path["nested.zip!level1/inner.tar.gz!level2/deep.zip!level3/minutes.txt"]
+    assert deepest.depth == 3
+    assert deepest.parent_id == by_path["nested.zip!level1/inner.tar.gz!level2/deep.zip"].record_id
+    tar = by_path["nested.zip!level1/inner.tar.gz"]
+    assert tar.parent_id == by_path["nested.zip"].record_id
+    assert tar.fields["archive.format"] == "POSIX ustar format"
+    assert tar.fields["archive.filters"] == ("gzip",)
+    assert tar.fields["archive.member_count"] == 2
+    # Two members with one name are two records with two ids.
+    dups = [r for r in records if r.path == "nested.zip!level1/dup.txt"]
+    assert len({r.record_id for r in dups}) == 2
+    assert {r.size for r in dups} == {len(b"first\n"), len(b"second, same name\n")}
+    # Zip member times come from the DOS field, zone-less.
+    readme = by_path["nested.zip!level1/readme.txt"]
+    assert readme.mtime is not None and readme.mtime.isoformat() == "2017-03-14T09:30:00+00:00"
+    assert readme.mtime_zone_known is False
+    assert len({r.record_id for r in records}) == len(records)
+
+
+def test_ids_are_stable_across_scans(tmp_path: Path) -> None:
+    (tmp_path / "nested.zip").write_bytes(archive.nested_three_levels())
+    first = [(r.path, r.record_id) for r in _scan(tmp_path)]
+    second = [(r.path, r.record_id) for r in _scan(tmp_path)]
+    assert first == second
+
+
+def test_depth_limit_records_unopened_archive(tmp_path: Path) -> None:
+    (tmp_path / "nested.zip").write_bytes(archive.nested_three_levels())
+    records = _by_path(_scan(tmp_path / "nested.zip", max_depth=1))
+    tar = records["nested.zip!level1/inner.tar.gz"]
+    assert tar.status is Status.SKIPPED
+    assert [i.code for i in tar.issues] == ["limit.depth"]
+    assert not any("level2" in p for p in records)
+
+
+def _zeros_zip(size: int, members: int = 1) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for index in range(members):
+            zf.writestr(f"zeros{index}.bin", b"\0" * size)
+    return buffer.getvalue()
+
+
+def test_ratio_limit_stops_a_bomb_while_decompressing(tmp_path: Path) -> None:
+    bomb = _zeros_zip(8 * 1024 * 1024, members=3)
+    assert len(bomb) < 64 * 1024
+    (tmp_path / "bomb.zip").write_bytes(bomb)
+    records = _by_path(_scan(tmp_path / "bomb.zip", ratio_grace_bytes=1024 * 1024))
+    first = records["bomb.zip!zeros0.bin"]
+    assert first.status is Status.SKIPPED
+    assert first.issues[0].code == "limit.ratio"
+    assert "likely a decompression bomb" in first.issues[0].message
+    # The members after the trip are still listed, as skipped, never silently dropped.
+    assert records["bomb.zip!zeros2.bin"].status is Status.SKIPPED
+    outer = records["bomb.zip"]
+    assert outer.status is Status.PARTIAL
+    assert outer.fields["archive.limit_hit"] == ("limit.ratio",)
+    # Decompression stopped soon after the grace amount, not at 24 MiB.
+    bytes_out = outer.fields["archive.bytes_out"]
+    assert isinstance(bytes_out, int) and bytes_out < 3 * 1024 * 1024
+
+
+def test_member_size_limit(tmp_path: Path) -> None:
+    (tmp_path / "big.zip").write_bytes(
+        archive.zip_bytes([("big.bin", b"x" * 300_000), ("small.txt", b"small\n")])
+    )
+    records = _by_path(_scan(tmp_path / "big.zip", max_member_bytes=100_000))
+    big = records["big.zip!big.bin"]
+    assert big.status is Status.SKIPPED
+    assert big.issues[0].code == "limit.member_size"
+    assert big.sha256 is None and big.size == 300_000
+    assert records["big.zip!small.txt"].size == 6
+
+
+def test_archive_total_limit(tmp_path: Path) -> None:
+    members = [(f"part{i}.bin", bytes([i]) * 50_000) for i in range(4)]
+    (tmp_path / "parts.zip").write_bytes(archive.zip_bytes(members))
+    records = _by_path(_scan(tmp_path / "parts.zip", max_archive_bytes=120_000))
+    statuses = [records[f"parts.zip!part{i}.bin"].status for i in range(4)]
+    assert statuses == [Status.UNSUPPORTED, Status.UNSUPPORTED, Status.SKIPPED, Status.SKIPPED]
+    assert records["parts.zip!part3.bin"].issues[0].code == "limit.archive_size"
+
+
+def test_member_count_limit(tmp_path: Path) -> None:
+    members = [(f"f{i:02d}.txt", f"{i}\n".encode()) for i in range(12)]
+    (tmp_path / "many.zip").write_bytes(archive.zip_bytes(members))
+    records = _scan(tmp_path / "many.zip", max_members=10)
+    skipped = sorted(r.name for r in records if r.status is Status.SKIPPED)
+    assert skipped == ["f10.txt", "f11.txt"]
+    assert all(r.issues[0].code == "limit.members" for r in records if r.status is Status.SKIPPED)
+    assert len(records) == 13
+
+
+def test_traversal_and_odd_names_are_recorded_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "t.zip").write_bytes(archive.traversal_zip())
+    records = _by_path(_scan(tmp_path / "t.zip"))
+    codes = {path: [i.code for i in r.issues] for path, r in records.items()}
+    assert codes["t.zip!../../outside.txt"] == ["traversal"]
+    assert codes["t.zip!/etc/cron.d/evil"] == ["traversal"]
+    assert codes["t.zip!ctrl\x07name.txt"] == ["odd_name"]
+    assert codes["t.zip!ok/normal.txt"] == []
+    assert not (tmp_path.parent / "outside.txt").exists()
+
+
+def test_tar_links_are_recorded_and_never_followed(tmp_path: Path) -> None:
+    (tmp_path / "links.tar").write_bytes(archive.links_tar())
+    records = _by_path(_scan(tmp_path / "links.tar"))
+    link = records["links.tar!data/passwd"]
+    assert link.status is Status.SKIPPED
+    assert link.issues[0].code == "symlink"
+    assert "../../../../etc/passwd" in link.issues[0].message
+    assert records["links.tar!data/loop"].status is Status.SKIPPED
+    assert records["links.tar!data/real.txt"].size == len(b"real content\n")
+
+
+def test_encrypted_member(tmp_path: Path) -> None:
+    (tmp_path / "p.zip").write_bytes(archive.encrypted_zip_bytes("secret/plan.txt", b"plan\n"))
+    records = _by_path(_scan(tmp_path / "p.zip"))
+    member = records["p.zip!secret/plan.txt"]
+    assert member.status is Status.ENCRYPTED
+    assert member.sha256 is None
+    assert member.issues[0].code == "encrypted"
+
+
+def test_symlink_loop_and_outside_link_on_disk(tmp_path: Path) -> None:
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "real.txt").write_text("real\n")
+    os.symlink(root, root / "loop")
+    os.symlink("/etc/passwd", root / "passwd")
+    records = _by_path(_scan(root))
+    assert sorted(records) == ["dump/loop", "dump/passwd", "dump/real.txt"]
+    for name in ("dump/loop", "dump/passwd"):
+        assert records[name].status is Status.SKIPPED
+        assert records[name].issues[0].code == "symlink"
+
+
+def test_fifo_is_not_opened(tmp_path: Path) -> None:
+    root = tmp_path / "dump"
+    root.mkdir()
+    os.mkfifo(root / "pipe")
+    records = _scan(root)
+    assert [(r.path, r.status, r.issues[0].code) for r in records] == [
+        ("dump/pipe", Status.SKIPPED, "special_file")
+    ]
+
+
+def test_extension_mismatch_from_content(tmp_path: Path) -> None:
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    (tmp_path / "holiday.jpg").write_bytes(pdf)
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    records = _by_path(_scan(tmp_path))
+    lying = records[f"{tmp_path.name}/holiday.jpg"]
+    assert (lying.mime, lying.extension, lying.extension_mismatch) == (
+        "application/pdf",
+        "jpg",
+        True,
+    )
+    assert records[f"{tmp_path.name}/report.pdf"].extension_mismatch is False
+
+
+def test_bare_gzip_stream_and_quine_guard(tmp_path: Path) -> None:
+    (tmp_path / "minutes.txt.gz").write_bytes(archive.gzip_bytes(b"hello minutes\n"))
+    records = _by_path(_scan(tmp_path / "minutes.txt.gz"))
+    assert records["minutes.txt.gz!minutes.txt"].size == len(b"hello minutes\n")
+    inner = archive.zip_bytes([("a.txt", b"a\n")])
+    # An archive that holds a byte-identical copy of its container is not opened twice.
+    outer = archive.zip_bytes([("copy.zip", inner)])
+    self_copy = archive.zip_bytes([("again.zip", outer)])
+    (tmp_path / "outer.zip").write_bytes(self_copy)
+    assert all(r.status is not Status.ERROR for r in _scan(tmp_path / "outer.zip"))
+
+
+def test_counts_add_up_on_the_sample_leak(sample_leak: Path) -> None:
+    records = _scan(sample_leak)
+    by_status = Counter(r.status for r in records)
+    assert sum(by_status.values()) == len(records)
+    assert len({r.record_id for r in records}) == len(records)
+    # Every parent named by a record is itself a record.
+    ids = {r.record_id for r in records}
+    assert {r.parent_id for r in records if r.parent_id} <= ids
+
+
+def test_corrupt_archive_is_an_error_record(tmp_path: Path) -> None:
+    good = archive.nested_three_levels()
+    (tmp_path / "cut.zip").write_bytes(good[: len(good) // 2])
+    records = _scan(tmp_path / "cut.zip")
+    assert len(records) == 1
+    assert records[0].status is Status.ERROR
+    assert records[0].issues[-1].code == "corrupt"
+
+
+@pytest.mark.parametrize("payload", [b"", b"\0" * 10])
+def test_tiny_files(tmp_path: Path, payload: bytes) -> None:
+    (tmp_path / "f.bin").write_bytes(payload)
+    (record,) = _scan(tmp_path / "f.bin")
+    assert record.size == len(payload)
+    assert record.status in (Status.UNSUPPORTED, Status.OK)
