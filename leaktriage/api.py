@@ -12,6 +12,7 @@ import logging
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,7 @@ from leaktriage.walk import (
     name_issues,
     read_disk_file,
 )
+from leaktriage.workers import ExtractorPool, default_workers
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,13 @@ def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
     return extraction, extractor.label, extraction.status
 
 
+def extract_item(source: Source) -> tuple[Extraction, str | None, Status]:
+    """Extract one item and derive the cross-format facts; what a worker process runs."""
+    extraction, label, status = run_extractor(source)
+    textfacts.derive(extraction.fields)
+    return extraction, label, status
+
+
 _STATUS_OF: dict[type[ExtractionError], Status] = {
     EncryptedFileError: Status.ENCRYPTED,
     LimitExceededError: Status.SKIPPED,
@@ -114,25 +123,56 @@ class _Counts:
     bytes: int = 0
 
 
-class Pipeline:
-    """Turns a path into records, one item at a time, under the limits of ``config``."""
+@dataclass(slots=True)
+class _Job:
+    """An item handed to the extractor, with what is needed to finish its record."""
 
-    def __init__(self, config: ScanConfig, tmpdir: Path) -> None:
+    item: Item
+    content: Content
+    record_id: str
+    mime: str
+    parent_id: str | None
+    ancestors: tuple[str, ...]
+    issues: list[Issue]
+
+
+class Pipeline:
+    """Turns a path into records, one item at a time, under the limits of ``config``.
+
+    The walk (listing, decompressing, hashing, sniffing) runs in the calling process;
+    parsing runs in the worker pool when one is given, with at most one item in flight per
+    worker, so memory stays bounded whatever the size of the dump. Records come out in
+    completion order; the files a scan writes are sorted.
+    """
+
+    def __init__(self, config: ScanConfig, tmpdir: Path, pool: ExtractorPool | None = None) -> None:
         self.config = config
         self.limits: Limits = config.limits
         self.tmpdir = tmpdir
+        self.pool = pool
         self.counts = _Counts()
+        self._jobs: dict[int, _Job] = {}
+        self._next_job = 0
 
     def records(self, root: Path) -> Iterator[FileRecord]:
-        """Every record under ``root``: files on disk first-level, then everything inside them."""
+        """Every record under ``root``: files on disk, then everything inside them."""
         for item in iter_tree(root):
             yield from self.process(item, None, ())
+        yield from self.drain()
+
+    def drain(self) -> Iterator[FileRecord]:
+        """Wait for the items still being parsed and yield their records."""
+        while self._jobs:
+            assert self.pool is not None
+            for job_id, outcome in self.pool.finished(block=True):
+                yield from self._complete(self._jobs.pop(job_id), outcome)
 
     def process(
         self, item: Item, parent_id: str | None, ancestors: tuple[str, ...], dup: int = 0
     ) -> Iterator[FileRecord]:
-        """Records for ``item`` and everything it contains (the container's own record last)."""
+        """Records for ``item`` and everything it contains, as far as they are finished."""
         content = item.content
+        handed_over = False
         try:
             if item.status is None and content is None and item.disk_path is not None:
                 try:
@@ -143,9 +183,9 @@ class Pipeline:
             if content is None or item.status is not None:
                 yield self._bare_record(item, parent_id, dup)
                 return
-            yield from self._process_content(item, content, parent_id, ancestors, dup)
+            handed_over = yield from self._process_content(item, content, parent_id, ancestors, dup)
         finally:
-            if content is not None:
+            if content is not None and not handed_over:
                 content.release()
 
     def _bare_record(self, item: Item, parent_id: str | None, dup: int) -> FileRecord:
@@ -182,23 +222,21 @@ class Pipeline:
         parent_id: str | None,
         ancestors: tuple[str, ...],
         dup: int,
-    ) -> Iterator[FileRecord]:
+    ) -> Generator[FileRecord, None, bool]:
+        """Archive: walk it here. Document: hand it to the extractor. Returns True when the
+        content now belongs to a job in flight (released when the job completes)."""
         rid = record_id_for(parent_id, _id_name(item, parent_id), content.sha256, dup)
         mime = detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
-        extension = extension_of(item.name)
-        fields: dict[str, FieldValue] = {}
-        raw: dict[str, str] = {}
-        issues = list(item.issues)
-        status = Status.OK
-        extractor_label: str | None = None
-        children: list[Item] = []
+        job = _Job(item, content, rid, mime, parent_id, ancestors, list(item.issues))
         if detect.is_archive(mime):
-            status, extractor_label = yield from self._open_archive(
-                item, content, mime, rid, ancestors, fields, issues
+            fields: dict[str, FieldValue] = {}
+            status, label = yield from self._open_archive(
+                item, content, mime, rid, ancestors, fields, job.issues
             )
-        elif content.size > self.limits.max_parse_bytes:
-            status = Status.SKIPPED
-            issues.append(
+            yield from self._complete(job, (Extraction(fields=fields), label, status))
+            return False
+        if content.size > self.limits.max_parse_bytes:
+            job.issues.append(
                 Issue(
                     "extract",
                     "limit.parse_size",
@@ -206,51 +244,67 @@ class Pipeline:
                     f"({self.limits.max_parse_bytes}); hashed and typed only",
                 )
             )
-        else:
-            source = Source(
-                name=item.name,
-                mime=mime,
-                size=content.size,
-                data=content.data,
-                path=content.path,
-                text_sample_bytes=self.config.text_sample_bytes,
-            )
-            extraction, extractor_label, status = run_extractor(source)
-            fields.update(extraction.fields)
-            raw.update(extraction.raw)
-            issues.extend(extraction.issues)
-            textfacts.derive(fields)
-            children = self._child_items(item, extraction.children, issues)
+            yield from self._complete(job, (Extraction(), None, Status.SKIPPED))
+            return False
+        source = Source(
+            name=item.name,
+            mime=mime,
+            size=content.size,
+            data=content.data,
+            path=content.path,
+            text_sample_bytes=self.config.text_sample_bytes,
+        )
+        if self.pool is None:
+            yield from self._complete(job, extract_item(source))
+            return False
+        job_id = self._next_job
+        self._next_job += 1
+        self._jobs[job_id] = job
+        self.pool.submit(job_id, source)
+        if content.data is not None:
+            content.data = None  # the worker has its own copy; keep memory flat
+        for done_id, outcome in self.pool.finished(block=False):
+            yield from self._complete(self._jobs.pop(done_id), outcome)
+        return True
+
+    def _complete(
+        self, job: _Job, outcome: tuple[Extraction, str | None, Status]
+    ) -> Iterator[FileRecord]:
+        """Build the record of a finished item, then process what the extractor found in it."""
+        extraction, label, status = outcome
+        item, content = job.item, job.content
+        issues = job.issues + extraction.issues
+        children = self._child_items(item, extraction.children, issues)
+        extension = extension_of(item.name)
         record = FileRecord(
-            record_id=rid,
+            record_id=job.record_id,
             path=item.path,
             name=item.name,
-            parent_id=parent_id,
+            parent_id=job.parent_id,
             depth=item.depth,
             size=content.size,
             sha256=content.sha256,
             md5=content.md5,
-            mime=mime,
+            mime=job.mime,
             extension=extension,
-            extension_mismatch=detect.extension_mismatch(mime, extension),
+            extension_mismatch=detect.extension_mismatch(job.mime, extension),
             mtime=item.mtime,
             mtime_zone_known=item.mtime_zone_known,
             outer_mtime=item.outer_mtime,
             status=status,
-            extractor=extractor_label,
-            fields=fields,
-            raw=raw,
+            extractor=label,
+            fields=extraction.fields,
+            raw=extraction.raw,
             issues=tuple(issues),
         )
-        if children:
-            names: Counter[str] = Counter()
-            for child in children:
-                yield from self.process(
-                    child, rid, (*ancestors, content.sha256 or ""), names[child.name]
-                )
-                names[child.name] += 1
+        content.release()
         self._count(record)
         yield record
+        names: Counter[str] = Counter()
+        lineage = (*job.ancestors, content.sha256 or "")
+        for child in children:
+            yield from self.process(child, job.record_id, lineage, names[child.name])
+            names[child.name] += 1
 
     def _open_archive(
         self,
@@ -387,11 +441,26 @@ def _config(options: dict[str, Any]) -> ScanConfig:
     return config
 
 
+@contextmanager
+def _pool(config: ScanConfig) -> Iterator[ExtractorPool | None]:
+    """The worker pool ``config`` asks for (None when parsing in-process)."""
+    workers = default_workers() if config.workers is None else config.workers
+    if workers <= 0:
+        yield None
+        return
+    pool = ExtractorPool(workers, config.timeout_s, config.memory_limit_bytes, extract_item)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 def scan(path: str | Path, **options: Any) -> Iterator[FileRecord]:
     """Yield a record for every file, archive member, email and attachment under ``path``.
 
-    Records stream out as they are made (a container's record follows its members). Options
-    are :class:`~leaktriage.config.ScanConfig` fields (``leak_date``, ``text_sample_bytes``)
+    Records stream out as they are finished (in completion order when workers parse in
+    parallel; with ``workers=0`` in walk order). Options are
+    :class:`~leaktriage.config.ScanConfig` fields (``leak_date``, ``workers``, ``timeout_s``)
     or :class:`~leaktriage.config.Limits` fields (``max_depth``, ``max_ratio``...), or a whole
     ``config=ScanConfig(...)``.
 
@@ -402,8 +471,8 @@ def scan(path: str | Path, **options: Any) -> Iterator[FileRecord]:
     root = Path(path)
     if not root.exists() and not root.is_symlink():
         raise InputError(f"no such file or folder: {root}")
-    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
-        yield from Pipeline(config, Path(tmp)).records(root)
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
+        yield from Pipeline(config, Path(tmp), pool).records(root)
 
 
 def triage_file(
@@ -414,11 +483,14 @@ def triage_file(
     Args:
         path_or_bytes: a path to read, or the file's bytes.
         name: the name to record (defaults to the path's name; required for bytes).
-        **options: as for :func:`scan`.
+        **options: as for :func:`scan`; ``workers=0`` parses in the calling process (faster
+            to start, but a parser crash or hang then hits the caller), the default uses one
+            isolated worker process.
     """
+    options.setdefault("workers", 1)
     config = _config(dict(options))
-    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
-        pipeline = Pipeline(config, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
+        pipeline = Pipeline(config, Path(tmp), pool)
         if isinstance(path_or_bytes, bytes):
             if not name:
                 raise ValueError("name= is required when passing bytes")
@@ -432,8 +504,9 @@ def triage_file(
             item = next(iter_tree(file_path))
             if name:
                 item.path = item.name = name
-        records = list(pipeline.process(item, None, ()))
-    return [records[-1], *records[:-1]]
+        records = [*pipeline.process(item, None, ()), *pipeline.drain()]
+    top = next(r for r in records if r.parent_id is None)
+    return [top, *(r for r in records if r is not top)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,8 +545,8 @@ def run_scan(
     started = datetime.now(tz=UTC)
     db = store.Store(out / store.DB_NAME)
     run_id = db.start_run(config, root, started)
-    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp:
-        pipeline = Pipeline(config, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
+        pipeline = Pipeline(config, Path(tmp), pool)
         with db.writer(run_id) as write:
             for record in pipeline.records(root):
                 write(record)

@@ -170,7 +170,13 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         max_ratio=args.max_ratio,
         max_members=args.max_members,
     )
-    config = ScanConfig(limits=limits, leak_date=args.leak_date, workers=args.workers)
+    config = ScanConfig(
+        limits=limits,
+        leak_date=args.leak_date,
+        workers=args.workers,
+        timeout_s=args.timeout,
+        memory_limit_bytes=args.memory_mb * MiB,
+    )
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
         return 3

@@ -42,8 +42,13 @@ class ScanConfig:
     limits: Limits = field(default_factory=Limits)
     leak_date: date | None = None
     """When the dump was published; timestamps after it are suspect."""
-    workers: int = 1
-    """Extraction worker processes (1 = extract in the calling process)."""
+    workers: int | None = None
+    """Extraction worker processes; None = one per core; 0 = parse in the calling process
+    (no isolation: a parser crash or hang then stops the caller)."""
+    timeout_s: float = 60.0
+    """Wall time one item may take to parse before its worker is killed (status error/timeout)."""
+    memory_limit_bytes: int = 1536 * MiB
+    """Address-space limit of each worker process (status error/memory past it); 0 = none."""
     text_sample_bytes: int = 8192
     """How much body text to keep per document for language and comparison."""
     hash_md5: bool = True

@@ -21,12 +21,16 @@ def _fingerprint(root: Path) -> dict[str, tuple[str, int]]:
     found = {}
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.is_symlink():
-            found[str(path)] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+            found[str(path)] = (
+                hashlib.sha256(path.read_bytes()).hexdigest(),
+                path.stat().st_mtime_ns,
+            )
     return found
 
 
-def test_scan_sample_leak_end_to_end(sample_leak: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_scan_sample_leak_end_to_end(
+    sample_leak: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = _fingerprint(sample_leak)
     out = tmp_path / "out"
     assert main(["scan", str(sample_leak), "--out", str(out), "--leak-date", "2017-05-05"]) == 0
@@ -36,8 +40,22 @@ def test_scan_sample_leak_end_to_end(sample_leak: Path, tmp_path: Path,
     lines = [json.loads(x) for x in (out / "files.jsonl").read_text().splitlines()]
     paths = [line["path"] for line in lines]
     assert paths == sorted(paths)
-    expected_keys = {"record_id", "path", "parent_id", "sha256", "md5", "size", "mime", "status",
-                     "fields", "issues", "verdict", "score", "findings", "schema_version"}
+    expected_keys = {
+        "record_id",
+        "path",
+        "parent_id",
+        "sha256",
+        "md5",
+        "size",
+        "mime",
+        "status",
+        "fields",
+        "issues",
+        "verdict",
+        "score",
+        "findings",
+        "schema_version",
+    }
     assert expected_keys <= set(lines[0])
     files_on_disk = [p for p in sample_leak.rglob("*") if p.is_file()]
     top_level = [line for line in lines if line["depth"] == 0]
@@ -53,8 +71,9 @@ def test_scan_sample_leak_end_to_end(sample_leak: Path, tmp_path: Path,
     assert header.startswith("record_id,path,parent_id")
 
 
-def test_show_prints_one_record(sample_leak: Path, tmp_path: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_prints_one_record(
+    sample_leak: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert main(["-q", "scan", str(sample_leak), "--out", str(out)]) == 0
     capsys.readouterr()
@@ -79,8 +98,12 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_version_subprocess() -> None:
-    done = subprocess.run([sys.executable, "-m", "leaktriage", "--version"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "leaktriage", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout.strip() == f"leaktriage {leaktriage.__version__}"
 
 
@@ -89,7 +112,7 @@ def test_scan_api_streams(tmp_path: Path) -> None:
     root.mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):
         (root / name).write_text(f"{name}\n")
-    records = leaktriage.scan(root)
+    records = leaktriage.scan(root, workers=0)
     assert isinstance(records, types.GeneratorType)
     first = next(records)
     assert first.path == "dump/a.txt"

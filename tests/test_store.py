@@ -78,8 +78,13 @@ def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
     with store.writer(run) as write:
         write(_record(record_id="2" * 32, path="z/last.docx"))
-        write(_record(record_id="1" * 32, path="a/first.docx",
-                      fields={"doc.title": "=HYPERLINK(\"http://x\")"}))
+        write(
+            _record(
+                record_id="1" * 32,
+                path="a/first.docx",
+                fields={"doc.title": '=HYPERLINK("http://x")'},
+            )
+        )
     assert export_jsonl(store, tmp_path / "f.jsonl") == 2
     lines = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     assert [line["path"] for line in lines] == ["a/first.docx", "z/last.docx"]
@@ -89,7 +94,7 @@ def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
     assert lines[1]["findings"][0]["evidence"][0]["value"] == "Георгий Петровский"
     export_csv(store, tmp_path / "f.csv")
     rows = list(csv.DictReader((tmp_path / "f.csv").open(encoding="utf-8")))
-    assert rows[0]["doc.title"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["doc.title"] == '\'=HYPERLINK("http://x")'
     assert rows[1]["doc.last_modified_by"] == "Георгий Петровский"
 
 

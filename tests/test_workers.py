@@ -1,0 +1,33 @@
+"""Worker isolation: a hang, a crash or a memory blow-up costs one item, never the scan."""
+
+from __future__ import annotations
+
+from leaktriage.extractors import Source
+from leaktriage.workers import ExtractorPool
+from tests._pool_targets import misbehave
+
+
+def _source(name: str) -> Source:
+    return Source(name=name, mime="application/x-test", size=1, data=b"x")
+
+
+def test_timeout_crash_and_memory_are_contained() -> None:
+    names = ["ok-1", "hang", "crash", "memory", "ok-2"]
+    with ExtractorPool(
+        2, timeout_s=3.0, memory_bytes=1024 * 1024 * 1024, extract=misbehave
+    ) as pool:
+        for job_id, name in enumerate(names):
+            pool.submit(job_id, _source(name))
+        outcomes = {}
+        while len(outcomes) < len(names):
+            for job_id, outcome in pool.finished(block=True):
+                outcomes[names[job_id]] = outcome
+        assert pool.restarts == 2  # the hung worker and the crashed one were replaced
+    assert outcomes["ok-1"][0].raw == {"echo": "ok-1"}
+    assert outcomes["ok-2"][0].raw == {"echo": "ok-2"}
+    codes = {
+        name: [i.code for i in outcomes[name][0].issues] for name in ("hang", "crash", "memory")
+    }
+    assert codes == {"hang": ["timeout"], "crash": ["crashed"], "memory": ["memory"]}
+    assert all(outcomes[name][2].value == "error" for name in ("hang", "crash", "memory"))
+    assert "SIGSEGV" in outcomes["crash"][0].issues[0].message
