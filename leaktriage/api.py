@@ -35,6 +35,7 @@ from leaktriage.walk import (
     CorruptArchive,
     Item,
     Spool,
+    TreeBudget,
     iter_archive,
     iter_tree,
     name_issues,
@@ -183,6 +184,8 @@ class Pipeline:
             if content is None or item.status is not None:
                 yield self._bare_record(item, parent_id, dup)
                 return
+            if item.tree is None:
+                item.tree = TreeBudget(content.size)
             handed_over = yield from self._process_content(item, content, parent_id, ancestors, dup)
         finally:
             if content is not None and not handed_over:
@@ -384,6 +387,7 @@ class Pipeline:
                 mtime=child.mtime,
                 outer_mtime=parent.outer_mtime,
                 content=spool.finish(),
+                tree=parent.tree,
             )
             item.issues.extend(name_issues(child.name.removeprefix("attachment:")))
             if over_depth:

@@ -106,6 +106,20 @@ class Item:
     """Size as the container declared it, for items not read."""
     issues: list[Issue] = field(default_factory=list)
     """Walk-stage issues (traversal names, odd characters) attached to the record."""
+    tree: TreeBudget | None = None
+    """Decompression budget shared by everything inside one file on disk."""
+
+
+@dataclass(slots=True)
+class TreeBudget:
+    """Bytes decompressed out of one file on disk, through every level of nesting.
+
+    A 42.zip-style bomb keeps each archive's own ratio modest by nesting; measured against
+    the size of the outermost file it is obvious.
+    """
+
+    compressed_size: int
+    bytes_out: int = 0
 
 
 class Hasher:
@@ -325,16 +339,25 @@ class _Budget:
     span, so a member that inflates 1000x trips once it has produced ``ratio_grace_bytes``.
     """
 
-    def __init__(self, limits: Limits, stats: ArchiveStats, consumed: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        stats: ArchiveStats,
+        consumed: Callable[[], int],
+        tree: TreeBudget | None = None,
+    ) -> None:
         self.limits = limits
         self.stats = stats
         self.consumed = consumed
+        self.tree = tree
         self.tripped: str | None = None
         self._ratio_text = ""
 
     def charge(self, member_out: int, chunk: int, member_in: int | None = None) -> str | None:
         """Account for ``chunk`` new bytes; return the limit's code when one is passed."""
         self.stats.bytes_out += chunk
+        if self.tree is not None:
+            self.tree.bytes_out += chunk
         if member_out > self.limits.max_member_bytes:
             return "limit.member_size"
         if self.stats.bytes_out > self.limits.max_archive_bytes:
@@ -342,6 +365,10 @@ class _Budget:
             return self.tripped
         grace = self.limits.ratio_grace_bytes
         checks = [(self.stats.bytes_out, max(self.consumed(), 1), "archive")]
+        if self.tree is not None:
+            checks.append(
+                (self.tree.bytes_out, max(self.tree.compressed_size, 1), "outermost file")
+            )
         if member_in is not None:
             checks.append((member_out, max(member_in, 1), "member"))
         for out, into, what in checks:
@@ -395,6 +422,7 @@ def _member_item(container: Item, name: str, mtime: datetime | None, zone_known:
         mtime=mtime,
         mtime_zone_known=zone_known,
         outer_mtime=container.outer_mtime,
+        tree=container.tree,
     )
     item.issues.extend(name_issues(name))
     return item
@@ -430,7 +458,7 @@ def _iter_zip(
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         handle.close()
         raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
-    budget = _Budget(limits, stats, lambda: content.size)
+    budget = _Budget(limits, stats, lambda: content.size, container.tree)
     spans: list[tuple[int, int, str]] = []
     try:
         for index, info in enumerate(archive.infolist()):
@@ -577,7 +605,12 @@ def _libarchive_entries(
     format_name: str,
 ) -> Iterator[Item]:
     reader: list[libarchive.read.ArchiveRead] = []
-    budget = _Budget(limits, stats, lambda: int(reader[0].bytes_read) if reader else content.size)
+    budget = _Budget(
+        limits,
+        stats,
+        lambda: int(reader[0].bytes_read) if reader else content.size,
+        container.tree,
+    )
     seen_any = False
     try:
         with _open_libarchive(content, format_name) as archive:

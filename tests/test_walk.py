@@ -59,8 +59,8 @@ def test_three_level_nesting_lists_every_member_with_its_chain(tmp_path: Path) -
 
 def test_ids_are_stable_across_scans(tmp_path: Path) -> None:
     (tmp_path / "nested.zip").write_bytes(archive.nested_three_levels())
-    first = [(r.path, r.record_id) for r in _scan(tmp_path)]
-    second = [(r.path, r.record_id) for r in _scan(tmp_path)]
+    first = sorted((r.path, r.record_id) for r in _scan(tmp_path))
+    second = sorted((r.path, r.record_id) for r in _scan(tmp_path))
     assert first == second
 
 
