@@ -1,5 +1,5 @@
-"""``python -m leaktriage`` runs the command line."""
+"""``python -m leaktriage`` runs the command line, sandboxed like the console script."""
 
-from leaktriage.cli import main
+from leaktriage.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -25,6 +25,7 @@ from leaktriage.errors import (
     ExtractionError,
     InputError,
     LimitExceededError,
+    NetworkBlockedError,
     WrongFormatError,
 )
 from leaktriage.extractors import Child, Extraction, Source, for_mime
@@ -75,6 +76,8 @@ def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
     except ExtractionError as exc:
         status = _STATUS_OF.get(type(exc), Status.ERROR)
         return _failed(exc, extractor.label, status)
+    except NetworkBlockedError as exc:
+        return _failed(exc, extractor.label, Status.ERROR, "network_blocked")
     except RecursionError:
         return _failed(
             ExtractionError("nesting too deep for the parser"), extractor.label, Status.ERROR

@@ -90,7 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--leak-date", type=_date, help="date the dump was published (YYYY-MM-DD)")
     scan.add_argument(
-        "--workers", type=_positive, default=1, help="extraction worker processes (default 1)"
+        "--workers",
+        type=_positive,
+        default=None,
+        help="parsing worker processes (default: one per core)",
+    )
+    scan.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds one file may take to parse before it is given up (default %(default)s)",
+    )
+    scan.add_argument(
+        "--memory-mb",
+        type=int,
+        default=1536,
+        help="address-space limit of each worker process, MiB (default %(default)s)",
     )
     defaults = Limits()
     scan.add_argument(
@@ -131,6 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("formats", help="list the extractors and the types they read")
     sub.add_parser("fields", help="print the catalogue of fact names and their meaning")
     return parser
+
+
+def entry() -> None:
+    """The ``leaktriage`` console script: the sandbox goes on for the whole process first.
+
+    Worker processes always refuse network and process starts; the command's own process
+    does too. ``main()`` alone (as tests and notebooks call it) leaves the caller's process
+    as it was, since an audit hook cannot be removed once installed.
+    """
+    from leaktriage.sandbox import forbid_network
+
+    forbid_network()
+    raise SystemExit(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

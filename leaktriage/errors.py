@@ -25,6 +25,12 @@ class RegistryError(LeakTriageError):
     """Two extractors claim the same name or type, or one failed to import."""
 
 
+class NetworkBlockedError(LeakTriageError):
+    """Something tried to go online (or start a process) during a scan and was refused."""
+
+    code = "network_blocked"
+
+
 class ExtractionError(LeakTriageError):
     """Raised by an extractor for one item; mapped to a status by the api boundary.
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
+from leaktriage.sandbox import forbid_network
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def _context() -> Any:
 def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> None:
     """Loop of one worker: receive a Source, send back its Outcome, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    forbid_network()
     if memory_bytes > 0:
         import resource
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import socket
+import subprocess
 import time
+import urllib.request
 
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Status
@@ -19,3 +22,25 @@ def misbehave(source: Source) -> tuple[Extraction, str | None, Status]:
         hoard = bytearray(8 * 1024 * 1024 * 1024)
         return Extraction(raw={"size": str(len(hoard))}), "test@1", Status.OK
     return Extraction(raw={"echo": source.name}), "test@1", Status.OK
+
+
+def phone_home(source: Source) -> tuple[Extraction, str | None, Status]:
+    """Try to go online the way a careless library would; the worker's sandbox must refuse."""
+    from leaktriage.api import run_extractor  # noqa: F401 - imported like a real worker does
+    from leaktriage.errors import NetworkBlockedError
+
+    attempts = []
+    for attempt in (
+        lambda: socket.create_connection(("127.0.0.1", 9), timeout=1),
+        lambda: socket.getaddrinfo("canary.tracker.example", 80),
+        lambda: urllib.request.urlopen("http://127.0.0.1:9/beacon.png", timeout=1),  # noqa: S310
+        lambda: subprocess.run(["true"], check=False),  # noqa: S607
+    ):
+        try:
+            attempt()
+            attempts.append("went through")
+        except NetworkBlockedError:
+            attempts.append("blocked")
+        except OSError as exc:
+            attempts.append(f"os error {exc}")
+    return Extraction(raw={"attempts": ",".join(attempts)}), "test@1", Status.OK

@@ -135,3 +135,15 @@ def test_triage_file_bytes_and_path(tmp_path: Path) -> None:
     from_path = leaktriage.triage_file(tmp_path / "x.zip")
     assert [r.record_id for r in from_path][1:] != []
     assert from_path[0].sha256 == records[0].sha256
+
+
+def test_console_entry_runs_sandboxed(sample_leak: Path, tmp_path: Path) -> None:
+    # The command's own process refuses network and process starts; the scan still works.
+    done = subprocess.run(
+        [sys.executable, "-m", "leaktriage", "-q", "scan", str(sample_leak), "--out",
+         str(tmp_path / "o"), "--workers", "2"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "o" / "files.jsonl").read_text().splitlines()
+    assert lines and not any('"network_blocked"' in line for line in lines)

@@ -31,3 +31,13 @@ def test_timeout_crash_and_memory_are_contained() -> None:
     assert codes == {"hang": ["timeout"], "crash": ["crashed"], "memory": ["memory"]}
     assert all(outcomes[name][2].value == "error" for name in ("hang", "crash", "memory"))
     assert "SIGSEGV" in outcomes["crash"][0].issues[0].message
+
+
+def test_workers_cannot_go_online_or_start_processes() -> None:
+    from tests._pool_targets import phone_home
+
+    with ExtractorPool(1, timeout_s=20.0, memory_bytes=0, extract=phone_home) as pool:
+        pool.submit(0, _source("beacon"))
+        ((job_id, (extraction, _label, _status)),) = pool.finished(block=True)
+    assert job_id == 0
+    assert extraction.raw == {"attempts": "blocked,blocked,blocked,blocked"}

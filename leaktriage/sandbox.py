@@ -1,0 +1,60 @@
+"""No network, no subprocesses: an audit hook that refuses them inside a scan.
+
+A document in a leak may point at a canary token, a tracking pixel or a remote template;
+fetching any of them would tell whoever planted it that the file was opened. leaktriage's
+own code never fetches, and this hook makes sure no library does it behind its back: every
+socket connection, DNS look-up, URL open and process start raises
+:class:`~leaktriage.errors.NetworkBlockedError` instead. It is installed in every worker
+process and in the ``leaktriage`` command's own process; audit hooks cannot be removed, so
+the library never installs it in a caller's process on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from leaktriage.errors import NetworkBlockedError
+
+BLOCKED_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "socket.sendto",
+        "socket.sendmsg",
+        "urllib.Request",
+        "http.client.connect",
+        "ftplib.connect",
+        "smtplib.connect",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "webbrowser.open",
+    }
+)
+"""Audit events refused while the hook is installed."""
+
+_ALLOWED_SOCKET_FAMILIES = {1}  # AF_UNIX: multiprocessing's own pipes between processes
+_INSTALLED = False
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event not in BLOCKED_EVENTS:
+        return
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg") and args:
+        family = getattr(args[0], "family", None)
+        if family is not None and int(family) in _ALLOWED_SOCKET_FAMILIES:
+            return
+    raise NetworkBlockedError(f"refused {event} during a scan: leaktriage never goes online")
+
+
+def forbid_network() -> None:
+    """Install the hook in this process (once; it stays for the life of the process)."""
+    global _INSTALLED
+    if not _INSTALLED:
+        sys.addaudithook(_hook)
+        _INSTALLED = True
