@@ -541,6 +541,7 @@ def run_scan(
 ) -> RunSummary:
     """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``."""
     from leaktriage import store
+    from leaktriage.manifest import write_manifest
 
     config = config or ScanConfig()
     root = Path(path)
@@ -564,6 +565,16 @@ def run_scan(
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_jsonl(db, out / "files.jsonl")
     store.export_csv(db, out / "files.csv")
+    write_manifest(
+        out,
+        db,
+        root,
+        config,
+        started,
+        finished,
+        dict(counts.by_status),
+        [out / "files.jsonl", out / "files.csv"],
+    )
     db.close()
     return RunSummary(
         run_id=run_id,

@@ -69,6 +69,15 @@ def test_scan_sample_leak_end_to_end(
     assert Counter(line["status"] for line in lines) == json.loads(counts)
     header = (out / "files.csv").read_text().splitlines()[0]
     assert header.startswith("record_id,path,parent_id")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [(i["path"], i["sha256"]) for i in manifest["items"]] == [
+        (line["path"], line["sha256"]) for line in lines
+    ]
+    assert manifest["options"]["leak_date"] == "2017-05-05"
+    assert manifest["version"] == leaktriage.__version__
+    assert manifest["outputs"]["files.jsonl"] == hashlib.sha256(
+        (out / "files.jsonl").read_bytes()
+    ).hexdigest()
 
 
 def test_show_prints_one_record(
