@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import sys
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -74,7 +76,8 @@ def write_manifest(
         "tool": "leaktriage",
         "version": __version__,
         "python": platform.python_version(),
-        "platform": platform.platform(),
+        # os.uname, not platform.platform(): the latter shells out, which the sandbox refuses.
+        "platform": f"{sys.platform} {os.uname().release} {os.uname().machine}",
         "dependencies": _versions(),
         "input": str(root),
         "options": config.to_json(),
