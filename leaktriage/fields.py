@@ -105,6 +105,14 @@ FIELDS: dict[str, FieldSpec] = {
         "int", "Saves appended after the first one (trailer /Prev chain)."
     ),
     "pdf.revision_count": _spec("int", "Complete revisions found (startxref/%%EOF sections)."),
+    "pdf.revisions": _spec(
+        "list",
+        "One line per revision, oldest first: number|end byte offset|Info ModDate|Info Producer "
+        "as that save wrote them (a Producer change between saves names the editing tool).",
+    ),
+    "pdf.linearized": _spec(
+        "bool", "Linearized ('fast web view'): two xref sections that are still one save."
+    ),
     "pdf.revision_text_changed": _spec(
         "bool", "An earlier revision's text differs from the final."
     ),
@@ -163,7 +171,7 @@ FIELDS: dict[str, FieldSpec] = {
     "ooxml.has_comments": _spec("bool", "Comments present."),
     "ooxml.has_tracked_changes": _spec("bool", "Tracked insertions or deletions present."),
     # --- ole2 (doc / xls / ppt) ----------------------------------------------------------------
-    "ole.kind": _spec("str", "doc, xls, ppt, msg or other compound file."),
+    "ole.kind": _spec("str", "doc, xls, ppt, msg, ooxml_encrypted or other compound file."),
     "ole.streams": _spec("list", "Stream paths in the compound file."),
     "ole.heading_pairs": _spec("list", "DocumentSummaryInformation HeadingPairs labels."),
     "ole.titles_of_parts": _spec("list", "DocumentSummaryInformation TitlesOfParts."),
@@ -177,6 +185,18 @@ FIELDS: dict[str, FieldSpec] = {
     "ole.dir_modified_max": _spec("datetime", "Latest compound-file directory modification time."),
     "ole.root_modified": _spec("datetime", "Root storage modification time."),
     "ole.user_defined": _spec("list", "User-defined properties as name=value."),
+    "ole.fib_nfib_new": _spec(
+        "int", "Word FIB nFibNew: the real version of Word 2000+ (0x0112 = Word 2007+)."
+    ),
+    "ole.fib_fast_saved": _spec(
+        "bool", "Word fComplex: fast-saved, so earlier wording may survive in the file."
+    ),
+    "ole.app_user": _spec(
+        "str",
+        "User name of the Office install that saved last (Excel WRITEACCESS, "
+        "PowerPoint Current User); a second place a forger must change.",
+    ),
+    "ole.biff_codepage": _spec("int", "Excel CODEPAGE record (1200 = UTF-16, 1251 = Cyrillic)."),
     # --- image -------------------------------------------------------------------------------
     "image.make": _spec("str", "Camera or scanner maker (EXIF Make)."),
     "image.model": _spec("str", "Camera model (EXIF Model)."),
@@ -204,6 +224,25 @@ FIELDS: dict[str, FieldSpec] = {
         "int", "Perceptual-hash distance between thumbnail and image."
     ),
     "image.xmp_history": _spec("list", "XMP editing history (action, when, software)."),
+    "image.xmp_creator_tool": _spec(
+        "str", "XMP xmp:CreatorTool: an editor named here on a camera original betrays a re-save."
+    ),
+    "image.xmp_document_id": _spec("str", "XMP xmpMM:DocumentID, shared by derived images."),
+    "image.xmp_original_document_id": _spec(
+        "str", "XMP xmpMM:OriginalDocumentID: the file this image was first derived from."
+    ),
+    "image.xmp_ancestors": _spec(
+        "list", "photoshop:DocumentAncestors ids: images pasted in (composites share them)."
+    ),
+    "image.unique_id": _spec("str", "EXIF ImageUniqueID, set by some cameras per shot."),
+    "image.owner_name": _spec("str", "EXIF CameraOwnerName: the owner set in the camera."),
+    "image.host_computer": _spec("str", "EXIF HostComputer: the machine that wrote the file."),
+    "image.jpeg_segments": _spec(
+        "list", "JPEG APPn/COM segments in order (APP1 Exif, APP13 Photoshop 3.0): writer marks."
+    ),
+    "image.jpeg_quant_hash": _spec(
+        "str", "SHA-256 prefix of the JPEG quantisation tables: same hash, same encoder setting."
+    ),
     # --- email -------------------------------------------------------------------------------
     "email.from": _spec("str", "From header."),
     "email.to": _spec("list", "To addresses."),
@@ -227,6 +266,16 @@ FIELDS: dict[str, FieldSpec] = {
     "email.attachments": _spec("list", "Attachment file names."),
     "email.attachment_count": _spec("int", "Number of attachments."),
     "email.message_count": _spec("int", "Messages in a mailbox file."),
+    "email.thread_index_children": _spec(
+        "int", "Reply blocks in the Thread-Index: the message's position in its thread."
+    ),
+    "email.submit_time": _spec("datetime", ".msg PR_CLIENT_SUBMIT_TIME: when the sender sent it."),
+    "email.delivery_time": _spec(
+        "datetime", ".msg PR_MESSAGE_DELIVERY_TIME: when it reached this mailbox."
+    ),
+    "email.has_transport_headers": _spec(
+        "bool", ".msg carries Internet headers; a 'received' mail without them was made, not sent."
+    ),
 }
 
 

@@ -41,6 +41,7 @@ META_STRING_FIELDS = (
     "ole.heading_pairs",
     "ole.titles_of_parts",
     "ole.saved_by",
+    "ole.app_user",
     "image.make",
     "image.model",
     "image.software",

@@ -134,9 +134,7 @@ def _chain(fat: list[int], start: int, count: int) -> None:
         fat[start + index] = start + index + 1 if index + 1 < count else ENDOFCHAIN
 
 
-def _dir_entry(
-    entry: _Entry, clsid: bytes, created: int, modified: int, size: int
-) -> bytes:
+def _dir_entry(entry: _Entry, clsid: bytes, created: int, modified: int, size: int) -> bytes:
     encoded = entry.name.encode("utf-16-le") + b"\0\0"
     return struct.pack(
         "<64sHBBIII16sIQQIQ",
