@@ -8,13 +8,18 @@ OOXML, ``mimetype`` for ODF), compound files by their streams (WordDocument, Wor
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import BinaryIO
 
 import magic
+
+ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
+"""What zipfile raises on a damaged member (bad headers, bad deflate/lzma/bzip2 data)."""
 
 Opener = Callable[[], BinaryIO]
 """Gives a fresh seekable binary handle over the whole content of an item."""
@@ -240,7 +245,7 @@ def _refine_zip(opener: Opener | None) -> str:
                     declared = archive.read(info).decode("ascii", "replace").strip()
                     if declared.startswith(ODF_PREFIX) or declared == "application/epub+zip":
                         return declared
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, NotImplementedError, EOFError):
+    except (*ZIP_READ_ERRORS, KeyError, NotImplementedError, RuntimeError):
         return "application/zip"
     return "application/zip"
 

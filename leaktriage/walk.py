@@ -33,6 +33,7 @@ import libarchive.ffi
 import libarchive.read
 
 from leaktriage.config import Limits
+from leaktriage.detect import ZIP_READ_ERRORS
 from leaktriage.model import Issue, Status
 
 log = logging.getLogger(__name__)
@@ -455,7 +456,7 @@ def _iter_zip(
     handle = content.open()
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_READ_ERRORS as exc:
         handle.close()
         raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
     budget = _Budget(limits, stats, lambda: content.size, container.tree)
@@ -540,7 +541,7 @@ def _read_zip_member(
                 if code:
                     spool.discard()
                     return _skip(item, code, budget.describe(code), info.file_size)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except (*ZIP_READ_ERRORS, NotImplementedError) as exc:
         spool.discard()
         item.status = Status.ERROR
         item.declared_size = info.file_size
