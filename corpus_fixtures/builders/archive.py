@@ -18,8 +18,13 @@ def zip_bytes(
     members: Iterable[tuple[str, bytes]],
     date_time: tuple[int, int, int, int, int, int] = DOS_TIME,
     compression: int = zipfile.ZIP_DEFLATED,
+    create_system: int = 3,
 ) -> bytes:
-    """A zip of ``(name, data)`` members, in the given order, all stamped ``date_time``."""
+    """A zip of ``(name, data)`` members, in the given order, all stamped ``date_time``.
+
+    ``create_system`` 3 is Unix (Python, Info-ZIP); 0 is MS-DOS, what Office writes, with no
+    permission bits.
+    """
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # Duplicate member names are planted on purpose in some fixtures.
@@ -28,7 +33,8 @@ def zip_bytes(
             for name, data in members:
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.compress_type = compression
-                info.external_attr = 0o644 << 16
+                info.create_system = create_system
+                info.external_attr = 0o644 << 16 if create_system == 3 else 0
                 archive.writestr(info, data)
     return buffer.getvalue()
 
