@@ -123,6 +123,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     "image/tiff": frozenset({"tif", "tiff", "dng", "nef", "cr2", "arw"}),
     "image/heic": frozenset({"heic", "heif"}),
     "image/webp": frozenset({"webp"}),
+    "image/avif": frozenset({"avif"}),
     "application/zip": frozenset({"zip", "jar", "apk", "xpi", "kmz", "epub"}),
     "application/x-tar": frozenset({"tar"}),
     "application/gzip": frozenset({"gz", "tgz", "gzip"}),

@@ -276,6 +276,25 @@ FIELDS: dict[str, FieldSpec] = {
     "email.has_transport_headers": _spec(
         "bool", ".msg carries Internet headers; a 'received' mail without them was made, not sent."
     ),
+    # --- odf / rtf / html --------------------------------------------------------------------
+    "odf.platform": _spec(
+        "str", "Platform in meta:generator (Win32, Linux_X86_64): the OS the suite ran on."
+    ),
+    "odf.printed_by": _spec("str", "meta:printed-by: the account that last printed the file."),
+    "odf.user_defined": _spec("list", "meta:user-defined properties as name=value."),
+    "odf.annotation_authors": _spec("list", "Authors of comments (office:annotation dc:creator)."),
+    "odf.change_authors": _spec("list", "Authors of tracked changes (text:changed-region)."),
+    "rtf.internal_version": _spec(
+        "int", "RTF \\vern: internal build number of the Word or writer that saved the file."
+    ),
+    "rtf.user_properties": _spec("list", "RTF \\userprops custom properties as name=value."),
+    "rtf.field_codes": _spec(
+        "list", "Field instructions that fetch or run something (INCLUDEPICTURE, LINK, DDEAUTO)."
+    ),
+    "html.remote_images": _spec("list", "Remote <img> sources: loaded when the page is shown."),
+    "html.tracking_pixels": _spec(
+        "list", "Remote images sized 1x1/2x2 or hidden: web bugs that report who opened the file."
+    ),
 }
 
 
