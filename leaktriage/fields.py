@@ -111,7 +111,9 @@ FIELDS: dict[str, FieldSpec] = {
         "as that save wrote them (a Producer change between saves names the editing tool).",
     ),
     "pdf.linearized": _spec(
-        "bool", "Linearized ('fast web view'): two xref sections that are still one save."
+        "bool",
+        "First save was linearized ('fast web view': two xref sections, one save); stays true "
+        "after later updates, where ExifTool's Linearized turns to No.",
     ),
     "pdf.revision_text_changed": _spec(
         "bool", "An earlier revision's text differs from the final."

@@ -1,0 +1,953 @@
+"""PDF: Info dictionary and XMP side by side, save history, trailer /ID, fonts, active content.
+
+PyMuPDF reads the document; the save history comes from the raw bytes, because a PDF edited
+with "incremental save" keeps every earlier version in the file and PyMuPDF shows only the
+last. Each earlier revision is reopened from the byte prefix that ends at its ``%%EOF`` and
+its text is compared with the final one: a figure changed after the first save is the
+strongest alteration evidence a PDF can give, and it hands the reader the original text.
+
+``doc.*`` facts come from the Info dictionary (what ExifTool reports as ``PDF:*``); the XMP
+packet goes into ``pdf.xmp_*`` so the two can be compared. When the Info dictionary lacks a
+value (PDF 2.0 deprecates it; some generators write XMP only), the XMP value fills the
+``doc.*`` fact so rules still see an author or a date; ``pdf.info`` lists the Info keys that
+were really present, and ``raw`` names the source of every value (``Info/Author``,
+``XMP/dc:creator``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf as _pymupdf
+
+from leaktriage.errors import CorruptFileError, EncryptedFileError, WrongFormatError
+from leaktriage.extractors import Child, Extraction, Source, _xml, register
+from leaktriage.extractors._dates import Stamp, parse_iso, parse_pdf
+from leaktriage.extractors._links import find_links, merge
+from leaktriage.model import Issue
+
+log = logging.getLogger(__name__)
+
+pymupdf: Any = _pymupdf
+"""PyMuPDF as ``Any``: its functions carry no annotations, which strict mypy refuses to call."""
+
+MAX_RAW = 4096
+"""Characters kept per raw value."""
+MAX_INFO_KEYS = 64
+MAX_XMP_RAW = 200
+"""XMP properties copied into ``raw`` at most."""
+MAX_HISTORY = 100
+"""xmpMM:History events kept."""
+MAX_PAGES = 200
+"""Pages whose fonts, annotations and images are looked at."""
+MAX_FONTS = 500
+MAX_ANNOTS = 5000
+"""Annotations inspected for actions over the whole document."""
+MAX_ACTION_REFS = 50
+"""Indirect actions followed from one additional-actions or name-tree dictionary."""
+MAX_JS_STREAM = 1 << 20
+"""Bytes of a JavaScript stream searched for URLs."""
+MAX_EOF_MARKERS = 1000
+MAX_REVISIONS = 32
+"""Revisions (saves) considered; earlier ones beyond this are counted but not reopened."""
+MAX_REVISION_PAGES = 50
+MAX_REVISION_CHARS = 200_000
+"""Text compared per revision."""
+MAX_REVISION_BYTES = 512 * 1024 * 1024
+"""Total prefix bytes reopened for revision recovery."""
+MAX_DIFF_LINES = 5000
+MAX_DIFF_HUNKS = 20
+MAX_HUNK_CHARS = 300
+MAX_EMBEDDED = 100
+"""Embedded files handed back to the pipeline at most."""
+MAX_EMBEDDED_BYTES = 64 * 1024 * 1024
+"""Embedded files larger than this are listed but not analysed."""
+MAX_ENCODED_OTHER = 1024 * 1024
+"""Streams under filters other than Flate are decoded only up to this encoded size."""
+IMAGE_PAGE_COVER = 0.9
+"""Share of the page area images must cover for the page to count as a scan."""
+MAX_TRAILER_SCAN = 64 * 1024
+"""Bytes read after an xref offset to find its trailer dictionary."""
+
+_MUPDF_ERRORS: tuple[type[BaseException], ...] = (
+    RuntimeError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    pymupdf.mupdf.FzErrorBase,
+)
+"""What PyMuPDF raises on damaged or hostile objects."""
+
+_HEADER = re.compile(rb"%PDF-(\d\.\d{1,2})")
+_EOF = re.compile(rb"%%EOF")
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,12})")
+_PREV = re.compile(rb"/Prev\s+(\d{1,12})")
+_LINEARIZED = re.compile(rb"\d+\s+\d+\s+obj\s*<<[^>]{0,200}?/Linearized\b[^>]{0,400}>>")
+_LIN_LENGTH = re.compile(rb"/L\s+(\d{1,12})")
+_OBJ_AT = re.compile(rb"\s*\d+\s+\d+\s+obj\b")
+_REF = re.compile(r"(\d+)\s+0\s+R")
+_URI_KEY = re.compile(r"/URI\s*(?=[(<])")
+_FILE_KEY = re.compile(r"/(?:F|UF|DOS|Unix|Mac)\s*(?=[(<])")
+_JS_KEY = re.compile(r"/JS\s*")
+_ACTION_TYPE = re.compile(r"/S\s*/([A-Za-z]+)")
+# Raw-byte keywords, specific enough not to occur by chance inside compressed streams.
+_RAW_JS = re.compile(rb"/S\s*/JavaScript\b|/JS\s*[(<]|/JS\s+\d+\s+\d+\s+R")
+_RAW_LAUNCH = re.compile(rb"/S\s*/Launch\b")
+_SPACES = re.compile(r"\s+")
+_EF_STREAM = re.compile(r"/EF\s*<<[^>]*?/F\s+(\d+)\s+0\s+R")
+_HASHES = re.compile(r"/(?:O|U|OE|UE|Perms)\s*<[0-9A-Fa-f]*>")
+
+_NS = {
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://ns.adobe.com/xap/1.0/": "xmp",
+    "http://ns.adobe.com/pdf/1.3/": "pdf",
+    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceRef#": "stRef",
+    "http://ns.adobe.com/pdfx/1.3/": "pdfx",
+    "http://www.aiim.org/pdfa/ns/id/": "pdfaid",
+    "http://ns.adobe.com/photoshop/1.0/": "photoshop",
+    "http://ns.adobe.com/xap/1.0/rights/": "xmpRights",
+}
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+# PDFDocEncoding where it differs from Latin-1 (ISO 32000-1 Annex D.2).
+_PDFDOC = {
+    0x18: "˘",
+    0x19: "ˇ",
+    0x1A: "ˆ",
+    0x1B: "˙",
+    0x1C: "˝",
+    0x1D: "˛",
+    0x1E: "˚",
+    0x1F: "˜",
+    **dict(enumerate("•†‡…—–ƒ⁄‹›−‰„“”‘’‚™ﬁﬂŁŒŠŸŽıłœšž", start=0x80)),
+    0xA0: "€",
+}
+
+
+@dataclass(slots=True)
+class _Section:
+    """One ``startxref``/``%%EOF`` section found in the raw bytes."""
+
+    end: int
+    """Offset just past the ``%%EOF`` line: the prefix up to here is that revision."""
+    xref: int
+    """Offset its ``startxref`` points to."""
+
+
+@dataclass(slots=True)
+class _History:
+    """The save history read from the raw bytes."""
+
+    linearized: bool = False
+    revision_ends: list[int] = field(default_factory=list)
+    """End offset of every revision, oldest first (linearization sections merged)."""
+    updates: int = 0
+    """Backward /Prev hops from the final trailer: saves appended after the first."""
+
+
+@dataclass(slots=True)
+class _Active:
+    """Active content found while walking actions."""
+
+    javascript: bool = False
+    open_action: bool = False
+    launch: bool = False
+    links: list[str] = field(default_factory=list)
+
+
+@register(name="pdf", version=1, mime_types={"application/pdf"})
+def extract(source: Source) -> Extraction:
+    """Read Info, XMP, save history, /ID, fonts, active content, forms and text of a PDF.
+
+    Raises:
+        WrongFormatError: no ``%PDF-`` header near the start.
+        CorruptFileError: PyMuPDF cannot open the file at all.
+        EncryptedFileError: a user password is needed (readable facts in ``partial``).
+    """
+    data = source.read()
+    header = _HEADER.search(data, 0, 1024)
+    if header is None:
+        raise WrongFormatError("no %PDF- header in the first 1024 bytes")
+    out = Extraction()
+    out.put("pdf.version", header.group(1).decode("ascii"))
+    history = _scan_history(data)
+    _put_history(out, history)
+    pymupdf.TOOLS.reset_mupdf_warnings()
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except _MUPDF_ERRORS as exc:
+        raise CorruptFileError(f"PyMuPDF cannot open the PDF: {exc}", partial=out) from exc
+    with doc:
+        _read(doc, data, source, history, out)
+    return out
+
+
+def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extraction) -> None:
+    if doc.is_repaired:
+        warnings = [
+            line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line[:3] != "..."
+        ]
+        detail = f": {warnings[0]}" if warnings else ""
+        if b"%%EOF" in data[-1024:]:
+            # Every object is still there (a hand-edited or badly written file): the facts are
+            # complete, but the broken table is itself worth a look, so it stays an issue.
+            message = f"cross-reference table damaged, MuPDF rebuilt it{detail}"
+            out.issues.append(Issue("extract", "corrupt", message))
+        else:
+            out.note("corrupt", f"file truncated (no final %%EOF), MuPDF rebuilt it{detail}")
+    _guard(out, "trailer", lambda: _trailer(doc, out))
+    if doc.needs_pass:
+        out.put("doc.encrypted", True)
+        raise EncryptedFileError("a user password is needed to read the PDF", partial=out)
+    _guard(out, "page count", lambda: out.put("doc.page_count", doc.page_count))
+    info: dict[str, str] = {}
+    _guard(out, "info", lambda: info.update(_info(doc, out)))
+    xmp: dict[str, str] = {}
+    _guard(out, "xmp", lambda: xmp.update(_xmp(doc, out)))
+    _common(out, info, xmp)
+    active = _Active()
+    _guard(out, "catalog", lambda: _catalog(doc, out, active))
+    texts: list[str] = []
+    _guard(out, "pages", lambda: _pages(doc, source, out, active, texts))
+    sample = "".join(texts)[: source.text_sample_bytes]
+    out.put("text.sample", sample)
+    _raw_keywords(data, active)
+    out.put("pdf.has_javascript", active.javascript)
+    out.put("pdf.has_open_action", active.open_action)
+    out.put("pdf.has_launch", active.launch)
+    out.put("links.external", merge(active.links, find_links(sample)))
+    _guard(out, "embedded", lambda: _embedded(doc, out))
+    if len(history.revision_ends) > 1:
+        _guard(out, "revisions", lambda: _revisions(doc, data, history, info, out))
+
+
+def _guard(out: Extraction, part: str, work: Callable[[], None]) -> None:
+    """Run one part of the extraction; a PyMuPDF error there becomes an issue, not a failure."""
+    try:
+        work()
+    except _MUPDF_ERRORS as exc:
+        log.debug("pdf %s unreadable", part, exc_info=True)
+        out.note("corrupt", f"{part} unreadable: {type(exc).__name__}: {exc}"[:2000])
+
+
+# --- PDF object text -----------------------------------------------------------------------
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode a PDF text string the way readers do, trailing NULs dropped.
+
+    UTF-16 and UTF-8 with their byte-order mark; then two repairs for what careless writers
+    produce: UTF-16BE without a mark (every other byte zero, as ExifTool also reads it) and
+    valid multi-byte UTF-8 without a mark (as MuPDF reads it: a Cyrillic or Japanese title
+    written that way would otherwise turn into accented Latin garbage); else PDFDocEncoding.
+    """
+    if raw[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        codec = "utf-16-be" if raw[:2] == b"\xfe\xff" else "utf-16-le"
+        text = raw[2:].decode(codec, errors="replace")
+    elif raw[:3] == b"\xef\xbb\xbf":
+        text = raw[3:].decode("utf-8", errors="replace")
+    elif len(raw) >= 2 and len(raw) % 2 == 0 and raw[0] == 0 and raw[0::2].count(0) * 2 >= len(raw):
+        text = raw.decode("utf-16-be", errors="replace")
+    else:
+        try:
+            text = raw.decode("utf-8") if not raw.isascii() else ""
+        except UnicodeDecodeError:
+            text = ""
+        text = text or "".join(_PDFDOC.get(byte) or chr(byte) for byte in raw)
+    return text.rstrip("\x00")
+
+
+def read_string(text: str, pos: int) -> tuple[bytes, int] | None:
+    """The PDF string token (``(literal)`` or ``<hex>``) at ``pos`` of object text, and its end.
+
+    Object text is what PyMuPDF prints for an object; each character stands for one byte.
+    """
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    if pos >= len(text):
+        return None
+    if text[pos] == "<" and not text.startswith("<<", pos):
+        end = text.find(">", pos)
+        if end < 0:
+            return None
+        digits = re.sub(r"[^0-9A-Fa-f]", "", text[pos + 1 : end])
+        if len(digits) % 2:
+            digits += "0"
+        return bytes.fromhex(digits), end + 1
+    if text[pos] != "(":
+        return None
+    out = bytearray()
+    depth, i = 1, pos + 1
+    escapes = {"n": 10, "r": 13, "t": 9, "b": 8, "f": 12, "(": 40, ")": 41, "\\": 92}
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in escapes:
+                out.append(escapes[nxt])
+                i += 2
+            elif nxt in "01234567":
+                digits_match = re.match(r"[0-7]{1,3}", text[i + 1 : i + 4])
+                assert digits_match is not None
+                out.append(int(digits_match.group(0), 8) & 0xFF)
+                i += 1 + len(digits_match.group(0))
+            elif nxt in "\r\n":
+                i += 3 if text.startswith("\r\n", i + 1) else 2
+            else:
+                out.append(ord(nxt) & 0xFF)
+                i += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return bytes(out), i + 1
+        out.extend(char.encode("latin-1", errors="replace") if ord(char) < 256 else b"?")
+        i += 1
+    return None
+
+
+def _value_text(doc: Any, kind: str, value: str) -> str | None:
+    """A dictionary value as text: strings decoded, one level of indirection followed."""
+    if kind == "xref":
+        found = _REF.match(value)
+        if not found:
+            return None
+        target = doc.xref_object(int(found.group(1)), compressed=True)
+        token = read_string(target, 0)
+        if token is not None:
+            return decode_text(token[0])
+        return target.strip() or None
+    if kind == "null":
+        return None
+    return value
+
+
+def _cap(text: str) -> str:
+    return text[:MAX_RAW]
+
+
+# --- trailer, Info, XMP -------------------------------------------------------------------
+
+
+def _trailer(doc: Any, out: Extraction) -> None:
+    kind, value = doc.xref_get_key(-1, "ID")
+    if kind == "array":
+        out.raw["Trailer/ID"] = _cap(value)
+        ids: list[str] = []
+        pos = value.find("[") + 1
+        while len(ids) < 2:
+            token = read_string(value, pos)
+            if token is None:
+                break
+            ids.append(token[0].hex().upper())
+            pos = token[1]
+        if len(ids) == 2:
+            out.put("pdf.id_original", ids[0])
+            out.put("pdf.id_current", ids[1])
+            out.put("pdf.id_equal", ids[0] == ids[1])
+    kind, value = doc.xref_get_key(-1, "Encrypt")
+    if kind in {"dict", "xref"}:
+        text = value if kind == "dict" else _value_text(doc, kind, value) or ""
+        # The password hashes are noise to a reader; the method and permissions are kept.
+        out.raw["Trailer/Encrypt"] = _cap(_HASHES.sub("", text))
+        out.put("doc.encrypted", True)
+        out.put("pdf.encryption", _encryption_method(text))
+
+
+def _encryption_method(text: str) -> str:
+    """``Standard V2 R3 128-bit RC4`` from the /Encrypt dictionary text, as MuPDF names it."""
+
+    def number(key: str) -> int | None:
+        found = re.search(rf"/{key}\s+(\d+)", text)
+        return int(found.group(1)) if found else None
+
+    handler = re.search(r"/Filter\s*/([A-Za-z0-9.]+)", text)
+    version, revision, length = number("V"), number("R"), number("Length")
+    method = re.search(r"/CFM\s*/([A-Za-z0-9]+)", text)
+    cfm = method.group(1) if method else ""
+    if version == 5 or cfm == "AESV3":
+        algorithm, length = "AES", 256
+    elif cfm == "AESV2":
+        algorithm, length = "AES", length or 128
+    elif cfm == "None":
+        algorithm = "none"
+    else:
+        algorithm, length = "RC4", length or 40
+    if length and length <= 32:  # some writers give /Length in bytes
+        length *= 8
+    parts = [handler.group(1) if handler else "unknown"]
+    parts += [f"V{version}"] if version is not None else []
+    parts += [f"R{revision}"] if revision is not None else []
+    parts.append(f"{length}-bit {algorithm}" if length else algorithm)
+    return " ".join(parts)
+
+
+def _info(doc: Any, out: Extraction) -> dict[str, str]:
+    """Every Info dictionary entry, decoded; keys listed in ``pdf.info``."""
+    kind, value = doc.xref_get_key(-1, "Info")
+    found = _REF.match(value) if kind == "xref" else None
+    if found is None:
+        return {}
+    xref = int(found.group(1))
+    # The object's text keeps each string's bytes, which xref_get_key has already decoded.
+    source = doc.xref_object(xref, compressed=True)
+    info: dict[str, str] = {}
+    for key in doc.xref_get_keys(xref)[:MAX_INFO_KEYS]:
+        try:
+            kind, value = doc.xref_get_key(xref, key)
+            text = _value_text(doc, kind, value)
+            if kind == "string":
+                at = re.search(rf"/{re.escape(key)}\s*(?=[(<])", source)
+                token = read_string(source, at.end()) if at else None
+                text = decode_text(token[0]) if token else text
+        except _MUPDF_ERRORS as exc:
+            out.note("corrupt", f"Info /{key} unreadable: {exc}"[:2000])
+            continue
+        if text is not None:
+            info[key] = text
+            out.raw[f"Info/{key}"] = _cap(text)
+    out.put("pdf.info", tuple(info))
+    return info
+
+
+def _xmp(doc: Any, out: Extraction) -> dict[str, str]:
+    """The XMP packet's properties as ``prefix:name`` -> text (lists joined with ``, ``)."""
+    packet = doc.get_xml_metadata()
+    if not packet or not packet.strip():
+        return {}
+    out.put("pdf.xmp_present", True)
+    try:
+        root = _xml.parse(packet.encode("utf-8", errors="replace"))
+    except _xml.UnsafeXmlError as exc:
+        out.note("xml_unsafe", f"XMP packet refused: {exc}")
+        return {}
+    except ET.ParseError as exc:
+        out.note("corrupt", f"XMP packet malformed: {exc}")
+        return {}
+    props: dict[str, str] = {}
+    history: list[str] = []
+    for description in root.iter(f"{{{_RDF}}}Description"):
+        for name, value in description.attrib.items():
+            props.setdefault(_qualified(name), value.strip())
+        for child in description:
+            name = _qualified(child.tag)
+            if name == "xmpMM:History":
+                history.extend(_history_events(child))
+                continue
+            items = [
+                (li.text or "").strip()
+                for li in child.iter(f"{{{_RDF}}}li")
+                if li.text and li.text.strip()
+            ]
+            text = ", ".join(items) if items else (child.text or "").strip()
+            if text and not len(child.attrib.get(f"{{{_RDF}}}resource", "")):
+                props.setdefault(name, text)
+    for name, text in list(props.items())[:MAX_XMP_RAW]:
+        if text:
+            out.raw[f"XMP/{name}"] = _cap(text)
+    out.put("pdf.xmp_creator_tool", props.get("xmp:CreatorTool"))
+    out.put("pdf.xmp_producer", props.get("pdf:Producer"))
+    out.put("pdf.xmp_author", props.get("dc:creator"))
+    out.put("pdf.xmp_title", props.get("dc:title"))
+    for name, key in (
+        ("pdf.xmp_created", "xmp:CreateDate"),
+        ("pdf.xmp_modified", "xmp:ModifyDate"),
+        ("pdf.xmp_metadata_date", "xmp:MetadataDate"),
+    ):
+        stamp = parse_iso(props.get(key))
+        out.put(name, stamp.utc if stamp else None)
+    out.put("pdf.xmp_document_id", props.get("xmpMM:DocumentID"))
+    out.put("pdf.xmp_instance_id", props.get("xmpMM:InstanceID"))
+    out.put("pdf.xmp_original_document_id", props.get("xmpMM:OriginalDocumentID"))
+    out.put("pdf.xmp_history", tuple(history[:MAX_HISTORY]))
+    return props
+
+
+def _qualified(tag: str) -> str:
+    """``{uri}Name`` as ``prefix:Name`` with the usual XMP prefixes."""
+    if not tag.startswith("{"):
+        return tag
+    uri, _, local = tag[1:].partition("}")
+    prefix = _NS.get(uri)
+    return f"{prefix}:{local}" if prefix else local
+
+
+def _history_events(element: ET.Element) -> list[str]:
+    """xmpMM:History entries as ``action|when|softwareAgent``."""
+    events: list[str] = []
+    for li in element.iter(f"{{{_RDF}}}li"):
+        if len(events) >= MAX_HISTORY:
+            break
+        values: dict[str, str] = {}
+        for node in (li, *li.iter()):
+            for name, value in node.attrib.items():
+                values.setdefault(_qualified(name), value.strip())
+            if node is not li and node.text and node.text.strip():
+                values.setdefault(_qualified(node.tag), node.text.strip())
+        action = values.get("stEvt:action", "")
+        when = values.get("stEvt:when", "")
+        agent = values.get("stEvt:softwareAgent", "")
+        if action or when or agent:
+            events.append(f"{action}|{when}|{agent}")
+    return events
+
+
+def _common(out: Extraction, info: dict[str, str], xmp: dict[str, str]) -> None:
+    """The shared ``doc.*`` facts: Info first, XMP only where Info has no value."""
+    pairs = (
+        ("doc.title", "Title", "dc:title"),
+        ("doc.author", "Author", "dc:creator"),
+        ("doc.subject", "Subject", "dc:description"),
+        ("doc.keywords", "Keywords", "pdf:Keywords"),
+        ("doc.application", "Creator", "xmp:CreatorTool"),
+        ("doc.producer", "Producer", "pdf:Producer"),
+    )
+    for name, info_key, xmp_key in pairs:
+        out.put(name, info.get(info_key, "").strip() or xmp.get(xmp_key))
+    out.put("pdf.creator", info.get("Creator"))
+    out.put("doc.company", info.get("Company"))
+    for prefix, info_key, xmp_key in (
+        ("doc.created", "CreationDate", "xmp:CreateDate"),
+        ("doc.modified", "ModDate", "xmp:ModifyDate"),
+    ):
+        stamp: Stamp | None = parse_pdf(info.get(info_key))
+        if stamp is None and not info.get(info_key, "").strip():
+            stamp = parse_iso(xmp.get(xmp_key))
+        if stamp is not None:
+            out.put(prefix, stamp.utc)
+            out.put(f"{prefix}_offset", stamp.offset)
+            out.put(f"{prefix}_tz_known", stamp.tz_known)
+
+
+# --- catalog, pages, actions --------------------------------------------------------------
+
+
+def _catalog(doc: Any, out: Extraction, active: _Active) -> None:
+    catalog = doc.pdf_catalog()
+    kind, lang = doc.xref_get_key(catalog, "Lang")
+    text = _value_text(doc, kind, lang)
+    if kind == "string" and text:
+        out.raw["Catalog/Lang"] = _cap(text)
+        out.put("doc.languages", (text.strip(),))
+    kind, value = doc.xref_get_key(catalog, "OpenAction")
+    action = _value_text(doc, kind, value) if kind in {"dict", "xref"} else None
+    if action:
+        out.raw["Catalog/OpenAction"] = _cap(action)
+        found = _ACTION_TYPE.search(action)
+        # A destination ("open at page 1") is no action; a /GoTo only shows a page too.
+        if action.lstrip().startswith("<<") and (found is None or found.group(1) != "GoTo"):
+            active.open_action = True
+        _scan_action(doc, action, active)
+    for path in ("AA", "Names/JavaScript"):
+        kind, value = doc.xref_get_key(catalog, path)
+        if kind == "null":
+            continue
+        if path == "Names/JavaScript":
+            active.javascript = True
+        _scan_action(doc, _value_text(doc, kind, value) or "", active, follow=True)
+
+
+def _scan_action(doc: Any, text: str, active: _Active, follow: bool = False) -> None:
+    """Flags and targets of the action(s) in ``text``; ``follow`` resolves the refs inside."""
+    texts = [text]
+    if follow:
+        refs = list(_REF.finditer(text))[:MAX_ACTION_REFS]
+        texts.extend(doc.xref_object(int(found.group(1)), compressed=True) for found in refs)
+    for body in texts:
+        kinds = set(_ACTION_TYPE.findall(body))
+        if "JavaScript" in kinds or _JS_KEY.search(body):
+            active.javascript = True
+            active.links.extend(_javascript_links(doc, body))
+        if "Launch" in kinds:
+            active.launch = True
+        for key in (_URI_KEY, _FILE_KEY):
+            if key is _FILE_KEY and not kinds & {"Launch", "GoToR", "GoToE", "SubmitForm"}:
+                continue
+            for found in key.finditer(body):
+                token = read_string(body, found.end())
+                if token is not None:
+                    active.links.append(decode_text(token[0]).strip())
+
+
+def _javascript_links(doc: Any, body: str) -> list[str]:
+    """URLs written in the JavaScript of an action (inline string or stream)."""
+    found = _JS_KEY.search(body)
+    if found is None:
+        return []
+    token = read_string(body, found.end())
+    if token is not None:
+        return find_links(decode_text(token[0]))
+    ref = _REF.match(body, found.end())
+    if ref is None:
+        return []
+    stream = doc.xref_stream(int(ref.group(1))) or b""
+    return find_links(decode_text(stream[:MAX_JS_STREAM]))
+
+
+def _raw_keywords(data: bytes, active: _Active) -> None:
+    """Keywords in the raw bytes catch actions no reference leads to (orphan objects)."""
+    active.javascript = active.javascript or _RAW_JS.search(data) is not None
+    active.launch = active.launch or _RAW_LAUNCH.search(data) is not None
+
+
+def _pages(doc: Any, source: Source, out: Extraction, active: _Active, texts: list[str]) -> None:
+    fonts: dict[str, None] = {}
+    not_embedded: dict[str, None] = {}
+    annots = widgets = signatures = 0
+    image_pages: list[str] = []
+    text_chars = 0
+    for number in range(min(doc.page_count, MAX_PAGES)):
+        page = doc.load_page(number)
+        for _, ext, font_type, basefont, _, _ in page.get_fonts():
+            name = basefont or "(unnamed)"
+            if len(fonts) < MAX_FONTS:
+                fonts[name] = None
+            if ext == "n/a" and font_type != "Type3" and len(not_embedded) < MAX_FONTS:
+                not_embedded[name] = None
+        kind, value = doc.xref_get_key(page.xref, "AA")
+        if kind != "null":
+            _scan_action(doc, _value_text(doc, kind, value) or "", active, follow=True)
+        for xref, annot_type, _ in page.annot_xrefs():
+            annots += 1
+            if annots > MAX_ANNOTS:
+                continue
+            if annot_type == pymupdf.PDF_ANNOT_WIDGET:
+                widgets += 1
+                if _field_type(doc, xref) == "/Sig":
+                    signatures += 1
+            for key in ("A", "AA"):
+                kind, value = doc.xref_get_key(xref, key)
+                if kind != "null":
+                    _scan_action(doc, _value_text(doc, kind, value) or "", active, key == "AA")
+        page_text: str | None = None
+        if text_chars < source.text_sample_bytes:
+            page_text = page.get_text()
+            texts.append(page_text)
+            text_chars += len(page_text)
+        if page.get_images() and _covered_by_images(page):
+            if page_text is None:
+                page_text = page.get_text()
+            if page_text.strip():
+                image_pages.append(str(number + 1))
+    out.put("pdf.fonts", tuple(fonts))
+    out.put("pdf.fonts_not_embedded", tuple(not_embedded))
+    out.put("pdf.annotation_count", annots)
+    out.put("pdf.form_fields", widgets)
+    out.put("pdf.signature_count", signatures)
+    out.put("pdf.image_pages_with_text", tuple(image_pages))
+
+
+def _field_type(doc: Any, xref: int) -> str:
+    """A widget's /FT, inherited from its parent fields when absent."""
+    path = "FT"
+    for _ in range(8):
+        kind, value = doc.xref_get_key(xref, path)
+        if kind == "name":
+            return str(value)
+        if doc.xref_get_key(xref, path.replace("FT", "Parent"))[0] == "null":
+            break
+        path = "Parent/" + path
+    return ""
+
+
+def _covered_by_images(page: Any) -> bool:
+    """Images drawn on the page cover at least ``IMAGE_PAGE_COVER`` of its area."""
+    rect = page.rect
+    area: float = rect.width * rect.height
+    if area <= 0:
+        return False
+    covered = 0.0
+    for info in page.get_image_info():
+        box = pymupdf.Rect(info["bbox"]) & rect
+        if not box.is_empty:
+            covered += box.width * box.height
+    return covered >= IMAGE_PAGE_COVER * area
+
+
+def _embedded(doc: Any, out: Extraction) -> None:
+    """Names of embedded files; each one goes back through the pipeline as a child."""
+    names = doc.embfile_names()[:MAX_EMBEDDED]
+    out.put("pdf.embedded_files", tuple(names))
+    streams = _embedded_streams(doc)
+    for name in names:
+        xref = streams.get(name)
+        data = _bounded_stream(doc, xref) if xref else None
+        if data is None:
+            out.note("limit.size", f"embedded file {name!r} not analysed: over the size cap")
+            continue
+        out.children.append(Child(name=f"attachment:{name}", data=data))
+
+
+def _embedded_streams(doc: Any) -> dict[str, int]:
+    """Embedded file name -> stream xref, from the catalog's EmbeddedFiles name tree."""
+    found: dict[str, int] = {}
+    kind, value = doc.xref_get_key(doc.pdf_catalog(), "Names/EmbeddedFiles")
+    pending = [_value_text(doc, kind, value) or ""]
+    for _ in range(MAX_EMBEDDED):
+        if not pending or len(found) >= MAX_EMBEDDED:
+            break
+        node = pending.pop()
+        names_at = node.find("/Names")
+        pos = node.find("[", names_at) + 1 if names_at >= 0 else 0
+        while pos > 0 and len(found) < MAX_EMBEDDED:
+            token = read_string(node, pos)
+            if token is None:
+                break
+            end = _skip_value(node, token[1])
+            value = node[token[1] : end].strip()
+            ref = _REF.fullmatch(value)
+            target = doc.xref_object(int(ref.group(1)), compressed=True) if ref else value
+            stream = _EF_STREAM.search(target)
+            if stream:
+                found.setdefault(decode_text(token[0]), int(stream.group(1)))
+            pos = end
+        kids_at = node.find("/Kids")
+        if kids_at >= 0:
+            kids = node[kids_at : node.find("]", kids_at)]
+            refs = list(_REF.finditer(kids))[:MAX_EMBEDDED]
+            pending.extend(doc.xref_object(int(kid.group(1)), compressed=True) for kid in refs)
+    return found
+
+
+def _skip_value(text: str, pos: int) -> int:
+    """End of the PDF value starting at (or after whitespace from) ``pos`` in object text."""
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    ref = _REF.match(text, pos)
+    if ref:
+        return ref.end()
+    depth = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == "(" or (char == "<" and not text.startswith("<<", pos)):
+            token = read_string(text, pos)
+            if token is None:
+                return len(text)
+            pos = token[1]
+        elif text.startswith("<<", pos) or char == "[":
+            depth += 1
+            pos += 2 if char == "<" else 1
+        elif text.startswith(">>", pos) or char == "]":
+            depth -= 1
+            pos += 2 if char == ">" else 1
+        else:
+            pos += 1
+            if depth == 0 and (pos >= len(text) or text[pos] in "/[]<>() \t\r\n"):
+                return pos
+        if depth <= 0:
+            return pos
+    return pos
+
+
+def _bounded_stream(doc: Any, xref: int) -> bytes | None:
+    """A stream's decoded bytes, or None when they would exceed ``MAX_EMBEDDED_BYTES``.
+
+    Flate is inflated here with a cap, so a compression bomb inside a PDF stops at the cap
+    instead of filling memory; other filters are decoded by MuPDF only when their encoded
+    size is small.
+    """
+    raw: bytes = doc.xref_stream_raw(xref) or b""
+    kind, value = doc.xref_get_key(xref, "Filter")
+    plain = kind == "null"
+    flate = value in {"/FlateDecode", "[/FlateDecode]"}
+    has_parms = doc.xref_get_key(xref, "DecodeParms")[0] != "null"
+    if plain:
+        return raw if len(raw) <= MAX_EMBEDDED_BYTES else None
+    if flate and not has_parms:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, MAX_EMBEDDED_BYTES + 1)
+        except zlib.error:
+            return doc.xref_stream(xref) if len(raw) <= MAX_ENCODED_OTHER else None
+        return data if len(data) <= MAX_EMBEDDED_BYTES else None
+    if len(raw) > MAX_ENCODED_OTHER:
+        return None
+    decoded: bytes = doc.xref_stream(xref) or b""
+    return decoded if len(decoded) <= MAX_EMBEDDED_BYTES else None
+
+
+# --- save history -------------------------------------------------------------------------
+
+
+def _scan_history(data: bytes) -> _History:
+    """Revisions from the raw bytes: ``%%EOF`` sections and the trailer ``/Prev`` chain.
+
+    A linearized ("fast web view") file has two xref sections and two ``%%EOF`` but is one
+    save: the first-page section at the start has a ``startxref`` of 0 or a /Prev pointing
+    *forward* to the main table at the end, and the linearization dictionary's /L gives the
+    length of the file as that save wrote it. So a section is merged into the next one when
+    its /Prev points past its own ``%%EOF`` (it cannot be read alone) or when the next one
+    still ends within /L; an incremental update appends after /L and its /Prev points back.
+    ``updates`` counts only backward /Prev hops, so the forward linearization hop is free.
+    """
+    history = _History()
+    head = _LINEARIZED.search(data, 0, 2048)
+    lin_length = 0
+    if head is not None:
+        history.linearized = True
+        found = _LIN_LENGTH.search(head.group(0))
+        lin_length = int(found.group(1)) if found else 0
+    sections: list[_Section] = []
+    previous_end = 0
+    for count, marker in enumerate(_EOF.finditer(data)):
+        if count >= MAX_EOF_MARKERS:
+            break
+        start = data.rfind(b"startxref", previous_end, marker.start())
+        end = marker.end()
+        end += 2 if data[end : end + 2] == b"\r\n" else 1 if data[end : end + 1] in b"\r\n" else 0
+        if start >= 0:
+            found = _STARTXREF.match(data, start)
+            if found and _xref_at(data, int(found.group(1))):
+                sections.append(_Section(end, int(found.group(1))))
+        previous_end = end
+    ends: list[int] = []
+    for index, section in enumerate(sections):
+        following = sections[index + 1] if index + 1 < len(sections) else None
+        if following is not None:
+            # A section whose /Prev points past its own %%EOF is incomplete on its own.
+            prev = _prev_of(data, section.xref)
+            incomplete = prev is not None and prev >= section.end
+            if incomplete or following.end <= lin_length + 2:
+                continue  # merged with the next section into one save (linearization)
+        ends.append(section.end)
+    history.revision_ends = ends
+    if sections:
+        history.updates = _backward_hops(data, sections[-1].xref)
+    return history
+
+
+def _xref_at(data: bytes, offset: int) -> bool:
+    """Whether ``offset`` starts a classic ``xref`` table or an indirect (xref stream) object."""
+    if not 0 <= offset < len(data):
+        return False
+    return data.startswith(b"xref", offset) or _OBJ_AT.match(data, offset) is not None
+
+
+def _prev_of(data: bytes, offset: int) -> int | None:
+    """/Prev of the trailer (or xref stream dictionary) of the section at ``offset``."""
+    if data.startswith(b"xref", offset):
+        start = data.find(b"trailer", offset)
+        if start < 0:
+            return None
+    else:
+        start = offset
+    window = data[start : start + MAX_TRAILER_SCAN]
+    stop = min(
+        (i for i in (window.find(b"stream"), window.find(b"startxref")) if i >= 0), default=-1
+    )
+    found = _PREV.search(window[:stop] if stop >= 0 else window)
+    return int(found.group(1)) if found else None
+
+
+def _backward_hops(data: bytes, offset: int) -> int:
+    """Follow /Prev from the final section; count hops that point back to an earlier save."""
+    seen = {offset}
+    hops = 0
+    for _ in range(4 * MAX_REVISIONS):
+        prev = _prev_of(data, offset)
+        if prev is None or prev in seen or not _xref_at(data, prev):
+            break
+        if prev < offset:
+            hops += 1
+        seen.add(prev)
+        offset = prev
+    return hops
+
+
+def _put_history(out: Extraction, history: _History) -> None:
+    out.put("pdf.linearized", history.linearized)
+    out.put("pdf.revision_count", len(history.revision_ends) or None)
+    out.put("pdf.incremental_updates", history.updates)
+
+
+def _revisions(
+    doc: Any, data: bytes, history: _History, info: dict[str, str], out: Extraction
+) -> None:
+    """Reopen every earlier revision and compare its text with the final document's."""
+    final = _document_text(doc)
+    earlier = history.revision_ends[:-1][: MAX_REVISIONS - 1]
+    if len(history.revision_ends) > MAX_REVISIONS:
+        out.note(
+            "limit.revisions",
+            f"{len(history.revision_ends)} revisions; first {len(earlier)} compared",
+        )
+    lines: list[str] = []
+    hunks: dict[str, None] = {}
+    changed = False
+    budget = MAX_REVISION_BYTES
+    for index, end in enumerate(earlier, start=1):
+        budget -= end
+        if budget < 0:
+            out.note("limit.revisions", f"revision {index} and later not reopened: size budget")
+            break
+        try:
+            with pymupdf.open(stream=data[:end], filetype="pdf") as old:
+                meta = old.metadata or {}
+                text = _document_text(old)
+        except _MUPDF_ERRORS as exc:
+            out.note("corrupt", f"revision {index} (ending at byte {end}) unreadable: {exc}"[:2000])
+            continue
+        lines.append(f"{index}|{end}|{meta.get('modDate', '')}|{meta.get('producer', '')}")
+        if text != final:
+            changed = True
+            for hunk in _diff(text, final):
+                if len(hunks) < MAX_DIFF_HUNKS:
+                    hunks.setdefault(hunk, None)
+    lines.append(
+        f"{len(history.revision_ends)}|{history.revision_ends[-1]}|"
+        f"{info.get('ModDate', '')}|{info.get('Producer', '')}"
+    )
+    out.put("pdf.revisions", tuple(lines))
+    out.put("pdf.revision_text_changed", changed)
+    out.put("pdf.revision_diff", tuple(hunks))
+
+
+def _document_text(doc: Any) -> str:
+    """Normalised text of the first pages (one line per text line, spaces collapsed)."""
+    parts: list[str] = []
+    size = 0
+    for number in range(min(doc.page_count, MAX_REVISION_PAGES)):
+        text = doc.load_page(number).get_text()
+        parts.append(text)
+        size += len(text)
+        if size >= MAX_REVISION_CHARS:
+            break
+    joined = "\n".join(parts)[:MAX_REVISION_CHARS]
+    return "\n".join(_lines(joined))
+
+
+def _lines(text: str) -> Iterable[str]:
+    for line in text.splitlines():
+        cleaned = _SPACES.sub(" ", line).strip()
+        if cleaned:
+            yield cleaned
+
+
+def _diff(old: str, new: str) -> list[str]:
+    """Readable hunks ``-old | +new`` between two revisions' text lines."""
+    before = old.split("\n")[:MAX_DIFF_LINES]
+    after = new.split("\n")[:MAX_DIFF_LINES]
+    hunks: list[str] = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        parts = []
+        if i2 > i1:
+            parts.append("-" + " / ".join(before[i1:i2])[:MAX_HUNK_CHARS])
+        if j2 > j1:
+            parts.append("+" + " / ".join(after[j1:j2])[:MAX_HUNK_CHARS])
+        hunks.append(" | ".join(parts))
+    return hunks
