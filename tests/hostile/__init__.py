@@ -1,0 +1,1 @@
+"""Deterministic generator of the hostile corpus: bombs, traps and malformed files."""
