@@ -33,8 +33,8 @@ def phone_home(source: Source) -> tuple[Extraction, str | None, Status]:
     for attempt in (
         lambda: socket.create_connection(("127.0.0.1", 9), timeout=1),
         lambda: socket.getaddrinfo("canary.tracker.example", 80),
-        lambda: urllib.request.urlopen("http://127.0.0.1:9/beacon.png", timeout=1),  # noqa: S310
-        lambda: subprocess.run(["true"], check=False),  # noqa: S607
+        lambda: urllib.request.urlopen("http://127.0.0.1:9/beacon.png", timeout=1),
+        lambda: subprocess.run(["true"], check=False),
     ):
         try:
             attempt()

@@ -47,7 +47,7 @@ def _mutant(draw: st.DrawFn, family: str) -> tuple[str, bytes]:
         start = draw(st.integers(0, len(data) - 1))
         length = draw(st.integers(1, 4096))
         return name, data[:start] + bytes(min(length, len(data) - start)) + data[start + length :]
-    other_name, other = blobs[draw(st.integers(0, len(blobs) - 1))]
+    _other_name, other = blobs[draw(st.integers(0, len(blobs) - 1))]
     cut = draw(st.integers(0, len(data)))
     cut_other = draw(st.integers(0, len(other)))
     return name, data[:cut] + other[cut_other:]
