@@ -61,7 +61,7 @@ ODF_TAGS: dict[str, tuple[str, ...]] = {
 }
 
 _EXIF_TIME = re.compile(
-    r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?"
+    r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?"
 )
 
 
@@ -70,6 +70,16 @@ def _norm_text(value: Any) -> str:
         value = ", ".join(str(v) for v in value)
     text = unicodedata.normalize("NFC", str(value))
     return " ".join(text.replace("\x00", "").split()).casefold()
+
+
+def _texts_agree(mine: str, theirs: str) -> bool:
+    """Equal, where a ``?`` in ExifTool's output stands for a character it could not decode."""
+    if mine == theirs:
+        return True
+    if "?" not in theirs:
+        return False
+    pattern = "".join("." if ch == "?" else re.escape(ch) for ch in theirs)
+    return re.fullmatch(pattern, mine, flags=re.DOTALL) is not None
 
 
 def _exif_time(text: str) -> tuple[datetime, bool] | None:
@@ -143,7 +153,7 @@ def compare(folder: Path, show: int) -> dict[str, Any]:
             elif field in ("doc.created", "doc.modified"):
                 ok = _times_agree(str(mine), fields.get(field + "_offset"), str(theirs))
             else:
-                ok = _norm_text(mine) == _norm_text(theirs)
+                ok = _texts_agree(_norm_text(mine), _norm_text(theirs))
             if ok:
                 agree[field] += 1
             elif len(misses[field]) < show:
