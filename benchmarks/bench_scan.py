@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from corpus_fixtures.build import all_fixtures  # noqa: E402
-from corpus_fixtures.builders.archive import zip_bytes  # noqa: E402
+from corpus_fixtures.build import all_fixtures
+from corpus_fixtures.builders.archive import zip_bytes
 
 
 def build_corpus(out: Path, count: int) -> tuple[int, int]:
@@ -41,8 +41,10 @@ def build_corpus(out: Path, count: int) -> tuple[int, int]:
         folder = out / f"batch{index // 200:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         if index % 10 == 9:
-            members = [(f"{i}_{blobs[(index + i) % len(blobs)][0]}",
-                        blobs[(index + i) % len(blobs)][1]) for i in range(20)]
+            members = [
+                (f"{i}_{blobs[(index + i) % len(blobs)][0]}", blobs[(index + i) % len(blobs)][1])
+                for i in range(20)
+            ]
             data = zip_bytes(members)
             (folder / f"bundle{index:05d}.zip").write_bytes(data)
         else:
@@ -58,15 +60,15 @@ def _tree_rss_kib(root_pid: int) -> int:
     """Resident memory (KiB) of ``root_pid`` and all its descendants, from /proc."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+            with (entry / "status").open(encoding="ascii", errors="replace") as handle:
                 fields = dict(line.split(":", 1) for line in handle if ":" in line)
         except OSError:
             continue
-        pid = int(entry)
+        pid = int(entry.name)
         parents[pid] = int(fields.get("PPid", "0").strip() or 0)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
     tree = {root_pid}
@@ -123,8 +125,10 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"corpus: {files} files on disk, {size / 1e6:.1f} MB, {items} items scanned")
-    print(f"time: {seconds:.2f} s  ->  {files / seconds:.1f} files/s, "
-          f"{items / seconds:.1f} items/s, {size / 1e6 / seconds:.2f} MB/s")
+    print(
+        f"time: {seconds:.2f} s  ->  {files / seconds:.1f} files/s, "
+        f"{items / seconds:.1f} items/s, {size / 1e6 / seconds:.2f} MB/s"
+    )
     print(f"peak RSS of the process tree: {peak_kib / 1024:.0f} MiB")
     return 0
 

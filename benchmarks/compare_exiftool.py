@@ -26,25 +26,58 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import leaktriage  # noqa: E402
+import leaktriage
 
 # leaktriage field -> ExifTool "Group1:Tag" names, by preference (first one present is used).
 TAGS: dict[str, tuple[str, ...]] = {
     "doc.author": (
-        "PDF:Author", "XML:Creator", "FlashPix:Author", "RTF:Author", "HTML:Author",
-        "XML:InitialCreator", "IFD0:Artist",
+        "PDF:Author",
+        "XML:Creator",
+        "FlashPix:Author",
+        "RTF:Author",
+        "HTML:Author",
+        "XML:InitialCreator",
+        "IFD0:Artist",
     ),
-    "doc.last_modified_by": ("XML:LastModifiedBy", "FlashPix:LastModifiedBy",
-                             "RTF:LastModifiedBy", "XML:Creator"),
-    "doc.application": ("PDF:Creator", "XML:Application", "FlashPix:Software", "XML:Generator",
-                        "IFD0:Software", "HTML:Generator"),
+    "doc.last_modified_by": (
+        "XML:LastModifiedBy",
+        "FlashPix:LastModifiedBy",
+        "RTF:LastModifiedBy",
+        "XML:Creator",
+    ),
+    "doc.application": (
+        "PDF:Creator",
+        "XML:Application",
+        "FlashPix:Software",
+        "XML:Generator",
+        "IFD0:Software",
+        "HTML:Generator",
+    ),
     "doc.producer": ("PDF:Producer",),
-    "doc.created": ("PDF:CreateDate", "XML:CreateDate", "FlashPix:CreateDate", "RTF:CreateDate",
-                    "XML:CreationDate", "ExifIFD:DateTimeOriginal"),
-    "doc.modified": ("PDF:ModifyDate", "XML:ModifyDate", "FlashPix:ModifyDate",
-                     "RTF:ModifyDate", "XML:Date", "IFD0:ModifyDate"),
-    "doc.title": ("PDF:Title", "XML:Title", "FlashPix:Title", "RTF:Title", "HTML:Title",
-                  "IFD0:ImageDescription"),
+    "doc.created": (
+        "PDF:CreateDate",
+        "XML:CreateDate",
+        "FlashPix:CreateDate",
+        "RTF:CreateDate",
+        "XML:CreationDate",
+        "ExifIFD:DateTimeOriginal",
+    ),
+    "doc.modified": (
+        "PDF:ModifyDate",
+        "XML:ModifyDate",
+        "FlashPix:ModifyDate",
+        "RTF:ModifyDate",
+        "XML:Date",
+        "IFD0:ModifyDate",
+    ),
+    "doc.title": (
+        "PDF:Title",
+        "XML:Title",
+        "FlashPix:Title",
+        "RTF:Title",
+        "HTML:Title",
+        "IFD0:ImageDescription",
+    ),
 }
 
 # Where ExifTool names a tag the same in two families with different meanings, the file's
@@ -122,9 +155,15 @@ def compare(folder: Path, show: int) -> dict[str, Any]:
     """Run both tools on ``folder`` and return per-field agreement and disagreements."""
     if shutil.which("exiftool") is None:
         raise SystemExit("exiftool not found (Debian package libimage-exiftool-perl)")
-    done = subprocess.run(["exiftool", "-j", "-G1", "-r", "-q", "-q", str(folder)],
-                          capture_output=True, text=True, check=False)
-    exif = {str(Path(entry["SourceFile"]).resolve()): entry for entry in json.loads(done.stdout or "[]")}
+    done = subprocess.run(
+        ["exiftool", "-j", "-G1", "-r", "-q", "-q", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    exif = {
+        str(Path(entry["SourceFile"]).resolve()): entry for entry in json.loads(done.stdout or "[]")
+    }
     ours: dict[str, dict[str, Any]] = {}
     base = folder.resolve()
     for record in leaktriage.scan(folder, workers=2, max_depth=0):
@@ -161,8 +200,11 @@ def compare(folder: Path, show: int) -> dict[str, Any]:
     return {
         "files_compared": len([p for p in exif if p in ours]),
         "fields": {
-            field: {"agree": agree[field], "total": total[field],
-                    "rate": round(agree[field] / total[field], 4) if total[field] else None}
+            field: {
+                "agree": agree[field],
+                "total": total[field],
+                "rate": round(agree[field] / total[field], 4) if total[field] else None,
+            }
             for field in TAGS
         },
         "disagreements": dict(misses),

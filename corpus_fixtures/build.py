@@ -68,7 +68,9 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
             if family != "archive":
                 nested.append((f"{family}/{name}", data))
     inner = tar_gz_bytes([(f"finances/{name}", data) for name, data in nested])
-    gz_members = [(f"{name}.gz", gzip_bytes(data)) for name, data in nested if name.endswith(".pdf")]
+    gz_members = [
+        (f"{name}.gz", gzip_bytes(data)) for name, data in nested if name.endswith(".pdf")
+    ]
     bundle = zip_bytes([("campagne/dossier.tar.gz", inner), *gz_members])
     target = out / "archives" / "campagne_2017.zip"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@
     python fuzz/fuzz_extract.py ooxml -max_len=200000 fuzz/corpus/ooxml
 
 The first argument names the extractor (``leaktriage formats`` lists them). Seed the corpus
-folder with fixtures: ``python -m corpus_fixtures build /tmp/fx && cp /tmp/fx/pdf/* fuzz/corpus/pdf``.
+folder with fixtures: ``python -m corpus_fixtures build /tmp/fx``, then copy
+``/tmp/fx/pdf/*`` into ``fuzz/corpus/pdf``.
 The harness fails only on what a scan must never see: an exception escaping the extractor
 boundary (``run_extractor``), or an outcome that is not one of the declared statuses.
 Crashes and hangs inside C libraries are what the worker isolation contains; run with

@@ -22,8 +22,14 @@ with atheris.instrument_imports():
 
 def one_input(data: bytes) -> None:
     """Triage the bytes in-process with small limits and check the accounting."""
-    records = triage_file(data, name="input.bin", workers=0, max_depth=3,
-                          ratio_grace_bytes=1 << 20, max_archive_bytes=64 << 20)
+    records = triage_file(
+        data,
+        name="input.bin",
+        workers=0,
+        max_depth=3,
+        ratio_grace_bytes=1 << 20,
+        max_archive_bytes=64 << 20,
+    )
     ids = {r.record_id for r in records}
     assert len(ids) == len(records)
     assert sum(1 for r in records if r.parent_id is None) == 1

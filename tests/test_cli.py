@@ -75,9 +75,10 @@ def test_scan_sample_leak_end_to_end(
     ]
     assert manifest["options"]["leak_date"] == "2017-05-05"
     assert manifest["version"] == leaktriage.__version__
-    assert manifest["outputs"]["files.jsonl"] == hashlib.sha256(
-        (out / "files.jsonl").read_bytes()
-    ).hexdigest()
+    assert (
+        manifest["outputs"]["files.jsonl"]
+        == hashlib.sha256((out / "files.jsonl").read_bytes()).hexdigest()
+    )
 
 
 def test_show_prints_one_record(
@@ -149,9 +150,21 @@ def test_triage_file_bytes_and_path(tmp_path: Path) -> None:
 def test_console_entry_runs_sandboxed(sample_leak: Path, tmp_path: Path) -> None:
     # The command's own process refuses network and process starts; the scan still works.
     done = subprocess.run(
-        [sys.executable, "-m", "leaktriage", "-q", "scan", str(sample_leak), "--out",
-         str(tmp_path / "o"), "--workers", "2"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "leaktriage",
+            "-q",
+            "scan",
+            str(sample_leak),
+            "--out",
+            str(tmp_path / "o"),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     lines = (tmp_path / "o" / "files.jsonl").read_text().splitlines()

@@ -55,14 +55,24 @@ def _mutant(draw: st.DrawFn, family: str) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_broken_variants_are_accounted_for(family: str) -> None:
-    @settings(max_examples=120, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=120,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(_mutant(family))
     def check(mutant: tuple[str, bytes]) -> None:
         name, data = mutant
         before = hashlib.sha256(data).hexdigest()
-        records = triage_file(data, name=name, workers=0, max_depth=3,
-                              ratio_grace_bytes=1 << 20, max_archive_bytes=64 << 20)
+        records = triage_file(
+            data,
+            name=name,
+            workers=0,
+            max_depth=3,
+            ratio_grace_bytes=1 << 20,
+            max_archive_bytes=64 << 20,
+        )
         assert hashlib.sha256(data).hexdigest() == before
         assert records[0].parent_id is None and records[0].sha256 == before
         ids = {r.record_id for r in records}

@@ -55,7 +55,9 @@ def tar_gz_bytes(members: Iterable[tuple[str, bytes]], mtime: int | None = None)
     return gzip_bytes(raw.getvalue(), mtime=stamp)
 
 
-def tar_bytes_with_links(regular: Iterable[tuple[str, bytes]], links: Iterable[tuple[str, str]]) -> bytes:
+def tar_bytes_with_links(
+    regular: Iterable[tuple[str, bytes]], links: Iterable[tuple[str, str]]
+) -> bytes:
     """An uncompressed tar with regular members and symbolic links (name, target)."""
     stamp = int(EPOCH.timestamp())
     raw = io.BytesIO()
@@ -92,10 +94,10 @@ def encrypted_zip_bytes(name: str, data: bytes, passphrase: str = "campagne2017"
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "enc.zip"
-        with libarchive.file_writer(str(target), "zip", options="zip:encryption=zipcrypt",
-                                    passphrase=passphrase) as archive:
-            archive.add_file_from_memory(name, len(data), data,
-                                         mtime=int(EPOCH.timestamp()))
+        with libarchive.file_writer(
+            str(target), "zip", options="zip:encryption=zipcrypt", passphrase=passphrase
+        ) as archive:
+            archive.add_file_from_memory(name, len(data), data, mtime=int(EPOCH.timestamp()))
         return target.read_bytes()
 
 
