@@ -12,7 +12,6 @@ tree (scanner and its workers), sampled from /proc every 20 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
