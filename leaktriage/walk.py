@@ -456,7 +456,7 @@ def _iter_zip(
     handle = content.open()
     try:
         archive = zipfile.ZipFile(handle)
-    except ZIP_READ_ERRORS as exc:
+    except (*ZIP_READ_ERRORS, NotImplementedError) as exc:  # e.g. "zip file version 24.6"
         handle.close()
         raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
     budget = _Budget(limits, stats, lambda: content.size, container.tree)

@@ -236,3 +236,15 @@ def test_tiny_files(tmp_path: Path, payload: bytes) -> None:
     (record,) = _scan(tmp_path / "f.bin")
     assert record.size == len(payload)
     assert record.status in (Status.UNSUPPORTED, Status.OK)
+
+
+def test_zip_with_unsupported_version_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    # Found by fuzz/fuzz_walk.py: zipfile raises NotImplementedError from its constructor
+    # when a central-directory entry needs "zip file version 24.6".
+    data = bytearray(archive.zip_bytes([("a.txt", b"a\n")]))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 246  # version needed to extract
+    (tmp_path / "v.zip").write_bytes(bytes(data))
+    (record,) = _scan(tmp_path / "v.zip")
+    assert record.status is Status.ERROR
+    assert "zip file version 24.6" in record.issues[-1].message
