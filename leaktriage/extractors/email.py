@@ -43,6 +43,7 @@ from typing import Any, BinaryIO
 
 from leaktriage.errors import CorruptFileError
 from leaktriage.extractors import Child, Extraction, Source, register
+from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors._dates import Stamp, from_filetime, parse_rfc5322
 from leaktriage.extractors._links import find_links, merge
 
@@ -792,7 +793,6 @@ PR_MESSAGE_CODEPAGE = 0x3FFD
 PR_SENDER_SMTP_ADDRESS = 0x5D01
 ATTACH_EMBEDDED_MSG = 5
 _BODY_PROPS = frozenset({PR_BODY, PR_BODY_HTML, PR_RTF_COMPRESSED, PR_TRANSPORT_MESSAGE_HEADERS})
-_CODEPAGE_NAMES = {1200: "utf-16-le", 20127: "ascii", 28591: "latin-1", 65001: "utf-8"}
 _OLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     ValueError,
@@ -805,17 +805,6 @@ _OLE_ERRORS: tuple[type[Exception], ...] = (
     OverflowError,
     MemoryError,
 )
-
-
-def _codec_for(codepage: int | None) -> str:
-    """Python codec for a Windows code page (cp1252 when unknown)."""
-    if codepage is None:
-        return "cp1252"
-    name = _CODEPAGE_NAMES.get(codepage, f"cp{codepage}")
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return "cp1252"
 
 
 @dataclass(slots=True)
@@ -877,7 +866,7 @@ class _MsgReader:
             for offset in range(header, len(data) - 15, 16):
                 ptype, pid = struct.unpack_from("<HH", data, offset)
                 found.fixed[pid] = (ptype, data[offset + 8 : offset + 16])
-        codec = _codec_for(found.long(PR_MESSAGE_CODEPAGE) or found.long(PR_INTERNET_CPID))
+        codec = codec_for(found.long(PR_MESSAGE_CODEPAGE) or found.long(PR_INTERNET_CPID))
         for name in names:
             match = _SUBSTG.match(name)
             if not match:
@@ -994,7 +983,7 @@ def _put_msg_facts(extraction: Extraction, props: _Props, sample_chars: int) -> 
 
 
 def _charset_of_html(props: _Props) -> str:
-    return _codec_for(props.long(PR_INTERNET_CPID) or props.long(PR_MESSAGE_CODEPAGE))
+    return codec_for(props.long(PR_INTERNET_CPID) or props.long(PR_MESSAGE_CODEPAGE))
 
 
 def _msg_recipients(

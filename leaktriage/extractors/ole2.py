@@ -10,7 +10,6 @@ because a forger who hex-edits the latter rarely fixes the former.
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
 import logging
@@ -25,7 +24,9 @@ import olefile
 
 from leaktriage.errors import CorruptFileError, EncryptedFileError, WrongFormatError
 from leaktriage.extractors import Extraction, Source, register
+from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors._dates import from_filetime
+from leaktriage.extractors._lcid import lcid_tag
 from leaktriage.extractors._links import find_links, merge
 
 log = logging.getLogger(__name__)
@@ -156,69 +157,6 @@ _SUMMARY_TEXT = {
 _SUMMARY_COUNTS = {14: "doc.page_count", 15: "doc.word_count", 16: "doc.char_count"}
 _DOC_SUMMARY_TEXT = {2: "doc.category", 14: "doc.manager", 15: "doc.company"}
 
-LCID_TAGS = {
-    0x0401: "ar-SA",
-    0x0402: "bg-BG",
-    0x0404: "zh-TW",
-    0x0405: "cs-CZ",
-    0x0406: "da-DK",
-    0x0407: "de-DE",
-    0x0408: "el-GR",
-    0x0409: "en-US",
-    0x040A: "es-ES",
-    0x040B: "fi-FI",
-    0x040C: "fr-FR",
-    0x040D: "he-IL",
-    0x040E: "hu-HU",
-    0x0410: "it-IT",
-    0x0411: "ja-JP",
-    0x0412: "ko-KR",
-    0x0413: "nl-NL",
-    0x0414: "nb-NO",
-    0x0415: "pl-PL",
-    0x0416: "pt-BR",
-    0x0418: "ro-RO",
-    0x0419: "ru-RU",
-    0x041A: "hr-HR",
-    0x041B: "sk-SK",
-    0x041D: "sv-SE",
-    0x041F: "tr-TR",
-    0x0422: "uk-UA",
-    0x0423: "be-BY",
-    0x0424: "sl-SI",
-    0x0425: "et-EE",
-    0x0426: "lv-LV",
-    0x0427: "lt-LT",
-    0x0429: "fa-IR",
-    0x042A: "vi-VN",
-    0x042B: "hy-AM",
-    0x042C: "az-Latn-AZ",
-    0x0437: "ka-GE",
-    0x043F: "kk-KZ",
-    0x0443: "uz-Latn-UZ",
-    0x0804: "zh-CN",
-    0x0807: "de-CH",
-    0x0809: "en-GB",
-    0x080A: "es-MX",
-    0x080C: "fr-BE",
-    0x0810: "it-CH",
-    0x0813: "nl-BE",
-    0x0816: "pt-PT",
-    0x081A: "sr-Latn-CS",
-    0x0C09: "en-AU",
-    0x0C0A: "es-ES",
-    0x0C0C: "fr-CA",
-    0x0C1A: "sr-Cyrl-CS",
-    0x1009: "en-CA",
-    0x100C: "fr-CH",
-    0x140C: "fr-LU",
-    0x180C: "fr-MC",
-}
-"""Windows language ids Word writes in the FIB, as BCP 47 tags (common ones only)."""
-
-_CODECS = {1200: "utf-16-le", 1201: "utf-16-be", 65001: "utf-8", 10000: "mac_roman", 20127: "ascii"}
-_CODECS.update({28590 + n: f"iso8859-{n}" for n in range(1, 16) if n != 12})
-
 
 @dataclass(frozen=True, slots=True)
 class FileTime:
@@ -243,18 +181,6 @@ class PropertySection:
 
 class PropertySetError(ValueError):
     """A property set stream is malformed beyond reading."""
-
-
-def codec_for(codepage: int | None) -> str:
-    """Python codec for a Windows code page; cp1252 when unknown or absent."""
-    if codepage is None:
-        return "cp1252"
-    name = _CODECS.get(codepage, f"cp{codepage}")
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return "cp1252"
-    return name
 
 
 def _cut(text: str) -> str:
@@ -773,7 +699,7 @@ def _word(state: _State) -> None:
         return
     extraction.put("ole.fib_nfib", nfib)
     extraction.put("ole.fib_lid", lid)
-    tag = LCID_TAGS.get(lid)
+    tag = lcid_tag(lid)
     extraction.put("ole.fib_lid_tag", tag)
     if tag:
         extraction.put("doc.languages", (tag,))

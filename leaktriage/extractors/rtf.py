@@ -20,13 +20,13 @@ is tokenized alone. A 2 MB Word RTF takes about a tenth of a second.
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from dataclasses import dataclass, field
 
 from leaktriage.errors import WrongFormatError
-from leaktriage.extractors import Extraction, Source, _dates, _links, register
+from leaktriage.extractors import Extraction, Source, _dates, _lcid, _links, register
+from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors.odf import split_generator
 
 log = logging.getLogger(__name__)
@@ -152,111 +152,14 @@ _CHARSETS = {
 
 77 ("Mac") is left out on purpose: Cocoa writes it for every font and means the document's
 own Mac code page (``\\ansicpg10007`` for Cyrillic), not Mac Roman."""
-_CODECS = {
-    10000: "mac_roman",
-    10006: "mac_greek",
-    10007: "mac_cyrillic",
-    10029: "mac_latin2",
-    20866: "koi8_r",
-    21866: "koi8_u",
-    65001: "utf-8",
-    1361: "johab",
-}
 _FETCHING_FIELDS = frozenset(
     {"INCLUDEPICTURE", "INCLUDETEXT", "LINK", "DDE", "DDEAUTO", "IMPORT", "EMBED", "DATABASE"}
 )
 
-LCID_TAGS: dict[int, str] = {
-    1025: "ar-SA",
-    1026: "bg-BG",
-    1027: "ca-ES",
-    1028: "zh-TW",
-    1029: "cs-CZ",
-    1030: "da-DK",
-    1031: "de-DE",
-    1032: "el-GR",
-    1033: "en-US",
-    1034: "es-ES",
-    1035: "fi-FI",
-    1036: "fr-FR",
-    1037: "he-IL",
-    1038: "hu-HU",
-    1039: "is-IS",
-    1040: "it-IT",
-    1041: "ja-JP",
-    1042: "ko-KR",
-    1043: "nl-NL",
-    1044: "nb-NO",
-    1045: "pl-PL",
-    1046: "pt-BR",
-    1048: "ro-RO",
-    1049: "ru-RU",
-    1050: "hr-HR",
-    1051: "sk-SK",
-    1052: "sq-AL",
-    1053: "sv-SE",
-    1054: "th-TH",
-    1055: "tr-TR",
-    1056: "ur-PK",
-    1057: "id-ID",
-    1058: "uk-UA",
-    1059: "be-BY",
-    1060: "sl-SI",
-    1061: "et-EE",
-    1062: "lv-LV",
-    1063: "lt-LT",
-    1064: "tg-Cyrl-TJ",
-    1065: "fa-IR",
-    1066: "vi-VN",
-    1067: "hy-AM",
-    1068: "az-Latn-AZ",
-    1069: "eu-ES",
-    1071: "mk-MK",
-    1079: "ka-GE",
-    1081: "hi-IN",
-    1086: "ms-MY",
-    1087: "kk-KZ",
-    1088: "ky-KG",
-    1089: "sw-KE",
-    1090: "tk-TM",
-    1091: "uz-Latn-UZ",
-    1092: "tt-RU",
-    1104: "mn-MN",
-    1106: "cy-GB",
-    1110: "gl-ES",
-    2049: "ar-IQ",
-    2052: "zh-CN",
-    2055: "de-CH",
-    2057: "en-GB",
-    2058: "es-MX",
-    2060: "fr-BE",
-    2064: "it-CH",
-    2067: "nl-BE",
-    2068: "nn-NO",
-    2070: "pt-PT",
-    2074: "sr-Latn-CS",
-    2092: "az-Cyrl-AZ",
-    2115: "uz-Cyrl-UZ",
-    3076: "zh-HK",
-    3079: "de-AT",
-    3081: "en-AU",
-    3082: "es-ES",
-    3084: "fr-CA",
-    3098: "sr-Cyrl-CS",
-    4105: "en-CA",
-    4108: "fr-CH",
-    5132: "fr-LU",
-    6153: "en-IE",
-    8201: "en-JM",
-}
-"""Windows language ids (LCID) -> BCP 47 tags, for the languages a Western or a Russian,
-Ukrainian or Central-Asian machine would declare; others are kept as ``lcid:N``."""
-_NO_LANGUAGE = frozenset({0, 1024, 1023})
-
 
 def lcid_tag(lcid: int) -> str:
     """BCP 47 tag of a Windows language id (``1049`` -> ``ru-RU``), ``lcid:N`` when unknown."""
-    return LCID_TAGS.get(lcid, f"lcid:{lcid}")
+    return _lcid.lcid_tag(lcid) or f"lcid:{lcid}"
 
 
 def _char(code: int) -> str:
@@ -278,14 +181,6 @@ def _joined(parts: list[str]) -> str:
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text
-
-
-def _codec(codepage: int) -> str:
-    name = _CODECS.get(codepage, f"cp{codepage}")
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return "cp1252"
 
 
 @dataclass(slots=True)
@@ -390,7 +285,7 @@ class _Reader:
                     pending += chunk
                 continue
             if pending:
-                self.emit(dest, pending.decode(_codec(cp), errors="replace"))
+                self.emit(dest, pending.decode(codec_for(cp), errors="replace"))
                 pending.clear()
             skip_chars = 0
             if kind == 5:
@@ -482,7 +377,7 @@ class _Reader:
                 if group and not stack:
                     return pos
         if pending:
-            self.emit(dest, pending.decode(_codec(cp), errors="replace"))
+            self.emit(dest, pending.decode(codec_for(cp), errors="replace"))
         if not group:
             self.unclosed = len(stack)
         while stack:  # a truncated file: close what is open so fields still count
@@ -570,7 +465,7 @@ def extract(source: Source) -> Extraction:
     languages: dict[str, None] = {}
     for found in _LANGUAGE.finditer(start):
         lcid = int(found.group(1))
-        if lcid not in _NO_LANGUAGE:
+        if lcid not in _lcid.NO_LANGUAGE:
             languages.setdefault(lcid_tag(lcid), None)
             if len(languages) >= MAX_ITEMS:
                 break
