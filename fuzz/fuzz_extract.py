@@ -24,6 +24,8 @@ with atheris.instrument_imports():
     from leaktriage.extractors import Source, discover
     from leaktriage.model import Status
 
+    discover()  # import every extractor inside the block, so they are instrumented too
+
 
 def main() -> None:
     """Pick the extractor from argv[1], hand the rest to libFuzzer."""

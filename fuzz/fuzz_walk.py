@@ -17,7 +17,10 @@ import atheris
 
 with atheris.instrument_imports():
     from leaktriage import triage_file
+    from leaktriage.extractors import discover
     from leaktriage.model import Status
+
+    discover()  # import every extractor inside the block, so they are instrumented too
 
 
 def one_input(data: bytes) -> None:
