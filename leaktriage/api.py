@@ -90,11 +90,25 @@ def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
     return extraction, extractor.label, extraction.status
 
 
-def extract_item(source: Source) -> tuple[Extraction, str | None, Status]:
-    """Extract one item and derive the cross-format facts; what a worker process runs."""
+Outcome = tuple[Extraction, str | None, Status, str]
+"""What parsing one item gives: facts, extractor label, status, and the sniffed type."""
+
+
+def extract_item(source: Source) -> Outcome:
+    """Sniff (when the walker could not tell the type), extract, and derive the cross-format
+    facts; what a worker process runs. An archive found only here is returned unparsed, for
+    the walker to open."""
+    mime = source.mime
+    if not mime:
+        with source.open() as handle:
+            head = handle.read(detect.SNIFF_BYTES)
+        mime = detect.sniff(head, source.open)
+        if detect.is_archive(mime):
+            return Extraction(), None, Status.OK, mime
+        source = replace(source, mime=mime)
     extraction, label, status = run_extractor(source)
     textfacts.derive(extraction.fields)
-    return extraction, label, status
+    return extraction, label, status, mime
 
 
 _STATUS_OF: dict[type[ExtractionError], Status] = {
@@ -232,14 +246,11 @@ class Pipeline:
         """Archive: walk it here. Document: hand it to the extractor. Returns True when the
         content now belongs to a job in flight (released when the job completes)."""
         rid = record_id_for(parent_id, _id_name(item, parent_id), content.sha256, dup)
-        mime = detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
+        # Signatures decide here what the walker opens; libmagic, when needed, runs in a worker.
+        mime = detect.sniff_fast(content.head(detect.SNIFF_BYTES), content.open) or ""
         job = _Job(item, content, rid, mime, parent_id, ancestors, list(item.issues))
         if detect.is_archive(mime):
-            fields: dict[str, FieldValue] = {}
-            status, label = yield from self._open_archive(
-                item, content, mime, rid, ancestors, fields, job.issues
-            )
-            yield from self._complete(job, (Extraction(fields=fields), label, status))
+            yield from self._complete(job, (Extraction(), None, Status.OK, mime))
             return False
         if content.size > self.limits.max_parse_bytes:
             job.issues.append(
@@ -250,7 +261,8 @@ class Pipeline:
                     f"({self.limits.max_parse_bytes}); hashed and typed only",
                 )
             )
-            yield from self._complete(job, (Extraction(), None, Status.SKIPPED))
+            mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
+            yield from self._complete(job, (Extraction(), None, Status.SKIPPED, mime))
             return False
         source = Source(
             name=item.name,
@@ -267,18 +279,27 @@ class Pipeline:
         self._next_job += 1
         self._jobs[job_id] = job
         self.pool.submit(job_id, source)
-        if content.data is not None:
-            content.data = None  # the worker has its own copy; keep memory flat
         for done_id, outcome in self.pool.finished(block=False):
             yield from self._complete(self._jobs.pop(done_id), outcome)
         return True
 
-    def _complete(
-        self, job: _Job, outcome: tuple[Extraction, str | None, Status]
-    ) -> Iterator[FileRecord]:
-        """Build the record of a finished item, then process what the extractor found in it."""
-        extraction, label, status = outcome
+    def _complete(self, job: _Job, outcome: Outcome) -> Iterator[FileRecord]:
+        """Build the record of a finished item (walking it first if it is an archive), then
+        process what the extractor found in it."""
+        extraction, label, status, mime = outcome
         item, content = job.item, job.content
+        # A worker that died returns no type: sniff here, the bytes are still held.
+        job.mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
+        if detect.is_archive(job.mime):
+            status, label = yield from self._open_archive(
+                item,
+                content,
+                job.mime,
+                job.record_id,
+                job.ancestors,
+                extraction.fields,
+                job.issues,
+            )
         issues = job.issues + extraction.issues
         children = self._child_items(item, extraction.children, issues)
         extension = extension_of(item.name)
@@ -563,8 +584,7 @@ def run_scan(
     finished = datetime.now(tz=UTC)
     counts = pipeline.counts
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
-    store.export_jsonl(db, out / "files.jsonl")
-    store.export_csv(db, out / "files.csv")
+    store.export_files(db, out / "files.jsonl", out / "files.csv")
     write_manifest(
         out,
         db,

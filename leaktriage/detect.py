@@ -25,7 +25,25 @@ Opener = Callable[[], BinaryIO]
 """Gives a fresh seekable binary handle over the whole content of an item."""
 
 SNIFF_BYTES = 1 << 20
-"""How much of the start of an item libmagic looks at."""
+"""How much of the start of an item sniffing is given."""
+MAGIC_BYTES = 1 << 16
+"""How much of it libmagic looks at: every signature it needs sits in the first 64 KiB
+(ISO 9660's at 32 KiB), and its text analysis costs time in proportion to what it gets."""
+
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (0, b"\x1f\x8b\x08", "application/gzip"),
+    (0, b"\xfd7zXZ\x00", "application/x-xz"),
+    (0, b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (0, b"Rar!\x1a\x07", "application/vnd.rar"),
+    (0, b"\x28\xb5\x2f\xfd", "application/zstd"),
+    (257, b"ustar", "application/x-tar"),
+)
+"""Unambiguous signatures of common leak types, checked before asking libmagic."""
 
 ARCHIVE_MIMES = frozenset(
     {
@@ -188,21 +206,11 @@ def sniff(head: bytes, opener: Opener | None = None) -> str:
         opener: a callable giving a seekable binary file over the whole content, used only to
             read a zip's member list (OOXML and ODF are zips) or a compound file's directory.
     """
-    if not head:
-        return "application/x-empty"
-    # Fast paths for the types leaks are made of; libmagic for everything else.
-    if head.startswith(b"%PDF-") or (b"%PDF-" in head[:1024] and not head.startswith(b"PK")):
-        return "application/pdf"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _refine_zip(opener)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return _refine_ole(opener)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"{\\rtf"):
-        return "text/rtf"
+    known = sniff_fast(head, opener)
+    if known is not None:
+        return known
     try:
-        mime = str(_magic().from_buffer(head[:SNIFF_BYTES]))
+        mime = str(_magic().from_buffer(head[:MAGIC_BYTES]))
     except magic.MagicException:
         mime = "application/octet-stream"
     mime = _ALIASES.get(mime, mime)
@@ -213,6 +221,34 @@ def sniff(head: bytes, opener: Opener | None = None) -> str:
     if mime.startswith("text/") or mime == "application/octet-stream":
         return _refine_text(head, mime)
     return mime
+
+
+def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
+    """The type from unambiguous signatures alone, or None when libmagic must be asked.
+
+    Archives and the document types leaks are made of are recognised here, so the walker
+    can decide what to open without the cost of libmagic, which then runs in the workers.
+    """
+    if not head:
+        return "application/x-empty"
+    if head.startswith(b"%PDF-") or (b"%PDF-" in head[:1024] and not head.startswith(b"PK")):
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _refine_zip(opener)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _refine_ole(opener)
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"{\\rtf"):
+        return "text/rtf"
+    for offset, signature, known in _SIGNATURES:
+        if head.startswith(signature, offset):
+            return known
+    if head[:1].isalpha():
+        mail = _refine_text(head, "text/plain")
+        if mail != "text/plain":
+            return mail
+    return None
 
 
 def _refine_text(head: bytes, mime: str) -> str:

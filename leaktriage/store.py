@@ -7,6 +7,7 @@ X" is one indexed look-up. Views give one row per file for ``datasette OUT/triag
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sqlite3
@@ -371,93 +372,115 @@ class Store:
 
     def load(self, record_id: str) -> FileRecord:
         """Rebuild one FileRecord from the tables."""
-        db = self.db
-        row = db.execute(
-            "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, extension, "
-            "extension_mismatch, mtime, mtime_zone_known, outer_mtime, status, extractor, "
-            "verdict, score FROM files WHERE record_id = ?",
-            (record_id,),
-        ).fetchone()
-        if row is None:
+        found = self.load_many([record_id])
+        if not found:
             raise KeyError(record_id)
-        fields: dict[str, FieldValue] = {}
-        lists: dict[str, list[str]] = {}
-        for name, text, kind in db.execute(
-            "SELECT name, value, value_type FROM fields WHERE record_id = ? ORDER BY name, ord",
-            (record_id,),
+        return found[0]
+
+    def load_many(self, record_ids: list[str]) -> list[FileRecord]:
+        """Rebuild FileRecords, in the order given, with one query per table."""
+        db = self.db
+        marks = ",".join("?" * len(record_ids))
+        rows = {
+            row[0]: row
+            for row in db.execute(
+                "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, "
+                "extension, extension_mismatch, mtime, mtime_zone_known, outer_mtime, status, "
+                f"extractor, verdict, score FROM files WHERE record_id IN ({marks})",
+                record_ids,
+            )
+        }
+        fields: dict[str, dict[str, FieldValue]] = {rid: {} for rid in rows}
+        lists: dict[str, dict[str, list[str]]] = {rid: {} for rid in rows}
+        for rid, name, text, kind in db.execute(
+            f"SELECT record_id, name, value, value_type FROM fields WHERE record_id IN ({marks}) "
+            "ORDER BY record_id, name, ord",
+            record_ids,
         ):
             if kind == "list":
-                lists.setdefault(name, []).append(text)
+                lists[rid].setdefault(name, []).append(text)
             else:
-                fields[name] = _decode(text, kind)
-        fields.update({k: tuple(v) for k, v in lists.items()})
-        raw = dict(
-            db.execute(
-                "SELECT key, value FROM raw_fields WHERE record_id = ? ORDER BY key", (record_id,)
-            ).fetchall()
-        )
-        issues = tuple(
-            Issue(stage, code, message)
-            for stage, code, message in db.execute(
-                "SELECT stage, code, message FROM issues WHERE record_id = ? ORDER BY ord",
-                (record_id,),
-            )
-        )
-        findings = []
-        for fid, rule_id, technique, severity, grade, message, source, score in db.execute(
-            "SELECT finding_id, rule_id, technique, severity, grade, message, source, score "
-            "FROM findings WHERE record_id = ? ORDER BY finding_id",
-            (record_id,),
-        ).fetchall():
-            evidence = tuple(
-                Evidence(f, v, n or "")
-                for f, v, n in db.execute(
-                    "SELECT field, value, note FROM evidence WHERE finding_id = ? ORDER BY ord",
-                    (fid,),
-                )
-            )
-            findings.append(
+                fields[rid][name] = _decode(text, kind)
+        raw: dict[str, dict[str, str]] = {rid: {} for rid in rows}
+        for rid, key, value in db.execute(
+            f"SELECT record_id, key, value FROM raw_fields WHERE record_id IN ({marks}) "
+            "ORDER BY record_id, key",
+            record_ids,
+        ):
+            raw[rid][key] = value
+        issues: dict[str, list[Issue]] = {rid: [] for rid in rows}
+        for rid, stage, code, message in db.execute(
+            f"SELECT record_id, stage, code, message FROM issues WHERE record_id IN ({marks}) "
+            "ORDER BY record_id, ord",
+            record_ids,
+        ):
+            issues[rid].append(Issue(stage, code, message))
+        findings: dict[str, list[Finding]] = {rid: [] for rid in rows}
+        evidence: dict[int, list[Evidence]] = {}
+        for fid, field_name, value, note in db.execute(
+            "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
+            f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
+            record_ids,
+        ):
+            evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
+        for fid, rid, rule_id, technique, severity, grade, message, source, score in db.execute(
+            "SELECT finding_id, record_id, rule_id, technique, severity, grade, message, source, "
+            f"score FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+            record_ids,
+        ):
+            findings[rid].append(
                 Finding(
-                    record_id,
+                    rid,
                     rule_id,
                     technique,
                     Severity[severity.upper()],
                     grade,
                     message,
-                    evidence,
+                    tuple(evidence.get(fid, ())),
                     source,
                     score,
                 )
             )
-        return FileRecord(
-            record_id=row[0],
-            path=row[1],
-            name=row[2],
-            parent_id=row[3],
-            depth=row[4],
-            size=row[5],
-            sha256=row[6],
-            md5=row[7],
-            mime=row[8],
-            extension=row[9],
-            extension_mismatch=bool(row[10]),
-            mtime=_parse_time(row[11]),
-            mtime_zone_known=bool(row[12]),
-            outer_mtime=_parse_time(row[13]),
-            status=Status(row[14]),
-            extractor=row[15],
-            fields=fields,
-            raw=raw,
-            issues=issues,
-            findings=tuple(findings),
-            verdict=row[16],
-            score=row[17],
-        )
+        records = []
+        for rid in record_ids:
+            row = rows.get(rid)
+            if row is None:
+                continue
+            facts = fields[rid]
+            facts.update({k: tuple(v) for k, v in lists[rid].items()})
+            records.append(
+                FileRecord(
+                    record_id=row[0],
+                    path=row[1],
+                    name=row[2],
+                    parent_id=row[3],
+                    depth=row[4],
+                    size=row[5],
+                    sha256=row[6],
+                    md5=row[7],
+                    mime=row[8],
+                    extension=row[9],
+                    extension_mismatch=bool(row[10]),
+                    mtime=_parse_time(row[11]),
+                    mtime_zone_known=bool(row[12]),
+                    outer_mtime=_parse_time(row[13]),
+                    status=Status(row[14]),
+                    extractor=row[15],
+                    fields=facts,
+                    raw=raw[rid],
+                    issues=tuple(issues[rid]),
+                    findings=tuple(findings[rid]),
+                    verdict=row[16],
+                    score=row[17],
+                )
+            )
+        return records
 
     def iter_records(self) -> Iterator[FileRecord]:
-        """Every record in output order, one at a time."""
-        for record_id in self.record_ids():
-            yield self.load(record_id)
+        """Every record in output order, loaded a few hundred at a time."""
+        ids = self.record_ids()
+        for start in range(0, len(ids), BATCH):
+            yield from self.load_many(ids[start : start + BATCH])
 
     def last_run(self) -> dict[str, Any] | None:
         """The newest run's row as a dict."""
@@ -469,12 +492,33 @@ class Store:
 
 
 def export_jsonl(store: Store, path: Path) -> int:
-    """Write ``files.jsonl``: one JSON object per record, sorted by path; returns the count."""
+    """Write ``files.jsonl`` alone; see :func:`export_files` for both outputs in one pass."""
+    return export_files(store, path, None)
+
+
+def export_csv(store: Store, path: Path) -> int:
+    """Write ``files.csv`` alone; see :func:`export_files` for both outputs in one pass."""
+    return export_files(store, None, path)
+
+
+def export_files(store: Store, jsonl: Path | None, csv_path: Path | None) -> int:
+    """Write ``files.jsonl`` (one JSON object per record, sorted by path) and ``files.csv``
+    (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count."""
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with contextlib.ExitStack() as stack:
+        out_json = stack.enter_context(jsonl.open("w", encoding="utf-8")) if jsonl else None
+        writer = None
+        if csv_path:
+            handle = stack.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
         for record in store.iter_records():
-            out.write(json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True))
-            out.write("\n")
+            data = record.to_json()
+            if out_json is not None:
+                out_json.write(json.dumps(data, ensure_ascii=False, sort_keys=True))
+                out_json.write("\n")
+            if writer is not None:
+                writer.writerow(_csv_row(record, data))
             count += 1
     return count
 
@@ -487,25 +531,16 @@ def _csv_cell(value: object) -> str:
     return text
 
 
-def export_csv(store: Store, path: Path) -> int:
-    """Write ``files.csv``: one row per record with the columns in ``CSV_COLUMNS``."""
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for record in store.iter_records():
-            data = record.to_json()
-            row: list[str] = []
-            for column in CSV_COLUMNS:
-                if column == "issues":
-                    value: object = "; ".join(f"{i.code}: {i.message}" for i in record.issues)
-                elif "." in column:
-                    value = data["fields"].get(column)
-                    if isinstance(value, list):
-                        value = ", ".join(value)
-                else:
-                    value = data[column]
-                row.append(_csv_cell(value))
-            writer.writerow(row)
-            count += 1
-    return count
+def _csv_row(record: FileRecord, data: dict[str, Any]) -> list[str]:
+    row: list[str] = []
+    for column in CSV_COLUMNS:
+        if column == "issues":
+            value: object = "; ".join(f"{i.code}: {i.message}" for i in record.issues)
+        elif "." in column:
+            value = data["fields"].get(column)
+            if isinstance(value, list):
+                value = ", ".join(value)
+        else:
+            value = data[column]
+        row.append(_csv_cell(value))
+    return row

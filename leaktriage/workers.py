@@ -18,7 +18,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -29,8 +29,9 @@ from leaktriage.sandbox import forbid_network
 
 log = logging.getLogger(__name__)
 
-Outcome = tuple[Extraction, str | None, Status]
-"""What extracting one item gives: facts, the extractor's label, the status."""
+Outcome = tuple[Extraction, str | None, Status, str]
+"""What parsing one item gives: facts, the extractor's label, the status, the sniffed type
+("" when unknown, as for an item whose worker died)."""
 
 ExtractFn = Callable[[Source], Outcome]
 
@@ -68,6 +69,7 @@ def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> Non
                 Extraction(issues=[Issue("extract", "memory", "out of memory")]),
                 None,
                 Status.ERROR,
+                "",
             )
         try:
             conn.send((job_id, outcome))
@@ -76,19 +78,29 @@ def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> Non
             failed = Extraction(
                 issues=[Issue("extract", "unexpected", f"result could not be returned: {exc}")]
             )
-            conn.send((job_id, (failed, outcome[1], Status.ERROR)))
+            conn.send((job_id, (failed, outcome[1], Status.ERROR, outcome[3])))
 
 
 @dataclass(slots=True)
 class _Worker:
     process: BaseProcess
     conn: Connection
-    job_id: int | None = None
+    queue: deque[tuple[int, Source]] = field(default_factory=deque)
+    """Jobs sent and not answered yet; the first one is the one being parsed."""
     started: float = 0.0
+    """When the first job in ``queue`` began (its deadline counts from here)."""
 
 
 class ExtractorPool:
-    """A fixed number of worker processes, each parsing one item at a time."""
+    """A fixed number of worker processes, each parsing one item at a time.
+
+    Each worker holds up to ``QUEUE_DEPTH`` jobs, so it starts the next item as soon as it
+    finishes one instead of waiting for the parent to come back from walking. Only the job
+    at the head of a worker's queue is running; when a worker is killed, the jobs queued
+    behind the culprit go to its replacement untouched.
+    """
+
+    QUEUE_DEPTH = 2
 
     def __init__(
         self, workers: int, timeout_s: float, memory_bytes: int, extract: ExtractFn
@@ -113,23 +125,26 @@ class ExtractorPool:
     @property
     def busy(self) -> int:
         """Jobs in flight."""
-        return sum(1 for w in self._workers if w.job_id is not None)
+        return sum(len(w.queue) for w in self._workers)
 
     def submit(self, job_id: int, source: Source) -> None:
-        """Hand ``source`` to an idle worker, first waiting for one if all are busy."""
+        """Queue ``source`` on the least busy worker, first waiting if every queue is full."""
         while True:
-            idle = next((w for w in self._workers if w.job_id is None), None)
-            if idle is not None:
+            worker = min(self._workers, key=lambda w: len(w.queue))
+            if len(worker.queue) < self.QUEUE_DEPTH:
                 break
             self._collect(block=True)
+        self._send(worker, job_id, source)
+
+    def _send(self, worker: _Worker, job_id: int, source: Source) -> None:
+        if not worker.queue:
+            worker.started = time.monotonic()
+        worker.queue.append((job_id, source))
         try:
-            idle.conn.send((job_id, source))
+            worker.conn.send((job_id, source))
         except (BrokenPipeError, OSError):
-            self._replace(idle)
-            idle = next(w for w in self._workers if w.job_id is None)
-            idle.conn.send((job_id, source))
-        idle.job_id = job_id
-        idle.started = time.monotonic()
+            # Died between jobs: the replacement gets this job and any queued before it.
+            self._replace(worker)
 
     def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
         """Outcomes that arrived (waiting for at least one when ``block`` and jobs are out)."""
@@ -140,43 +155,50 @@ class ExtractorPool:
         return done
 
     def _collect(self, block: bool) -> None:
-        busy = [w for w in self._workers if w.job_id is not None]
+        busy = [w for w in self._workers if w.queue]
         if not busy:
             return
-        now = time.monotonic()
         wait_for = 0.0
         if block:
+            now = time.monotonic()
             wait_for = max(0.0, min(w.started + self._timeout for w in busy) - now)
         ready = multiprocessing.connection.wait([w.conn for w in busy], timeout=wait_for)
         for worker in busy:
-            if worker.conn in ready:
-                self._receive(worker)
+            while worker.conn in ready and worker.queue and self._receive(worker):
+                if not worker.conn.poll():
+                    break
         now = time.monotonic()
-        for worker in busy:
-            if worker.job_id is not None and now - worker.started >= self._timeout:
+        for worker in list(self._workers):
+            if worker.queue and now - worker.started >= self._timeout:
                 self._fail(
                     worker,
                     "timeout",
                     f"parsing took longer than {self._timeout:g} s; worker killed",
                 )
 
-    def _receive(self, worker: _Worker) -> None:
+    def _receive(self, worker: _Worker) -> bool:
+        """Take one answer from ``worker``; False when it died instead (and was replaced)."""
         try:
             job_id, outcome = worker.conn.recv()
         except (EOFError, OSError, ConnectionResetError):
             worker.process.join(timeout=5)
-            code = worker.process.exitcode
-            reason, text = _death_reason(code, self._memory)
+            reason, text = _death_reason(worker.process.exitcode, self._memory)
             self._fail(worker, reason, text)
-            return
-        worker.job_id = None
+            return False
+        worker.queue.popleft()
+        worker.started = time.monotonic()
         self._done.append((job_id, outcome))
+        return True
 
     def _fail(self, worker: _Worker, reason: str, text: str) -> None:
-        job_id = worker.job_id
-        assert job_id is not None
+        job_id, _source = worker.queue.popleft()
         log.debug("worker %s failed on job %s: %s", worker.process.pid, job_id, text)
-        outcome: Outcome = (Extraction(issues=[Issue("extract", reason, text)]), None, Status.ERROR)
+        outcome: Outcome = (
+            Extraction(issues=[Issue("extract", reason, text)]),
+            None,
+            Status.ERROR,
+            "",
+        )
         self._done.append((job_id, outcome))
         self._replace(worker)
 
@@ -185,8 +207,11 @@ class ExtractorPool:
             worker.process.kill()
         worker.process.join(timeout=5)
         worker.conn.close()
-        self._workers[self._workers.index(worker)] = self._spawn()
+        fresh = self._spawn()
+        self._workers[self._workers.index(worker)] = fresh
         self.restarts += 1
+        for job_id, source in worker.queue:  # never started: hand them over as they were
+            self._send(fresh, job_id, source)
 
     def close(self) -> None:
         """Stop every worker."""

@@ -12,7 +12,7 @@ from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Status
 
 
-def misbehave(source: Source) -> tuple[Extraction, str | None, Status]:
+def misbehave(source: Source) -> tuple[Extraction, str | None, Status, str]:
     """Hang, crash, exhaust memory or succeed, depending on the item's name."""
     if source.name == "hang":
         time.sleep(600)
@@ -20,11 +20,11 @@ def misbehave(source: Source) -> tuple[Extraction, str | None, Status]:
         ctypes.string_at(0)  # reads address 0: SIGSEGV inside C code
     elif source.name == "memory":
         hoard = bytearray(8 * 1024 * 1024 * 1024)
-        return Extraction(raw={"size": str(len(hoard))}), "test@1", Status.OK
-    return Extraction(raw={"echo": source.name}), "test@1", Status.OK
+        return Extraction(raw={"size": str(len(hoard))}), "test@1", Status.OK, "x/test"
+    return Extraction(raw={"echo": source.name}), "test@1", Status.OK, "x/test"
 
 
-def phone_home(source: Source) -> tuple[Extraction, str | None, Status]:
+def phone_home(source: Source) -> tuple[Extraction, str | None, Status, str]:
     """Try to go online the way a careless library would; the worker's sandbox must refuse."""
     from leaktriage.api import run_extractor  # noqa: F401 - imported like a real worker does
     from leaktriage.errors import NetworkBlockedError
@@ -43,4 +43,4 @@ def phone_home(source: Source) -> tuple[Extraction, str | None, Status]:
             attempts.append("blocked")
         except OSError as exc:
             attempts.append(f"os error {exc}")
-    return Extraction(raw={"attempts": ",".join(attempts)}), "test@1", Status.OK
+    return Extraction(raw={"attempts": ",".join(attempts)}), "test@1", Status.OK, "x/test"

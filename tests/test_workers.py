@@ -38,6 +38,6 @@ def test_workers_cannot_go_online_or_start_processes() -> None:
 
     with ExtractorPool(1, timeout_s=20.0, memory_bytes=0, extract=phone_home) as pool:
         pool.submit(0, _source("beacon"))
-        ((job_id, (extraction, _label, _status)),) = pool.finished(block=True)
+        ((job_id, (extraction, _label, _status, _mime)),) = pool.finished(block=True)
     assert job_id == 0
     assert extraction.raw == {"attempts": "blocked,blocked,blocked,blocked"}

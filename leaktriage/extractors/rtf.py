@@ -201,6 +201,8 @@ class _Reader:
     too_deep: bool = False
     unclosed: int = 0
     binary_cut: bool = False
+    skips: dict[tuple[int, int], int] = field(default_factory=dict)
+    """Group ends already found, so later passes never rescan a deep or huge group."""
 
     def emit(self, dest: str, text: str) -> None:
         if not text:
@@ -229,7 +231,14 @@ class _Reader:
             self.prop_name = None
 
     def skip_group(self, data: bytes, pos: int, end: int) -> int:
-        """Position just after the end of the group open at ``pos`` (braces counted in C)."""
+        """Position just after the end of the group open at ``pos`` (remembered per pass)."""
+        key = (pos, end)
+        found = self.skips.get(key)
+        if found is None:
+            found = self.skips[key] = self._group_end(data, pos, end)
+        return found
+
+    def _group_end(self, data: bytes, pos: int, end: int) -> int:
         depth = 1
         search = _BRACES.search
         while True:
