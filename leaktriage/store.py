@@ -270,63 +270,61 @@ class Store:
             self._write_batch(run_id, pending)
 
     def _write_batch(self, run_id: int, records: list[FileRecord]) -> None:
-        with self.db:
-            for record in records:
-                self._write_one(run_id, record)
-
-    def _write_one(self, run_id: int, r: FileRecord) -> None:
-        db = self.db
-        rid = r.record_id
-        for table in ("fields", "raw_fields", "issues"):
-            db.execute(f"DELETE FROM {table} WHERE record_id = ?", (rid,))
-        db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rid,
-                run_id,
-                r.path,
-                r.name,
-                r.parent_id,
-                r.depth,
-                r.size,
-                r.sha256,
-                r.md5,
-                r.mime,
-                r.extension,
-                int(r.extension_mismatch),
-                _time(r.mtime),
-                int(r.mtime_zone_known),
-                _time(r.outer_mtime),
-                r.status.value,
-                r.extractor,
-                r.verdict,
-                r.score,
-            ),
-        )
-        rows = []
-        for name in sorted(r.fields):
-            for ord_, (text, kind) in enumerate(_encode(r.fields[name])):
-                rows.append((rid, name, ord_, text, kind))
-        db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", rows)
-        db.executemany(
-            "INSERT INTO raw_fields VALUES (?,?,?)", sorted((rid, k, v) for k, v in r.raw.items())
-        )
-        db.executemany(
-            "INSERT INTO issues VALUES (?,?,?,?,?)",
-            [(rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues)],
-        )
-        self._write_findings(rid, r.findings)
-
-    def _write_findings(self, record_id: str, findings: tuple[Finding, ...]) -> None:
-        old = [
-            row[0]
-            for row in self.db.execute(
-                "SELECT finding_id FROM findings WHERE record_id = ?", (record_id,)
+        """Write a batch in one transaction, one statement per table (replacing any earlier
+        rows of the same records)."""
+        ids = [(r.record_id,) for r in records]
+        files: list[tuple[object, ...]] = []
+        fields: list[tuple[str, str, int, str, str]] = []
+        raw: list[tuple[str, str, str]] = []
+        issues: list[tuple[str, int, str, str, str]] = []
+        for r in records:
+            rid = r.record_id
+            files.append(
+                (
+                    rid,
+                    run_id,
+                    r.path,
+                    r.name,
+                    r.parent_id,
+                    r.depth,
+                    r.size,
+                    r.sha256,
+                    r.md5,
+                    r.mime,
+                    r.extension,
+                    int(r.extension_mismatch),
+                    _time(r.mtime),
+                    int(r.mtime_zone_known),
+                    _time(r.outer_mtime),
+                    r.status.value,
+                    r.extractor,
+                    r.verdict,
+                    r.score,
+                )
             )
-        ]
-        for finding_id in old:
-            self.db.execute("DELETE FROM evidence WHERE finding_id = ?", (finding_id,))
-        self.db.execute("DELETE FROM findings WHERE record_id = ?", (record_id,))
+            for name in sorted(r.fields):
+                for ord_, (text, kind) in enumerate(_encode(r.fields[name])):
+                    fields.append((rid, name, ord_, text, kind))
+            raw.extend(sorted((rid, k, v) for k, v in r.raw.items()))
+            issues.extend((rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues))
+        with self.db as db:
+            db.executemany(
+                "DELETE FROM evidence WHERE finding_id IN "
+                "(SELECT finding_id FROM findings WHERE record_id = ?)",
+                ids,
+            )
+            for table in ("findings", "fields", "raw_fields", "issues"):
+                db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
+            )
+            db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
+            db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
+            db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
+            for r in records:
+                self._insert_findings(r.record_id, r.findings)
+
+    def _insert_findings(self, record_id: str, findings: tuple[Finding, ...]) -> None:
         for f in findings:
             cursor = self.db.execute(
                 "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
