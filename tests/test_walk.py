@@ -248,3 +248,51 @@ def test_zip_with_unsupported_version_is_an_error_not_a_crash(tmp_path: Path) ->
     (record,) = _scan(tmp_path / "v.zip")
     assert record.status is Status.ERROR
     assert "zip file version 24.6" in record.issues[-1].message
+
+
+def test_7z_members_are_walked(tmp_path: Path) -> None:
+    import libarchive
+
+    target = tmp_path / "bundle.7z"
+    with libarchive.file_writer(str(target), "7zip") as writer:
+        writer.add_file_from_memory("docs/note.txt", 9, b"note 7z!\n", mtime=1489483800)
+        inner = archive.zip_bytes([("a.txt", b"in zip\n")])
+        writer.add_file_from_memory("docs/inner.zip", len(inner), inner, mtime=1489483800)
+    records = _by_path(_scan(target))
+    assert records["bundle.7z"].fields["archive.format"] == "7-Zip"
+    assert records["bundle.7z!docs/note.txt"].size == 9
+    assert records["bundle.7z!docs/inner.zip!a.txt"].depth == 2
+    when = records["bundle.7z!docs/note.txt"].mtime
+    assert when is not None and when.isoformat() == "2017-03-14T09:30:00+00:00"
+
+
+def test_overlapping_zip_entries_are_flagged(tmp_path: Path) -> None:
+    # Two central-directory entries pointing at one local header: the trick behind
+    # overlapping-entry zip bombs. Both are listed, the second is flagged.
+    data = bytearray(archive.zip_bytes([("a.txt", b"payload\n"), ("b.txt", b"payload\n")]))
+    second = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 4)
+    data[second + 42 : second + 46] = (0).to_bytes(4, "little")  # local header offset -> 0
+    (tmp_path / "overlap.zip").write_bytes(bytes(data))
+    records = _by_path(_scan(tmp_path / "overlap.zip"))
+    flagged = records.get("overlap.zip!b.txt")
+    assert flagged is not None
+    assert "zip_overlap" in [i.code for i in flagged.issues]
+
+
+def test_archive_identical_to_an_ancestor_is_not_reopened(tmp_path: Path) -> None:
+    # A zip quine contains itself; the pipeline refuses to open an archive whose sha256 is
+    # one of its containers' (the depth limit stops it otherwise).
+    import hashlib
+
+    from leaktriage.api import Pipeline
+    from leaktriage.config import ScanConfig
+    from leaktriage.walk import Content, Item
+
+    data = archive.zip_bytes([("a.txt", b"a\n")])
+    sha = hashlib.sha256(data).hexdigest()
+    content = Content(data=data, size=len(data), sha256=sha, md5=None)
+    item = Item(path="outer.zip!self.zip", name="self.zip", depth=1, content=content)
+    pipeline = Pipeline(ScanConfig(workers=0), tmp_path)
+    (record,) = list(pipeline.process(item, "p" * 32, ("x" * 64, sha)))
+    assert record.status is Status.SKIPPED
+    assert [i.code for i in record.issues] == ["archive_quine"]
