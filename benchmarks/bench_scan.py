@@ -1,12 +1,13 @@
 """Scan throughput and peak memory on a generated mixed corpus.
 
-    python benchmarks/bench_scan.py [--files 2000] [--workers N] [--keep DIR]
+    python benchmarks/bench_scan.py [--files 2000] [--workers N] [--keep DIR] [--hostile]
 
 Builds a corpus of ``--files`` files by cycling through every fixture of
 ``corpus_fixtures`` (PDF, Office, legacy OLE, images, mail, archives), one tenth of
 them packed into zip archives of 20 members, then runs ``leaktriage scan`` on it in a
 subprocess and prints files/s, MB/s and the peak resident memory of the whole process
-tree (scanner and its workers), sampled from /proc every 20 ms.
+tree (scanner and its workers), sampled from /proc every 20 ms. With ``--hostile`` it scans
+the hostile corpus of ``tests/hostile`` (bombs, traps, malformed files) instead.
 """
 
 from __future__ import annotations
@@ -119,11 +120,21 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", type=Path, help="build the corpus here and keep it")
+    parser.add_argument(
+        "--hostile", action="store_true", help="scan the hostile corpus of tests/hostile instead"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lt-bench-"))
     corpus = args.keep or work / "corpus"
     try:
-        files, size = build_corpus(corpus, args.files)
+        if args.hostile:
+            from tests.hostile.build import build_hostile
+
+            build_hostile(corpus)
+            files = len(list(corpus.iterdir()))
+            size = sum(p.stat().st_size for p in corpus.iterdir() if p.is_file())
+        else:
+            files, size = build_corpus(corpus, args.files)
         seconds, peak_kib = run_scan(corpus, work / "out", args.workers)
         items = sum(1 for _ in (work / "out" / "files.jsonl").open(encoding="utf-8"))
     finally:

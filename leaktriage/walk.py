@@ -463,13 +463,15 @@ def _iter_zip(
     spans: list[tuple[int, int, str]] = []
     try:
         for index, info in enumerate(archive.infolist()):
-            if info.is_dir():
+            if info.filename.endswith("/"):  # ZipInfo.is_dir() fails on an empty name
                 stats.dirs += 1
                 continue
             stats.members += 1
             when = _dos_time(info)
             stats.saw_time(when)
-            item = _member_item(container, info.filename, when, zone_known=False)
+            item = _member_item(
+                container, info.filename or f"member-{stats.members}", when, zone_known=False
+            )
             if budget.tripped:
                 yield _skip(
                     item,

@@ -296,3 +296,21 @@ def test_archive_identical_to_an_ancestor_is_not_reopened(tmp_path: Path) -> Non
     (record,) = list(pipeline.process(item, "p" * 32, ("x" * 64, sha)))
     assert record.status is Status.SKIPPED
     assert [i.code for i in record.issues] == ["archive_quine"]
+
+
+def test_zip_member_with_an_empty_name(tmp_path: Path) -> None:
+    # Found by fuzz/fuzz_walk.py: ZipInfo.is_dir() raises IndexError on an empty name.
+    data = bytearray(archive.zip_bytes([("x", b"payload\n")]))
+    for marker in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.index(marker)
+        offset = 26 if marker == b"PK\x03\x04" else 28
+        name_at = at + (30 if marker == b"PK\x03\x04" else 46)
+        data[at + offset : at + offset + 2] = (0).to_bytes(2, "little")
+        del data[name_at : name_at + 1]
+    end = data.index(b"PK\x05\x06")
+    central = data.index(b"PK\x01\x02")
+    data[end + 12 : end + 16] = (end - central).to_bytes(4, "little")
+    data[end + 16 : end + 20] = central.to_bytes(4, "little")
+    (tmp_path / "noname.zip").write_bytes(bytes(data))
+    records = _by_path(_scan(tmp_path / "noname.zip"))
+    assert records["noname.zip!member-1"].size == len(b"payload\n")
