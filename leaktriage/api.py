@@ -30,6 +30,7 @@ from leaktriage.errors import (
 )
 from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status
+from leaktriage.rules import load_rules, verdict
 from leaktriage.walk import (
     ArchiveStats,
     Content,
@@ -137,6 +138,7 @@ def _failed(
 class _Counts:
     by_status: Counter[str] = field(default_factory=Counter)
     by_mime: Counter[str] = field(default_factory=Counter)
+    by_verdict: Counter[str] = field(default_factory=Counter)
     items: int = 0
     bytes: int = 0
 
@@ -171,6 +173,11 @@ class Pipeline:
         self.counts = _Counts()
         self._jobs: dict[int, _Job] = {}
         self._next_job = 0
+        self.ruleset = load_rules(Path(d) for d in config.rule_dirs) if config.use_rules else None
+        self._context = self.ruleset.context(config.leak_date) if self.ruleset else None
+        self._categories = {r.id: r.category for r in self.ruleset.rules} if self.ruleset else {}
+        self.rule_hits: Counter[str] = Counter()
+        """How many records each rule fired on in this scan."""
 
     def records(self, root: Path) -> Iterator[FileRecord]:
         """Every record under ``root``: files on disk, then everything inside them."""
@@ -232,8 +239,18 @@ class Pipeline:
             status=status,
             issues=tuple(item.issues),
         )
+        record = self._judge(record)
         self._count(record)
         return record
+
+    def _judge(self, record: FileRecord) -> FileRecord:
+        """Run the rules on a record and give it its findings, verdict and score."""
+        if self.ruleset is None or self._context is None:
+            return record
+        findings = self.ruleset.evaluate(record, self._context)
+        self.rule_hits.update(f.rule_id for f in findings)
+        label, score = verdict(record.status, findings, self._categories)
+        return replace(record, findings=tuple(findings), verdict=label, score=score)
 
     def _process_content(
         self,
@@ -325,6 +342,7 @@ class Pipeline:
             issues=tuple(issues),
         )
         content.release()
+        record = self._judge(record)
         self._count(record)
         yield record
         names: Counter[str] = Counter()
@@ -433,6 +451,8 @@ class Pipeline:
         self.counts.items += 1
         self.counts.by_status[record.status.value] += 1
         self.counts.by_mime[record.mime] += 1
+        if record.verdict:
+            self.counts.by_verdict[record.verdict] += 1
         if record.depth == 0 and record.size:
             self.counts.bytes += record.size
 
@@ -549,6 +569,9 @@ class RunSummary:
     started: datetime
     finished: datetime
     out_dir: Path
+    rule_hits: dict[str, int] = field(default_factory=dict)
+    """Records each rule fired on."""
+    by_verdict: dict[str, int] = field(default_factory=dict)
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -605,6 +628,8 @@ def run_scan(
         started=started,
         finished=finished,
         out_dir=out,
+        rule_hits=dict(sorted(pipeline.rule_hits.items())),
+        by_verdict=dict(sorted(counts.by_verdict.items())),
     )
 
 

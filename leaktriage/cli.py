@@ -31,9 +31,14 @@ examples:
   leaktriage show triage 3f2a9c1b               (a record id or its first 8+ characters)
   leaktriage formats                            extractors and the types they read
   leaktriage fields                             the catalogue of fact names
+  leaktriage rules list                         the rules, one line each
+  leaktriage rules explain pdf-revision-text-changed
+  leaktriage rules test newsroom_rules/         run the rules' embedded test cases
+  leaktriage scan leak/ --out t --rules newsroom_rules/
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
-            1 internal error; 2 usage error; 3 input path missing or unreadable.
+            1 internal error, or failing rule tests; 2 usage error;
+            3 input path missing or unreadable; 4 a rule file is malformed.
 """
 
 
@@ -139,6 +144,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="members read per archive (default %(default)s)",
     )
 
+    scan.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of newsroom rules to use beside the bundled ones (repeatable)",
+    )
+    scan.add_argument(
+        "--no-rules", action="store_true", help="extract only: no findings, no verdicts"
+    )
+
+    rules = sub.add_parser("rules", help="list, explain and test the rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    listing = rules_sub.add_parser("list", help="one line per rule")
+    listing.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    explain = rules_sub.add_parser("explain", help="everything about one rule")
+    explain.add_argument("rule_id")
+    explain.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    testing = rules_sub.add_parser("test", help="run every rule's embedded test cases")
+    testing.add_argument(
+        "dirs", type=Path, nargs="*", help="extra rule folders (the bundled rules always run)"
+    )
+
     show = sub.add_parser("show", help="print one record from a scan's output folder")
     show.add_argument("out", type=Path, help="output folder of a scan")
     show.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
@@ -181,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _formats(out)
         if args.command == "fields":
             return _fields(out)
+        if args.command == "rules":
+            return _rules(args, out, err)
     except LeakTriageError as exc:
         err.print(f"leaktriage: {_clean(exc)}")
         return exc.exit_code
@@ -204,6 +235,8 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         workers=args.workers,
         timeout_s=args.timeout,
         memory_limit_bytes=args.memory_mb * MiB,
+        rule_dirs=tuple(str(d) for d in args.rules),
+        use_rules=not args.no_rules,
     )
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
@@ -252,7 +285,77 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
     for mime, count in sorted(summary.by_mime.items(), key=lambda kv: (-kv[1], kv[0])):
         types.add_row(_clean(mime), str(count))
     out.print(types)
+    if summary.by_verdict:
+        verdicts = Table(title="By verdict", show_edge=False)
+        verdicts.add_column("verdict")
+        verdicts.add_column("items", justify="right")
+        for name, count in summary.by_verdict.items():
+            verdicts.add_row(name, str(count))
+        out.print(verdicts)
+    if summary.rule_hits:
+        hits = Table(title="Rule hits", show_edge=False)
+        hits.add_column("rule")
+        hits.add_column("items", justify="right")
+        for rule_id, count in sorted(summary.rule_hits.items(), key=lambda kv: (-kv[1], kv[0])):
+            hits.add_row(rule_id, str(count))
+        out.print(hits)
     return 0
+
+
+def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.rules import load_rules, run_tests
+
+    extra = args.dirs if args.rules_command == "test" else args.rules
+    ruleset = load_rules(extra)
+    if args.rules_command == "list":
+        table = Table(show_edge=False)
+        for column in ("id", "severity", "grade", "category", "technique", "title"):
+            table.add_column(column)
+        for rule in ruleset.rules:
+            table.add_row(
+                rule.id,
+                rule.severity.name.lower(),
+                rule.grade,
+                rule.category,
+                rule.technique,
+                _clean(rule.title),
+            )
+        out.print(table)
+        out.print(f"{len(ruleset.rules)} rules")
+        return 0
+    if args.rules_command == "explain":
+        chosen = ruleset.get(args.rule_id)
+        if chosen is None:
+            err.print(f"leaktriage: no rule {_clean(args.rule_id)}")
+            return 2
+        technique = ruleset.techniques.get(chosen.technique, {})
+        formerly = f" (formerly {technique['formerly']})" if technique.get("formerly") else ""
+        out.print(f"[bold]{chosen.id}[/bold]: {_clean(chosen.title)}")
+        out.print(
+            f"  severity {chosen.severity.name.lower()}, grade {chosen.grade}, "
+            f"category {chosen.category}"
+        )
+        out.print(f"  technique {chosen.technique} {_clean(technique.get('name', ''))}{formerly}")
+        out.print(f"  file {chosen.path}")
+        out.print(f"[bold]why[/bold]\n  {_clean(chosen.rationale)}")
+        if chosen.false_positives:
+            out.print("[bold]false positives[/bold]")
+            for item in chosen.false_positives:
+                out.print(f"  - {_clean(item)}")
+        if chosen.references:
+            out.print("[bold]references[/bold]")
+            for item in chosen.references:
+                out.print(f"  - {_clean(item)}")
+        return 0
+    failures = run_tests(ruleset)
+    cases = sum(len(r.tests) for r in ruleset.rules)
+    for line in failures:
+        out.print(_clean(line))
+    out.print(
+        f"{len(ruleset.rules)} rules, {cases} cases: "
+        f"{cases - len(failures)} passed, {len(failures)} failed"
+    )
+    return 1 if failures else 0
 
 
 def _show(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -51,6 +51,10 @@ class ScanConfig:
     """Address-space limit of each worker process (status error/memory past it); 0 = none."""
     text_sample_bytes: int = 8192
     """How much body text to keep per document for language and comparison."""
+    rule_dirs: tuple[str, ...] = ()
+    """Newsroom rule folders loaded beside the bundled ``rules/``."""
+    use_rules: bool = True
+    """Evaluate the rules (findings, verdict, score) on every record."""
     hash_md5: bool = True
     """Also compute MD5, to match the hashes other tools and leak indexes publish."""
 
