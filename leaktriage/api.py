@@ -30,7 +30,7 @@ from leaktriage.errors import (
 )
 from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status
-from leaktriage.rules import load_rules, verdict
+from leaktriage.rules import DecoyList, load_rules, verdict
 from leaktriage.walk import (
     ArchiveStats,
     Content,
@@ -175,7 +175,8 @@ class Pipeline:
         self._next_job = 0
         self.ruleset = load_rules(Path(d) for d in config.rule_dirs) if config.use_rules else None
         self._context = self.ruleset.context(config.leak_date) if self.ruleset else None
-        self._categories = {r.id: r.category for r in self.ruleset.rules} if self.ruleset else {}
+        self._categories = self.ruleset.categories() if self.ruleset else {}
+        self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
@@ -247,7 +248,7 @@ class Pipeline:
         """Run the rules on a record and give it its findings, verdict and score."""
         if self.ruleset is None or self._context is None:
             return record
-        findings = self.ruleset.evaluate(record, self._context)
+        findings = self.ruleset.evaluate(record, self._context, self._decoys)
         self.rule_hits.update(f.rule_id for f in findings)
         label, score = verdict(record.status, findings, self._categories)
         return replace(record, findings=tuple(findings), verdict=label, score=score)

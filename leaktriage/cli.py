@@ -155,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--no-rules", action="store_true", help="extract only: no findings, no verdicts"
     )
+    scan.add_argument(
+        "--decoys",
+        type=Path,
+        metavar="FILE",
+        help="decoy markers the victim planted, one kind:value per line "
+        "(sha256, md5, author, rsid, docid, string)",
+    )
 
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -236,6 +243,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         timeout_s=args.timeout,
         memory_limit_bytes=args.memory_mb * MiB,
         rule_dirs=tuple(str(d) for d in args.rules),
+        decoys=str(args.decoys) if args.decoys else None,
         use_rules=not args.no_rules,
     )
     if not args.path.exists() and not args.path.is_symlink():

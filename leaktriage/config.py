@@ -53,6 +53,8 @@ class ScanConfig:
     """How much body text to keep per document for language and comparison."""
     rule_dirs: tuple[str, ...] = ()
     """Newsroom rule folders loaded beside the bundled ``rules/``."""
+    decoys: str | None = None
+    """A newsroom's decoy list (``kind:value`` lines), matched against every record."""
     use_rules: bool = True
     """Evaluate the rules (findings, verdict, score) on every record."""
     hash_md5: bool = True
