@@ -10,6 +10,7 @@ from types import ModuleType
 
 from corpus_fixtures import builders
 from corpus_fixtures.builders.archive import gzip_bytes, tar_gz_bytes, zip_bytes
+from corpus_fixtures.planted import PLANTED_FILES, labels_csv
 
 Builder = Callable[[], bytes]
 
@@ -51,7 +52,10 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
 
     Loose documents by family under ``documents/``, ``photos/`` and ``mail/``; the same
     families again inside ``archives/campagne_2017.zip``, where documents sit in a tar.gz
-    (zip > tar.gz > file) and PDFs in gzip streams; plus the archive fixtures themselves.
+    (zip > tar.gz > file) and PDFs in gzip streams; plus the archive fixtures themselves and
+    the planted forgeries and decoys of :mod:`corpus_fixtures.planted`. Their labels go to
+    ``<out>.labels.csv`` beside the dump (not inside it, so they are not scanned), in the
+    form ``leaktriage eval`` reads.
     """
     fixtures = all_fixtures()
     placement = {"image": "photos", "email": "mail", "archive": "archives"}
@@ -76,4 +80,15 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(bundle)
     written[str(target.relative_to(out))] = target
+    for relative, build_planted in sorted(PLANTED_FILES.items()):
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(build_planted())
+        written[relative] = target
+    labels_path(out).write_text(labels_csv(), encoding="utf-8")
     return written
+
+
+def labels_path(out: Path) -> Path:
+    """Where the labels of a sample leak written to ``out`` go: ``<out>.labels.csv``."""
+    return out.with_name(out.name + ".labels.csv")

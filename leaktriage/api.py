@@ -56,7 +56,13 @@ def record_id_for(parent_id: str | None, name: str, sha256: str | None, dup: int
 
 
 def extension_of(name: str) -> str:
-    """Lower-case extension of a name, without the dot ('' when there is none)."""
+    """Lower-case extension of a name, without the dot ('' when there is none).
+
+    A message taken out of a mailbox is named by its ``<message-id>`` or ``message:N``: it
+    has no extension (the domain of a Message-ID is not one).
+    """
+    if (name.startswith("<") and name.endswith(">")) or name.startswith("message:"):
+        return ""
     base = PurePosixPath(name.replace("\\", "/")).name
     if base.startswith("attachment:"):
         base = base[len("attachment:") :]
