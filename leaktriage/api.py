@@ -186,6 +186,10 @@ class Pipeline:
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
+    def categories(self) -> dict[str, str]:
+        """Rule id -> category of every rule this scan runs (empty without rules)."""
+        return dict(self._categories)
+
     def records(self, root: Path) -> Iterator[FileRecord]:
         """Every record under ``root``: files on disk, then everything inside them."""
         for item in iter_tree(root):
@@ -579,6 +583,9 @@ class RunSummary:
     rule_hits: dict[str, int] = field(default_factory=dict)
     """Records each rule fired on."""
     by_verdict: dict[str, int] = field(default_factory=dict)
+    beacons: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(path, rule_id, message)`` of files that would contact someone when opened (decoy
+    and beacon findings): a safety warning as much as evidence."""
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -625,6 +632,9 @@ def run_scan(
         dict(counts.by_status),
         [out / "files.jsonl", out / "files.csv"],
     )
+    beacons = db.findings_by_rules(
+        rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"
+    )
     db.close()
     return RunSummary(
         run_id=run_id,
@@ -637,6 +647,7 @@ def run_scan(
         out_dir=out,
         rule_hits=dict(sorted(pipeline.rule_hits.items())),
         by_verdict=dict(sorted(counts.by_verdict.items())),
+        beacons=beacons,
     )
 
 

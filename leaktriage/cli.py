@@ -42,6 +42,10 @@ exit codes: 0 the scan ran (files that failed to parse are data, not errors);
 """
 
 
+BEACONS_SHOWN = 20
+"""Beacon warnings printed after a scan; the store holds all of them."""
+
+
 def _clean(text: object) -> str:
     """Strip control characters from a value before it reaches a terminal; escape rich markup."""
     value = "".join(
@@ -307,6 +311,16 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         for rule_id, count in sorted(summary.rule_hits.items(), key=lambda kv: (-kv[1], kv[0])):
             hits.add_row(rule_id, str(count))
         out.print(hits)
+    if summary.beacons:
+        files = sorted({path for path, _, _ in summary.beacons})
+        out.print(
+            f"[bold]Safety:[/bold] {len(files)} file(s) would contact a remote host or share when "
+            "opened (decoys, trackers, canary tokens). Open them only on an offline machine:"
+        )
+        for path, rule_id, message in summary.beacons[:BEACONS_SHOWN]:
+            out.print(f"  {_clean(path)}  {_clean(f'[{rule_id}]')} {_clean(message)}")
+        if len(summary.beacons) > BEACONS_SHOWN:
+            out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
     return 0
 
 

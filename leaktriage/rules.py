@@ -54,6 +54,22 @@ REQUIRED = (
 )
 OPTIONAL = ("signals", "false_positives", "references", "evidence")
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+_DANGLING = re.compile(r"([:(])\s*[,;]\s*")
+
+
+def render_message(template: str, facts: Facts) -> str:
+    """Fill a rule's message: ``{field}`` takes the fact's value; a ``[...]`` group is shown
+    only when every field inside it has a value, so absent facts leave no "?" behind."""
+
+    def group(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        return inner if all(facts.get(n) is not None for n in _PLACEHOLDER.findall(inner)) else ""
+
+    # Tidy the template, never the values: they are shown exactly as found.
+    text = _OPTIONAL.sub(group, template)
+    text = _DANGLING.sub(lambda m: m.group(1) + (" " if m.group(1) == ":" else ""), text).strip()
+    return _PLACEHOLDER.sub(lambda m: _show(facts.get(m.group(1), "?")), text)
 
 
 class RuleError(LeakTriageError):
@@ -471,7 +487,7 @@ class Rule:
             if (name, shown) not in seen:
                 seen.add((name, shown))
                 evidence.append(Evidence(name, shown, note))
-        message = _PLACEHOLDER.sub(lambda m: _show(facts.get(m.group(1), "?")), self.message)
+        message = render_message(self.message, facts)
         return Finding(
             record_id,
             self.id,

@@ -11,7 +11,7 @@ import contextlib
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -479,6 +479,19 @@ class Store:
         ids = self.record_ids()
         for start in range(0, len(ids), BATCH):
             yield from self.load_many(ids[start : start + BATCH])
+
+    def findings_by_rules(self, rule_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+        """``(path, rule_id, message)`` of every finding made by one of ``rule_ids``, by path."""
+        wanted = sorted(set(rule_ids))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            "SELECT f.path, fi.rule_id, fi.message FROM findings fi JOIN files f USING (record_id)"
+            f" WHERE fi.rule_id IN ({marks}) ORDER BY f.path, fi.rule_id",
+            wanted,
+        ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
 
     def last_run(self) -> dict[str, Any] | None:
         """The newest run's row as a dict."""

@@ -16,6 +16,7 @@ from leaktriage.rules import (
     Table,
     evaluate,
     load_rules,
+    render_message,
     verdict,
 )
 
@@ -203,3 +204,17 @@ def test_verdicts() -> None:
         "decoy_suspected"
     )
     assert verdict(Status.OK, [_finding("prov", Severity.INFO, "C")], cats)[0] == "no_signal"
+
+
+def test_messages_leave_out_groups_whose_facts_are_absent() -> None:
+    template = (
+        "Dated after the leak date:[ created {doc.created}][, last saved {doc.modified}]"
+        "[, printed {doc.printed}]"
+    )
+    facts = {"doc.modified": datetime(2017, 5, 6, 6, 42, tzinfo=UTC)}
+    assert (
+        render_message(template, facts)
+        == "Dated after the leak date: last saved 2017-05-06T06:42:00Z"
+    )
+    assert render_message("Share[ (template {ooxml.attached_template})] found", {}) == "Share found"
+    assert render_message("Author {doc.author}", {}) == "Author ?"
