@@ -115,7 +115,26 @@ def extract_item(source: Source) -> Outcome:
         source = replace(source, mime=mime)
     extraction, label, status = run_extractor(source)
     textfacts.derive(extraction.fields)
+    if source.yara_dir:
+        _run_yara(source, extraction)
     return extraction, label, status, mime
+
+
+def _run_yara(source: Source, extraction: Extraction) -> None:
+    """The newsroom's YARA rules over the item; problems are issues, never a failed item."""
+    from leaktriage import yarascan
+
+    try:
+        matches, problems = yarascan.scan(source, str(source.yara_dir))
+    except Exception as exc:
+        # Walking a hostile file's parts may fail in ways no list foresees; the facts the
+        # extractor found are kept whatever happens here.
+        log.debug("YARA scan failed on %s", source.name, exc_info=True)
+        extraction.issues.append(Issue("rules", "yara", f"{type(exc).__name__}: {exc}"[:2000]))
+        return
+    if matches:
+        extraction.fields["yara.matches"] = tuple(matches)
+    extraction.issues.extend(Issue("rules", "yara", text[:2000]) for text in problems)
 
 
 _STATUS_OF: dict[type[ExtractionError], Status] = {
@@ -183,6 +202,10 @@ class Pipeline:
         self._context = self.ruleset.context(config.leak_date) if self.ruleset else None
         self._categories = self.ruleset.categories() if self.ruleset else {}
         self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
+        if config.yara_dir:
+            from leaktriage.yarascan import compile_rules
+
+            compile_rules(config.yara_dir)  # a broken rule folder stops the scan before it starts
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
@@ -299,6 +322,7 @@ class Pipeline:
             data=content.data,
             path=content.path,
             text_sample_bytes=self.config.text_sample_bytes,
+            yara_dir=self.config.yara_dir,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))

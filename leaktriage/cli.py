@@ -167,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(sha256, md5, author, rsid, docid, string)",
     )
 
+    scan.add_argument(
+        "--yara",
+        type=Path,
+        metavar="DIR",
+        help="a folder of YARA rules (.yar/.yara) run over every item and its decompressed "
+        "parts (needs yara-python)",
+    )
+
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     listing = rules_sub.add_parser("list", help="one line per rule")
@@ -248,6 +256,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         memory_limit_bytes=args.memory_mb * MiB,
         rule_dirs=tuple(str(d) for d in args.rules),
         decoys=str(args.decoys) if args.decoys else None,
+        yara_dir=str(args.yara) if args.yara else None,
         use_rules=not args.no_rules,
     )
     if not args.path.exists() and not args.path.is_symlink():

@@ -55,6 +55,8 @@ class ScanConfig:
     """Newsroom rule folders loaded beside the bundled ``rules/``."""
     decoys: str | None = None
     """A newsroom's decoy list (``kind:value`` lines), matched against every record."""
+    yara_dir: str | None = None
+    """A folder of YARA rules run over every item's bytes and decompressed parts."""
     use_rules: bool = True
     """Evaluate the rules (findings, verdict, score) on every record."""
     hash_md5: bool = True

@@ -297,6 +297,12 @@ FIELDS: dict[str, FieldSpec] = {
     "html.tracking_pixels": _spec(
         "list", "Remote images sized 1x1/2x2 or hidden: web bugs that report who opened the file."
     ),
+    # --- yara: a newsroom's own byte patterns -----------------------------------------------
+    "yara.matches": _spec(
+        "list",
+        "Newsroom YARA rules (--yara) that matched, as rule|where: raw bytes, zip:<part>, "
+        "pdf-stream:<xref> or mail-part:<n>:<type> (decompressed).",
+    ),
 }
 
 

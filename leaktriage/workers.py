@@ -71,6 +71,16 @@ def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> Non
                 Status.ERROR,
                 "",
             )
+        except Exception as exc:
+            # Whatever escapes the extractor's own boundary costs this item, not the worker.
+            log.debug("job %s failed in the worker", job_id, exc_info=True)
+            text = f"{type(exc).__name__}: {exc}"[:2000]
+            outcome = (
+                Extraction(issues=[Issue("extract", "unexpected", text)]),
+                None,
+                Status.ERROR,
+                "",
+            )
         try:
             conn.send((job_id, outcome))
         except (ValueError, TypeError, MemoryError) as exc:
@@ -143,8 +153,16 @@ class ExtractorPool:
         try:
             worker.conn.send((job_id, source))
         except (BrokenPipeError, OSError):
-            # Died between jobs: the replacement gets this job and any queued before it.
-            self._replace(worker)
+            self._salvage(worker)
+
+    def _salvage(self, worker: _Worker) -> None:
+        """A worker found dead when sending it a job: keep the answers it sent before dying,
+        blame the job it died on (never run it again: it would kill the next worker too),
+        and hand the jobs behind it, the new one included, to a replacement."""
+        while len(worker.queue) > 1:
+            if not self._receive(worker):
+                return  # the culprit was recorded and the rest handed over
+        self._replace(worker)  # it died idle: only the new job, which never started
 
     def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
         """Outcomes that arrived (waiting for at least one when ``block`` and jobs are out)."""

@@ -18,6 +18,8 @@ def misbehave(source: Source) -> tuple[Extraction, str | None, Status, str]:
         time.sleep(600)
     elif source.name == "crash":
         ctypes.string_at(0)  # reads address 0: SIGSEGV inside C code
+    elif source.name == "raise":
+        raise ValueError("a bug outside the extractor boundary")
     elif source.name == "memory":
         hoard = bytearray(8 * 1024 * 1024 * 1024)
         return Extraction(raw={"size": str(len(hoard))}), "test@1", Status.OK, "x/test"

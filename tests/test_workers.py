@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from leaktriage.extractors import Source
 from leaktriage.workers import ExtractorPool
 from tests._pool_targets import misbehave
@@ -41,3 +43,24 @@ def test_workers_cannot_go_online_or_start_processes() -> None:
         ((job_id, (extraction, _label, _status, _mime)),) = pool.finished(block=True)
     assert job_id == 0
     assert extraction.raw == {"attempts": "blocked,blocked,blocked,blocked"}
+
+
+def test_a_dead_worker_found_on_send_blames_its_job_once() -> None:
+    with ExtractorPool(1, timeout_s=30.0, memory_bytes=0, extract=misbehave) as pool:
+        pool.submit(0, _source("crash"))
+        time.sleep(2.0)  # the worker dies on it; the next send finds the pipe broken
+        pool.submit(1, _source("ok-1"))
+        pool.submit(2, _source("raise"))
+        pool.submit(3, _source("ok-2"))
+        outcomes = {}
+        while len(outcomes) < 4:
+            outcomes.update(pool.finished(block=True))
+        # The crashing item ran once: one replacement, not a crash loop.
+        assert pool.restarts == 1
+    assert [i.code for i in outcomes[0][0].issues] == ["crashed"]
+    assert outcomes[1][0].raw == {"echo": "ok-1"}
+    assert [(i.code, i.message) for i in outcomes[2][0].issues] == [
+        ("unexpected", "ValueError: a bug outside the extractor boundary")
+    ]
+    assert outcomes[2][2].value == "error"
+    assert outcomes[3][0].raw == {"echo": "ok-2"}

@@ -39,6 +39,8 @@ class Source:
     """A file to read instead (a file on disk in the dump, or a spooled member)."""
     text_sample_bytes: int = 8192
     """How much body text the extractor should keep in ``text.sample``."""
+    yara_dir: str | None = None
+    """A newsroom's YARA rule folder to run over the item after extraction (``--yara``)."""
 
     def read(self) -> bytes:
         """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""
