@@ -218,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    out = Console(highlight=False, soft_wrap=True)
+    # Piped output (a file, grep, a newsroom script) gets wide tables instead of 80 columns.
+    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if args.command == "scan":
