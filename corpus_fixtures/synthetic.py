@@ -23,8 +23,8 @@ The labels go to ``DIR.labels.csv``, beside the dump so a scan of DIR does not r
 from __future__ import annotations
 
 import csv
-import tempfile
 import random
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,20 +130,18 @@ def _money(rng: random.Random) -> str:
 
 
 def _text(rng: random.Random, service: str, count: int) -> list[str]:
-    lines = []
-    for template in rng.sample(SENTENCES, count):
-        lines.append(
-            template.format(
-                city=rng.choice(CITIES),
-                topic=rng.choice(TOPICS),
-                amount=_money(rng),
-                people=rng.randrange(40, 3000),
-                day=rng.randrange(1, 29),
-                month=rng.choice(MONTHS),
-                service=service,
-            )
+    return [
+        template.format(
+            city=rng.choice(CITIES),
+            topic=rng.choice(TOPICS),
+            amount=_money(rng),
+            people=rng.randrange(40, 3000),
+            day=rng.randrange(1, 29),
+            month=rng.choice(MONTHS),
+            service=service,
         )
-    return lines
+        for template in rng.sample(SENTENCES, count)
+    ]
 
 
 def _hex(rng: random.Random, digits: int) -> str:
@@ -377,7 +375,9 @@ def _pdf_date(value: datetime) -> str:
     return local.strftime("D:%Y%m%d%H%M%S+01'00'")
 
 
-def pdf(rng: random.Random, meta: Meta, lines: list[str], edit: tuple[str, str] | None = None) -> bytes:
+def pdf(
+    rng: random.Random, meta: Meta, lines: list[str], edit: tuple[str, str] | None = None
+) -> bytes:
     """A PDF printed from Word (Paris time); with ``edit``, a second revision replaces a line."""
     pymupdf = pdf_builders.pymupdf
     doc = pdf_builders._new_doc()
@@ -423,7 +423,12 @@ def tracking_html(n: int, lines: list[str], author: str) -> bytes:
 
 
 def email_bytes(
-    rng: random.Random, n: int, sender: str, to: str, when: datetime, lines: list[str],
+    rng: random.Random,
+    n: int,
+    sender: str,
+    to: str,
+    when: datetime,
+    lines: list[str],
     attachment: tuple[str, bytes],
 ) -> bytes:
     """A plain campaign email with one attachment (Paris time, the campaign's domain)."""
@@ -465,7 +470,9 @@ class _Leak:
 
     def meta(self, title: str, *, last_by: str | None = None) -> Meta:
         created = self.when()
-        modified = created + timedelta(hours=self.rng.randrange(1, 96), minutes=self.rng.randrange(60))
+        modified = created + timedelta(
+            hours=self.rng.randrange(1, 96), minutes=self.rng.randrange(60)
+        )
         author = self.rng.choice(PEOPLE)
         return Meta(title, author, last_by or self.rng.choice(PEOPLE), created, modified)
 
@@ -500,8 +507,9 @@ def build_synthetic_leak(out: Path, files: int = 1000, seed: int = SEED) -> Plan
     n = max(files, 60)
     share = {
         "copies": max(2, n * 3 // 100),
-        "foreign": max(2, n * 25 // 1000),
-        "burst": 5,
+        # Small leaks get fewer Cyrillic-handled files, so that they stay rare (under 5 %).
+        "foreign": n * 25 // 1000 if n >= 400 else 2,
+        "burst": 5 if n >= 400 else 3,
         "single": max(1, n // 200),
         "decoys": max(1, n // 200),
         "unreadable": max(1, n // 250),
@@ -575,17 +583,13 @@ def build_synthetic_leak(out: Path, files: int = 1000, seed: int = SEED) -> Plan
             data, ext = word_doc(meta, lines, codepage=1251, lid=0x0419), "doc"
         else:
             data, ext = excel_xls(meta, 1251, person), "xls"
+        stem = name(f"doc_{service}", ext)
         key = leak.put(
-            name(f"doc_{service}", ext) if not archive else name(f"doc_{service}", ext),
+            stem if archive else f"documents/{service}/{stem}",
             data,
             "altered",
             ("corpus-fingerprint-outlier",),
             archive,
-        ) if archive else leak.put(
-            f"documents/{service}/{name(f'doc_{service}', ext)}",
-            data,
-            "altered",
-            ("corpus-fingerprint-outlier",),
         )
         leak.planted.foreign.append(key)
 
@@ -620,12 +624,14 @@ def build_synthetic_leak(out: Path, files: int = 1000, seed: int = SEED) -> Plan
         if kind == 0:
             target = next(line for line in lines)
             edited = target + " Montant révisé : € 9 900 000."
-            data, ext, rule = pdf(rng, meta, lines, (target, edited)), "pdf", "pdf-revision-text-changed"
+            data, ext, rule = (
+                pdf(rng, meta, lines, (target, edited)),
+                "pdf",
+                "pdf-revision-text-changed",
+            )
         elif kind == 1:
             backdated = Meta(meta.title, meta.author, meta.last_by, meta.modified, meta.created)
-            data = docx(
-                rng, backdated, lines, dos_time=(2017, 4, 2, 23, 14, 8), create_system=3
-            )
+            data = docx(rng, backdated, lines, dos_time=(2017, 4, 2, 23, 14, 8), create_system=3)
             ext, rule = "docx", "modified-before-created"
         else:
             backdated = Meta(meta.title, meta.author, meta.last_by, meta.modified, meta.created)
@@ -671,7 +677,15 @@ def build_synthetic_leak(out: Path, files: int = 1000, seed: int = SEED) -> Plan
         mailbox = sender.split()[0].lower()
         path = f"mail/{mailbox}/{name('message', 'eml')}"
         body = _text(rng, service, 3)
-        data = email_bytes(rng, i, sender, to, meta.modified + timedelta(minutes=5), body, (attachment_name, attachment))
+        data = email_bytes(
+            rng,
+            i,
+            sender,
+            to,
+            meta.modified + timedelta(minutes=5),
+            body,
+            (attachment_name, attachment),
+        )
         leak.put(path, data, "genuine")
         leak.planted.labels[f"{path}!attachment:{attachment_name}"] = "genuine"
         leak.count += 1
@@ -680,17 +694,17 @@ def build_synthetic_leak(out: Path, files: int = 1000, seed: int = SEED) -> Plan
     i = 0
     while leak.count + len(leak.archives) < files:
         service, archive = place(i)
-        kind = rng.random()
+        draw = rng.random()
         lines = _text(rng, service, rng.randrange(5, 10))
         meta = leak.meta(f"{('Note', 'Compte rendu', 'Point', 'Synthèse')[i % 4]} {service} {i}")
-        if kind < 0.55:
+        if draw < 0.55:
             data, ext = docx(rng, meta, lines), "docx"
-        elif kind < 0.75:
+        elif draw < 0.75:
             rows = [("Poste", "Montant")] + [
                 (topic.capitalize(), f"€ {_money(rng)}") for topic in rng.sample(TOPICS, 6)
             ]
             data, ext = xlsx(meta, rows), "xlsx"
-        elif kind < 0.88:
+        elif draw < 0.88:
             data, ext = word_doc(meta, lines), "doc"
         else:
             data, ext = pdf(rng, meta, lines), "pdf"

@@ -21,6 +21,7 @@ records predicted anything else.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,11 @@ class Evaluation:
     """Records in the store that no label names (counted, not scored)."""
     unmatched: list[str] = field(default_factory=list)
     """Label paths that name no record."""
+    pairs: list[tuple[str, str, float, list[dict[str, str]]]] = field(default_factory=list)
+    """Altered-copy pairs the corpus analysis found: (earlier path, later path, similarity,
+    differing passages)."""
+    outliers: list[tuple[str, str]] = field(default_factory=list)
+    """(path, message) of every fingerprint-outlier finding."""
 
     @property
     def misses(self) -> list[Outcome]:
@@ -116,7 +122,9 @@ class Evaluation:
     def false_alarms(self) -> list[Outcome]:
         """Genuine records predicted altered or decoy."""
         return [
-            o for o in self.outcomes if o.label == "genuine" and o.prediction in ("altered", "decoy")
+            o
+            for o in self.outcomes
+            if o.label == "genuine" and o.prediction in ("altered", "decoy")
         ]
 
     @property
@@ -206,4 +214,26 @@ def evaluate(store: Store, labels: Path) -> Evaluation:
         sum(s.fp for s in scores),
         sum(s.fn for s in scores),
     )
-    return Evaluation(scores, overall, confusion, outcomes, len(verdicts) - len(outcomes), unmatched)
+    pairs = [
+        (a, b, sim, json.loads(diff))
+        for a, b, sim, diff in store.db.execute(
+            "SELECT path_a, path_b, similarity, diff_json FROM corpus_pairs_view "
+            "ORDER BY path_a, path_b"
+        )
+    ]
+    outliers = list(
+        store.db.execute(
+            "SELECT f.path, x.message FROM findings x JOIN files f USING (record_id) "
+            "WHERE x.rule_id = 'corpus-fingerprint-outlier' ORDER BY f.path"
+        )
+    )
+    return Evaluation(
+        scores,
+        overall,
+        confusion,
+        outcomes,
+        len(verdicts) - len(outcomes),
+        unmatched,
+        pairs,
+        outliers,
+    )

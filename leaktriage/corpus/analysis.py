@@ -123,7 +123,7 @@ def analyze(
     found_clusters = fingerprints.clusters(prints)
     for cluster in found_clusters:
         groups.append(_cluster_group(cluster, by_unit))
-    score_rows = []
+    score_rows: list[tuple[str, float | None, list[dict[str, Any]]]] = []
     fp_outliers = model_outliers = 0
     for fp, score in zip(prints, scores, strict=True):
         rare = rarity.rare(fp)
@@ -322,7 +322,7 @@ def _copy_findings(
         Evidence("corpus.diff", f"{h['a']} → {h['b']}", f"passage {i} that differs")
         for i, h in enumerate(hunks[:6], 1)
     ]
-    out = []
+    out: list[Finding] = []
     for me, other, role in ((later, earlier, "later"), (earlier, later, "earlier")):
         ev = [
             Evidence("corpus.copy_of", other.path, f"record {other.record_id}"),

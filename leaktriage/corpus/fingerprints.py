@@ -51,6 +51,8 @@ rare person, not two rare attributes."""
 def dimensions(rare: list[tuple[str, str, int]]) -> int:
     """Independent dimensions among rare attributes."""
     return len({DIMENSION.get(name, name) for name, _value, _count in rare})
+
+
 MODEL_THRESHOLD = 0.5
 """Isolation-forest score above which a file is unusual (the estimator's own 'auto' cut)."""
 MISSING = "∅"

@@ -146,8 +146,8 @@ def links(docs: list[Doc]) -> tuple[list[Link], int]:
             continue
         by_members.setdefault(tuple(sorted(units)), []).append(key)
     found = []
-    for units, values in by_members.items():
-        members = sorted((d for u in units for d in records[u]), key=lambda d: d.path)
+    for shared, values in by_members.items():
+        members = sorted((d for u in shared for d in records[u]), key=lambda d: d.path)
         areas = sorted({area(d.path) for d in members})
         found.append(Link(sorted(values), members, areas))
     found.sort(key=lambda link: (link.values[0], link.members[0].path))
