@@ -370,6 +370,15 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
     ):
         table.add_row(label, str(value))
     out.print(table)
+    if summary.top_clusters:
+        clusters = Table(title="Largest fingerprint clusters", show_edge=False)
+        for column in ("dominant values", "files", "first save", "last save"):
+            clusters.add_column(column, justify="right" if column == "files" else "left")
+        for label, size, first, last in summary.top_clusters:
+            clusters.add_row(_clean(label), str(size), first, last)
+        out.print(clusters)
+    for account, files, first, last in summary.burst_list:
+        out.print(f"Edit burst: {files} files saved by {_clean(account)} from {first} to {last}")
     if summary.majority:
         shown = ", ".join(f"{k.replace('_', ' ')} {_clean(v)}" for k, v in summary.majority.items())
         out.print(f"Dump majority: {shown}")

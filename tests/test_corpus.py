@@ -267,3 +267,43 @@ def test_labels_csv_errors_name_the_line(tmp_path: Path) -> None:
         read_labels(path)
     path.write_text("path,label,rules\nx/a.docx,altered,rule-a; rule-b\n", encoding="utf-8")
     assert read_labels(path) == [("x/a.docx", "altered", ("rule-a", "rule-b"))]
+
+
+def test_eval_command_prints_pairs_outliers_and_scores(
+    leak: tuple[Path, Path, Planted], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leaktriage.cli import main
+
+    out, labels, planted = leak
+    assert main(["eval", str(out), str(labels)]) == 0
+    printed = capsys.readouterr().out
+    original, copy, before, after = planted.copies[0]
+    assert f"{ROOT}/{original}\n    -> {ROOT}/{copy}" in printed
+    assert f"«{before}» -> «{after}»" in printed
+    assert "codepage 1251: 1 of 115 files" in printed
+    assert "Misses: 0" in printed
+    assert "False alarms: 0" in printed
+    assert "120 labeled records scored; 0 records unlabeled" in printed
+
+
+def test_analyze_command_reports_clusters_and_burst(
+    leak: tuple[Path, Path, Planted], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leaktriage.cli import main
+
+    out, _, _ = leak
+    assert main(["analyze", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Largest fingerprint clusters" in printed
+    assert f"Edit burst: 3 files saved by {FOREIGN_PEOPLE[0]} from" in printed
+    assert main(["analyze", str(out / "missing")]) == 3
+
+
+def test_analyze_an_empty_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "triage.sqlite")
+    try:
+        summary = analyze(store, ScanConfig())
+    finally:
+        store.close()
+    assert (summary.records, summary.copy_pairs, summary.clusters, summary.bursts) == (0, 0, 0, 0)
+    assert summary.findings_by_rule == {}

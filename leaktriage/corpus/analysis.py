@@ -52,6 +52,10 @@ class CorpusSummary:
     """Identifier links between files in different folders or mailboxes."""
     language_outliers: int
     findings_by_rule: dict[str, int] = field(default_factory=dict)
+    top_clusters: list[tuple[str, int, str, str]] = field(default_factory=list)
+    """The largest fingerprint clusters: (dominant values, files, first save, last save)."""
+    burst_list: list[tuple[str, int, str, str]] = field(default_factory=list)
+    """Every burst: (account, files, first save, last save)."""
     majority: dict[str, str] = field(default_factory=dict)
     """The dump's majority text language, metadata script and declared language."""
     verdicts_changed: int = 0
@@ -198,6 +202,12 @@ def analyze(
         language_outliers=len({f.record_id for f in lang_findings}),
         findings_by_rule=dict(sorted(Counter(f.rule_id for f in findings).items())),
         majority=majority,
+        top_clusters=[
+            (label, len(members), summary["modified_first"] or "?", summary["modified_last"] or "?")
+            for kind, label, members, summary in groups
+            if kind == "fingerprint_cluster"
+        ][:10],
+        burst_list=[(b.account, b.units, _when(b.first), _when(b.last)) for b in found_bursts],
         verdicts_changed=changed,
         seconds=round(time.monotonic() - started, 2),
     )
