@@ -2,12 +2,11 @@
 
     python benchmarks/bench_corpus.py [--sizes 2000,5000,20000] [--text-bytes 4096]
 
-For each size, a child process builds a store directly (synthetic FileRecords through the
+For each size, one child process builds a store directly (synthetic FileRecords through the
 Store writer, no extraction): French text samples of up to ``--text-bytes`` (the scan keeps
 at most 8 KB), authoring facts of a coherent campaign, 1 % altered copies, 1 % foreign
-fingerprints and one edit burst; then it times ``leaktriage.corpus.analyze``
-and reports the process's peak resident memory (``resource.getrusage``), the store build
-excluded from the time but not from the peak.
+fingerprints and one edit burst; then a second child times ``leaktriage.corpus.analyze`` on it
+and reports its peak resident memory (``resource.getrusage``).
 """
 
 from __future__ import annotations
@@ -146,23 +145,29 @@ def _record(path: str, n: int, fields: dict[str, FieldValue]) -> FileRecord:
     )
 
 
-def child(count: int, text_bytes: int) -> dict[str, float]:
-    """Build one store and time the analysis (runs in its own process)."""
+def build(count: int, text_bytes: int, path: Path) -> None:
+    """Write a store of ``count`` synthetic records to ``path`` (its own process)."""
+    from leaktriage.store import Store
+
+    store = Store(path)
+    run = store.start_run(ScanConfig(), Path("bench"), START)
+    with store.writer(run) as write:
+        for record in records(count, text_bytes):
+            write(record)
+    store.close()
+
+
+def measure(path: Path) -> dict[str, float]:
+    """Time the analysis of the store at ``path`` (its own process, so the peak resident
+    memory is the analysis's alone: interpreter, NumPy and scikit-learn included)."""
     from leaktriage.corpus import analyze
     from leaktriage.store import Store
 
-    with tempfile.TemporaryDirectory(prefix="leaktriage-bench-") as folder:
-        store = Store(Path(folder) / "triage.sqlite")
-        run = store.start_run(ScanConfig(), Path("bench"), START)
-        built = records(count, text_bytes)
-        with store.writer(run) as write:
-            for record in built:
-                write(record)
-        del built
-        started = time.perf_counter()
-        summary = analyze(store, ScanConfig())
-        seconds = time.perf_counter() - started
-        store.close()
+    store = Store(path)
+    started = time.perf_counter()
+    summary = analyze(store, ScanConfig())
+    seconds = time.perf_counter() - started
+    store.close()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "records": summary.records,
@@ -178,23 +183,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="2000,5000,20000")
     parser.add_argument("--text-bytes", type=int, default=4096)
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.child, args.text_bytes)))
+    if args.build:
+        build(args.build, args.text_bytes, args.store)
+        return 0
+    if args.measure:
+        print(json.dumps(measure(args.store)))
         return 0
     print(f"{'records':>8} {'seconds':>8} {'peak RSS MiB':>13} {'pairs':>6} {'outliers':>9}")
     for size in (int(s) for s in args.sizes.split(",")):
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", str(size), "--text-bytes", str(args.text_bytes)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        with tempfile.TemporaryDirectory(prefix="leaktriage-bench-") as folder:
+            path = Path(folder) / "triage.sqlite"
+            me = [
+                sys.executable,
+                __file__,
+                "--store",
+                str(path),
+                "--text-bytes",
+                str(args.text_bytes),
+            ]
+            subprocess.run([*me, "--build", str(size)], check=True)
+            done = subprocess.run([*me, "--measure"], check=True, capture_output=True, text=True)
         row = json.loads(done.stdout.strip().splitlines()[-1])
         print(
             f"{row['records']:>8} {row['seconds']:>8} {row['peak_rss_mib']:>13} "
-            f"{row['copy_pairs']:>6} {row['fingerprint_outliers']:>9}"
+            f"{row['copy_pairs']:>6} {row['fingerprint_outliers']:>9}",
+            flush=True,
         )
     return 0
 
