@@ -372,8 +372,10 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
     out.print(table)
     if summary.top_clusters:
         clusters = Table(title="Largest fingerprint clusters", show_edge=False)
-        for column in ("dominant values", "files", "first save", "last save"):
-            clusters.add_column(column, justify="right" if column == "files" else "left")
+        clusters.add_column("dominant values", ratio=1)
+        clusters.add_column("files", justify="right", no_wrap=True)
+        clusters.add_column("first save", no_wrap=True)
+        clusters.add_column("last save", no_wrap=True)
         for label, size, first, last in summary.top_clusters:
             clusters.add_row(_clean(label), str(size), first, last)
         out.print(clusters)

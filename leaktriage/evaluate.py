@@ -21,7 +21,6 @@ records predicted anything else.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,24 +163,23 @@ def evaluate(store: Store, labels: Path) -> Evaluation:
     exact: dict[str, str] = {}
     stripped: dict[str, str] = {}
     verdicts: dict[str, str] = {}
-    for rid, path, verdict in store.db.execute(
-        "SELECT record_id, path, verdict FROM files ORDER BY path, record_id"
-    ):
+    for rid, path, verdict in store.verdicts():
         exact.setdefault(path, rid)
         if "/" in path.split("!", 1)[0]:
             stripped.setdefault(path.split("/", 1)[1], rid)
         verdicts[rid] = verdict or "no_signal"
     fired: dict[str, set[str]] = {}
-    for rid, rule_id in store.db.execute("SELECT record_id, rule_id FROM findings"):
+    for rid, rule_id in store.rule_hits():
         fired.setdefault(rid, set()).add(rule_id)
     outcomes = []
     unmatched = []
     seen: set[str] = set()
     for path, label, rules in rows:
-        rid = exact.get(path) or stripped.get(path)
-        if rid is None:
+        found = exact.get(path) or stripped.get(path)
+        if found is None:
             unmatched.append(path)
             continue
+        rid = found
         if rid in seen:
             continue
         seen.add(rid)
@@ -214,19 +212,6 @@ def evaluate(store: Store, labels: Path) -> Evaluation:
         sum(s.fp for s in scores),
         sum(s.fn for s in scores),
     )
-    pairs = [
-        (a, b, sim, json.loads(diff))
-        for a, b, sim, diff in store.db.execute(
-            "SELECT path_a, path_b, similarity, diff_json FROM corpus_pairs_view "
-            "ORDER BY path_a, path_b"
-        )
-    ]
-    outliers = list(
-        store.db.execute(
-            "SELECT f.path, x.message FROM findings x JOIN files f USING (record_id) "
-            "WHERE x.rule_id = 'corpus-fingerprint-outlier' ORDER BY f.path"
-        )
-    )
     return Evaluation(
         scores,
         overall,
@@ -234,6 +219,6 @@ def evaluate(store: Store, labels: Path) -> Evaluation:
         outcomes,
         len(verdicts) - len(outcomes),
         unmatched,
-        pairs,
-        outliers,
+        store.corpus_pairs(),
+        store.messages_of("corpus-fingerprint-outlier"),
     )

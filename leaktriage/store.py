@@ -630,6 +630,36 @@ class Store:
             for rid in sorted(by_record):
                 self._insert_findings(rid, tuple(by_record[rid]))
 
+    def verdicts(self) -> Iterator[tuple[str, str, str | None]]:
+        """(record_id, path, verdict) of every record, by path."""
+        yield from self.db.execute(
+            "SELECT record_id, path, verdict FROM files ORDER BY path, record_id"
+        )
+
+    def rule_hits(self) -> Iterator[tuple[str, str]]:
+        """(record_id, rule_id) of every stored finding, rules and corpus."""
+        yield from self.db.execute("SELECT record_id, rule_id FROM findings ORDER BY finding_id")
+
+    def corpus_pairs(self) -> list[tuple[str, str, float, list[dict[str, str]]]]:
+        """Altered-copy pairs as (earlier path, later path, similarity, differing passages)."""
+        return [
+            (a, b, sim, json.loads(diff))
+            for a, b, sim, diff in self.db.execute(
+                "SELECT path_a, path_b, similarity, diff_json FROM corpus_pairs_view "
+                "ORDER BY path_a, path_b"
+            )
+        ]
+
+    def messages_of(self, rule_id: str) -> list[tuple[str, str]]:
+        """(path, message) of every finding of one rule, by path."""
+        return list(
+            self.db.execute(
+                "SELECT f.path, x.message FROM findings x JOIN files f USING (record_id) "
+                "WHERE x.rule_id = ? ORDER BY f.path, x.finding_id",
+                (rule_id,),
+            )
+        )
+
     def verdict_counts(self) -> dict[str, int]:
         """Records per verdict."""
         return dict(

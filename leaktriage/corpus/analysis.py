@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,7 +58,9 @@ class CorpusSummary:
     """Every burst: (account, files, first save, last save)."""
     majority: dict[str, str] = field(default_factory=dict)
     """The dump's majority text language, metadata script and declared language."""
-    verdicts_changed: int = 0
+    verdicts_recomputed: int = 0
+    """Records whose verdict and score were recomputed (those with corpus findings now or
+    before this analysis)."""
     seconds: float = 0.0
 
 
@@ -93,7 +95,7 @@ def analyze(
     groups: list[Group] = []
 
     # --- altered copies -------------------------------------------------------------------
-    def stream() -> Any:
+    def stream() -> Iterator[tuple[str, str]]:
         seen: set[str] = set()
         for rid, text in store.texts():
             doc = by_id.get(rid)
@@ -106,7 +108,7 @@ def analyze(
         wanted = {by_unit[u][0].record_id: u for u in units}
         return {wanted[rid]: text for rid, text in store.texts(sorted(wanted))}
 
-    text_count = sum(1 for d in docs if d.facts.get("text.chars"))
+    text_count = len({d.unit for d in docs if d.facts.get("text.chars")})
     tick("copies", 0, text_count)
     pairs, units_of, skipped = copies.find_pairs(
         stream(), fetch, lambda n: tick("copies", n, text_count)
@@ -138,7 +140,7 @@ def analyze(
             score_rows.append((doc.record_id, score, rare_json))
             if fingerprints.dimensions(rare) >= fingerprints.OUTLIER_RARE:
                 fp_outliers += 1
-                findings.append(_outlier_finding(doc, rare, rarity.total))
+                findings.append(_outlier_finding(doc, rare, rarity))
             if score > fingerprints.MODEL_THRESHOLD and rare:
                 model_outliers += 1
                 findings.append(_score_finding(doc, score, rare, rarity.total))
@@ -178,13 +180,10 @@ def analyze(
         categories = load_rules(Path(d) for d in config.rule_dirs).categories()
     touched = sorted(set(before) | {f.record_id for f in findings})
     stored = store.findings_by_record(touched)
-    changed = 0
     updates = []
     for rid in touched:
-        doc = by_id[rid]
-        label, score = verdict(Status(doc.status), stored[rid], categories)
-        updates.append((rid, label, score))
-    changed = len(updates)
+        label, points = verdict(Status(by_id[rid].status), stored[rid], categories)
+        updates.append((rid, label, points))
     store.set_verdicts(updates)
     tick("write", len(findings), len(findings))
     return CorpusSummary(
@@ -208,7 +207,7 @@ def analyze(
             if kind == "fingerprint_cluster"
         ][:10],
         burst_list=[(b.account, b.units, _when(b.first), _when(b.last)) for b in found_bursts],
-        verdicts_changed=changed,
+        verdicts_recomputed=len(updates),
         seconds=round(time.monotonic() - started, 2),
     )
 
@@ -416,7 +415,10 @@ def _rare_text(rare: list[tuple[str, str, int]], total: int) -> str:
     return ", ".join(f"{a} {v}: {c:,} of {total:,} files" for a, v, c in rare)
 
 
-def _outlier_finding(doc: Doc, rare: list[tuple[str, str, int]], total: int) -> Finding:
+def _outlier_finding(
+    doc: Doc, rare: list[tuple[str, str, int]], rarity: fingerprints.Rarity
+) -> Finding:
+    total = rarity.total
     strong = fingerprints.dimensions(rare) >= fingerprints.STRONG_RARE
     return Finding(
         doc.record_id,
@@ -425,7 +427,7 @@ def _outlier_finding(doc: Doc, rare: list[tuple[str, str, int]], total: int) -> 
         Severity.MEDIUM if strong else Severity.LOW,
         "B" if strong else "C",
         f"Authoring fingerprint rare in this dump on {len(rare)} attributes at once "
-        f"(rare means at most {fingerprints.RARE_FRACTION:.0%} of the files): "
+        f"(rare: carried by at most {int(rarity.threshold):,} of the {total:,} files): "
         + _rare_text(rare, total),
         tuple(
             Evidence(f"fingerprint.{a}", v, f"{c:,} of {total:,} fingerprinted files")

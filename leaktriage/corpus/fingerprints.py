@@ -131,13 +131,30 @@ class Cluster:
 
     @property
     def label(self) -> str:
-        """The cluster's most telling values, for a table."""
+        """The values most of the cluster shares (at least half its files), for a table."""
+        size = len(self.members)
         shown = [
-            f"{name}={self.dominant[name][0]}"
-            for name in ("last_modified_by", "author", "application", "codepage", "language")
-            if self.dominant[name][0] != MISSING
+            f"{name}={value}"
+            for name in LABEL_ORDER
+            for value, count in (self.dominant[name],)
+            if value != MISSING and count * 2 >= size
         ]
-        return "; ".join(shown[:3]) or "no authoring values"
+        return "; ".join(shown[:4]) or "no shared authoring values"
+
+
+LABEL_ORDER = (
+    "last_modified_by",
+    "author",
+    "application",
+    "app_version",
+    "company",
+    "codepage",
+    "language",
+    "script",
+    "template",
+    "timezone",
+)
+"""Attributes in the order a cluster's label names them."""
 
 
 def clusters(prints: list[Fingerprint]) -> list[Cluster]:
