@@ -307,3 +307,33 @@ def test_analyze_an_empty_store(tmp_path: Path) -> None:
         store.close()
     assert (summary.records, summary.copy_pairs, summary.clusters, summary.bursts) == (0, 0, 0, 0)
     assert summary.findings_by_rule == {}
+
+
+def test_language_and_identifier_findings_name_their_counts(
+    leak: tuple[Path, Path, Planted],
+) -> None:
+    out, _, planted = leak
+    messages = {
+        (path.removeprefix(f"{ROOT}/"), rule): (severity, message)
+        for path, rule, severity, message in _db(out).execute(
+            "SELECT f.path, x.rule_id, x.severity, x.message FROM findings x "
+            "JOIN files f USING (record_id) WHERE x.rule_id IN "
+            "('corpus-language-outlier', 'corpus-shared-identifier')"
+        )
+    }
+    assert messages[(planted.foreign[1], "corpus-language-outlier")] == (
+        "medium",
+        "Departs from the dump's language: metadata written in Cyrillic (5 of 115 files; the "
+        "dump's majority value Latin covers 115 of 115); declared language ru (2 of 74 files; "
+        "the dump's majority value fr covers 73 of 74)",
+    )
+    # Every Cyrillic-handled file departs from the dump's script; nothing else does.
+    language = {path for path, rule in messages if rule == "corpus-language-outlier"}
+    assert language == {*planted.foreign, *planted.burst}
+    # Each original and its altered copy share the document's identifiers across folders.
+    identifiers = {path for path, rule in messages if rule == "corpus-shared-identifier"}
+    assert identifiers == {p for a, b, _, _ in planted.copies for p in (a, b)}
+    for a, _, _, _ in planted.copies:
+        severity, message = messages[(a, "corpus-shared-identifier")]
+        assert severity == "medium"
+        assert "with 1 other file(s) across 2 places" in message

@@ -576,8 +576,8 @@ def _language_findings(odd: list[language.Departure]) -> list[Finding]:
     for rid in sorted(by_record):
         deps = by_record[rid]
         parts = [
-            f"{_ASPECT[d.aspect][1]} {d.value} ({d.value_count:,} of {d.total:,} files) where the "
-            f"dump's majority is {d.majority} ({d.majority_count:,} of {d.total:,})"
+            f"{_ASPECT[d.aspect][1]} {d.value} ({d.value_count:,} of {d.total:,} files; the "
+            f"dump's majority value {d.majority} covers {d.majority_count:,} of {d.total:,})"
             for d in deps
         ]
         script = any(d.aspect == "metadata_script" for d in deps)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,10 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger(__name__)
+
 TOKEN = re.compile(r"\w+|[^\w\s]")
 """Words and single punctuation marks: '€', ',' and '1' are tokens of their own."""
-SHINGLE = 3
-"""Tokens per shingle."""
 NUM_PERM = 48
 BANDS = 12
 ROWS = NUM_PERM // BANDS
@@ -44,6 +45,9 @@ MIN_SIMILARITY = 0.8
 MAX_BUCKET = 200
 """An LSH bucket holding more distinct texts than this is boilerplate (a form, a
 disclaimer) and is not expanded into pairs."""
+MAX_VERIFY = 100_000
+"""Most candidate pairs checked exactly; beyond that the dump is mostly boilerplate and the
+rest are left out (and logged)."""
 MAX_HUNKS = 12
 MAX_HUNK_CHARS = 240
 _PRIME = np.uint64((1 << 61) - 1)
@@ -85,7 +89,7 @@ class Sketcher:
         self.b = rng.integers(0, int(_MOD), size=NUM_PERM, dtype=np.uint64)
 
     def shingles(self, text: str) -> npt.NDArray[np.uint64]:
-        """Sorted distinct shingle hashes of a text (empty when it is too short)."""
+        """Sorted distinct hashes of the text's word 3-grams (empty when it is too short)."""
         tokens = TOKEN.findall(text.casefold())
         if len(tokens) < MIN_TOKENS:
             return np.empty(0, dtype=np.uint64)
@@ -199,7 +203,6 @@ def find_pairs(
     sketcher = Sketcher()
     units_of: dict[str, list[str]] = {}
     keys: list[str] = []
-    sets: list[npt.NDArray[np.uint64]] = []
     batch: list[npt.NDArray[np.uint64]] = []
     signatures: list[Signature] = []
     seen = 0
@@ -222,7 +225,6 @@ def find_pairs(
             batch = []
     if batch:
         signatures.append(sketcher.signatures(batch))
-    del sets
     if not signatures:
         return [], units_of, 0
     matrix = np.vstack(signatures)
@@ -240,6 +242,9 @@ def find_pairs(
             cache[key] = checker.shingles(text_of[key])
         return cache[key]
 
+    if len(pairs_idx) > MAX_VERIFY:
+        log.warning("%d candidate pairs; only the first %d are checked", len(pairs_idx), MAX_VERIFY)
+        pairs_idx = pairs_idx[:MAX_VERIFY]
     found = []
     for i, j in pairs_idx:
         ka, kb = sorted((keys[i], keys[j]))
