@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leaktriage import detect, textfacts
 from leaktriage.config import Limits, ScanConfig
@@ -44,6 +44,9 @@ from leaktriage.walk import (
     read_disk_file,
 )
 from leaktriage.workers import ExtractorPool, default_workers
+
+if TYPE_CHECKING:
+    from leaktriage.corpus import CorpusSummary
 
 log = logging.getLogger(__name__)
 
@@ -610,9 +613,12 @@ class RunSummary:
     beacons: list[tuple[str, str, str]] = field(default_factory=list)
     """``(path, rule_id, message)`` of files that would contact someone when opened (decoy
     and beacon findings): a safety warning as much as evidence."""
+    corpus: CorpusSummary | None = None
+    """What the corpus analysis found (None when it did not run)."""
 
 
 ProgressFn = Callable[[FileRecord], None]
+CorpusProgressFn = Callable[[str, int, int], None]
 
 
 def run_scan(
@@ -620,9 +626,15 @@ def run_scan(
     out_dir: str | Path,
     config: ScanConfig | None = None,
     progress: ProgressFn | None = None,
+    corpus_progress: CorpusProgressFn | None = None,
 ) -> RunSummary:
-    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``."""
+    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``.
+
+    After the walk, the corpus analysis runs over the store (``corpus_progress(step, done,
+    total)`` follows it), so the exports carry its findings.
+    """
     from leaktriage import store
+    from leaktriage.corpus import analyze
     from leaktriage.manifest import write_manifest
 
     config = config or ScanConfig()
@@ -642,8 +654,10 @@ def run_scan(
                 write(record)
                 if progress:
                     progress(record)
-    finished = datetime.now(tz=UTC)
     counts = pipeline.counts
+    # Corpus analysis: over the whole store, before the exports so they carry its findings.
+    corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+    finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
     write_manifest(
@@ -659,6 +673,8 @@ def run_scan(
     beacons = db.findings_by_rules(
         rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"
     )
+    # Counted from the store: the corpus stage may have changed verdicts after the walk.
+    by_verdict = db.verdict_counts() if config.use_rules else {}
     db.close()
     return RunSummary(
         run_id=run_id,
@@ -670,8 +686,9 @@ def run_scan(
         finished=finished,
         out_dir=out,
         rule_hits=dict(sorted(pipeline.rule_hits.items())),
-        by_verdict=dict(sorted(counts.by_verdict.items())),
+        by_verdict=by_verdict,
         beacons=beacons,
+        corpus=corpus,
     )
 
 

@@ -10,10 +10,18 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from leaktriage import __version__
@@ -22,6 +30,9 @@ from leaktriage.config import GiB, Limits, MiB, ScanConfig
 from leaktriage.errors import LeakTriageError
 from leaktriage.fields import FIELDS
 from leaktriage.model import FileRecord, json_value
+
+if TYPE_CHECKING:
+    from leaktriage.corpus import CorpusSummary
 
 EXAMPLES = """\
 examples:
@@ -35,10 +46,13 @@ examples:
   leaktriage rules explain pdf-revision-text-changed
   leaktriage rules test newsroom_rules/         run the rules' embedded test cases
   leaktriage scan leak/ --out t --rules newsroom_rules/
+  leaktriage analyze triage                     re-run the corpus analysis on a scan's store
+  leaktriage eval triage labels.csv             precision/recall against hand labels
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
             1 internal error, or failing rule tests; 2 usage error;
-            3 input path missing or unreadable; 4 a rule file is malformed.
+            3 input path missing or unreadable (or no store in OUT);
+            4 a rule file is malformed.
 """
 
 
@@ -187,6 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
         "dirs", type=Path, nargs="*", help="extra rule folders (the bundled rules always run)"
     )
 
+    analyze = sub.add_parser(
+        "analyze", help="run the corpus analysis (copies, fingerprints, bursts...) on a store"
+    )
+    analyze.add_argument("out", type=Path, help="output folder of a scan")
+    analyze.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    evaluation = sub.add_parser(
+        "eval", help="measure the verdicts against a hand-labeled CSV (path,label[,rules])"
+    )
+    evaluation.add_argument("out", type=Path, help="output folder of a scan")
+    evaluation.add_argument("labels", type=Path, help="CSV with header path,label[,rules]")
+    evaluation.add_argument(
+        "--limit", type=int, default=50, help="misses and false alarms listed (default 50)"
+    )
+
     show = sub.add_parser("show", help="print one record from a scan's output folder")
     show.add_argument("out", type=Path, help="output folder of a scan")
     show.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
@@ -226,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scan(args, out, err)
         if args.command == "show":
             return _show(args, out, err)
+        if args.command == "analyze":
+            return _analyze(args, out, err)
+        if args.command == "eval":
+            return _eval(args, out, err)
         if args.command == "formats":
             return _formats(out)
         if args.command == "fields":
@@ -287,7 +319,14 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
             rate = f"{done / elapsed:.0f} files/s, {seen['bytes'] / MiB / elapsed:.1f} MB/s"
             progress.update(task, advance=1, rate=rate)
 
-        summary = run_scan(args.path, args.out, config, progress=tick)
+        steps: dict[str, TaskID] = {}
+
+        def corpus_tick(step: str, done: int, total: int) -> None:
+            if step not in steps:
+                steps[step] = progress.add_task(f"corpus: {step}", total=total or None, rate="")
+            progress.update(steps[step], completed=done, total=total or None)
+
+        summary = run_scan(args.path, args.out, config, progress=tick, corpus_progress=corpus_tick)
     if args.quiet:
         return 0
     seconds = (summary.finished - summary.started).total_seconds()
@@ -321,6 +360,8 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         for rule_id, count in sorted(summary.rule_hits.items(), key=lambda kv: (-kv[1], kv[0])):
             hits.add_row(rule_id, str(count))
         out.print(hits)
+    if summary.corpus is not None:
+        _print_corpus(summary.corpus, out)
     if summary.beacons:
         files = sorted({path for path, _, _ in summary.beacons})
         out.print(
@@ -331,6 +372,157 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"  {_clean(path)}  {_clean(f'[{rule_id}]')} {_clean(message)}")
         if len(summary.beacons) > BEACONS_SHOWN:
             out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
+    return 0
+
+
+def _print_corpus(summary: CorpusSummary, out: Console) -> None:
+    table = Table(title=f"Corpus analysis ({summary.seconds:.1f} s)", show_edge=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("records read", summary.records),
+        ("files with a fingerprint", summary.fingerprinted),
+        ("files with text compared", summary.texts),
+        ("altered-copy pairs", summary.copy_pairs),
+        ("same-text groups (different bytes)", summary.same_text_groups),
+        ("fingerprint clusters", summary.clusters),
+        ("fingerprint outliers", summary.fingerprint_outliers),
+        ("outlier-model hits", summary.model_outliers),
+        ("edit bursts", summary.bursts),
+        ("identifier links (across places)", f"{summary.identifier_links} ({summary.cross_links})"),
+        ("language outliers", summary.language_outliers),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    if summary.top_clusters:
+        clusters = Table(title="Largest fingerprint clusters", show_edge=False)
+        clusters.add_column("dominant values", ratio=1)
+        clusters.add_column("files", justify="right", no_wrap=True)
+        clusters.add_column("first save", no_wrap=True)
+        clusters.add_column("last save", no_wrap=True)
+        for label, size, first, last in summary.top_clusters:
+            clusters.add_row(_clean(label), str(size), first, last)
+        out.print(clusters)
+    for account, files, first, last in summary.burst_list:
+        out.print(f"Edit burst: {files} files saved by {_clean(account)} from {first} to {last}")
+    if summary.majority:
+        shown = ", ".join(f"{k.replace('_', ' ')} {_clean(v)}" for k, v in summary.majority.items())
+        out.print(f"Dump majority: {shown}")
+    if summary.findings_by_rule:
+        hits = Table(title="Corpus hits", show_edge=False)
+        hits.add_column("rule")
+        hits.add_column("findings", justify="right")
+        for rule_id, count in summary.findings_by_rule.items():
+            hits.add_row(rule_id, str(count))
+        out.print(hits)
+
+
+def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.corpus import analyze
+    from leaktriage.store import Store
+
+    try:
+        store = Store.open_existing(args.out)
+    except FileNotFoundError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return 3
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=args.quiet or not err.is_terminal,
+    )
+    steps: dict[str, TaskID] = {}
+
+    def tick(step: str, done: int, total: int) -> None:
+        if step not in steps:
+            steps[step] = progress.add_task(f"corpus: {step}", total=total or None)
+        progress.update(steps[step], completed=done, total=total or None)
+
+    config = ScanConfig(rule_dirs=tuple(str(d) for d in args.rules))
+    try:
+        with progress:
+            summary = analyze(store, config, tick)
+        from leaktriage.store import export_files
+
+        export_files(store, args.out / "files.jsonl", args.out / "files.csv")
+        verdicts = store.verdict_counts()
+    finally:
+        store.close()
+    if not args.quiet:
+        _print_corpus(summary, out)
+        table = Table(title="By verdict", show_edge=False)
+        table.add_column("verdict")
+        table.add_column("items", justify="right")
+        for name, count in verdicts.items():
+            table.add_row(name, str(count))
+        out.print(table)
+    return 0
+
+
+def _eval(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.evaluate import LABELS, PREDICTIONS, evaluate
+    from leaktriage.store import Store
+
+    try:
+        store = Store.open_existing(args.out)
+    except FileNotFoundError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return 3
+    try:
+        result = evaluate(store, args.labels)
+    finally:
+        store.close()
+    scores = Table(title="Precision, recall and F1", show_edge=False)
+    for column in ("label", "files", "TP", "FP", "FN", "precision", "recall", "F1"):
+        scores.add_column(column, justify="left" if column == "label" else "right")
+    for score in [*result.scores, result.overall]:
+        scores.add_row(
+            score.label,
+            str(score.support),
+            str(score.tp),
+            str(score.fp),
+            str(score.fn),
+            f"{score.precision:.3f}",
+            f"{score.recall:.3f}",
+            f"{score.f1:.3f}",
+        )
+    out.print(scores)
+    confusion = Table(title="Confusion (rows: label, columns: prediction)", show_edge=False)
+    confusion.add_column("label")
+    for prediction in PREDICTIONS:
+        confusion.add_column(prediction, justify="right")
+    for label in LABELS:
+        confusion.add_row(label, *(str(result.confusion[label][p]) for p in PREDICTIONS))
+    out.print(confusion)
+    out.print(
+        f"{len(result.outcomes)} labeled records scored; {result.unlabeled} records unlabeled "
+        f"(not scored); {len(result.unmatched)} label paths match no record"
+    )
+    out.print(f"[bold]Altered-copy pairs[/bold]: {len(result.pairs)}")
+    for path_a, path_b, similarity, hunks in result.pairs[: args.limit]:
+        out.print(f"  {_clean(path_a)}\n    -> {_clean(path_b)}  ({similarity:.1%} similar)")
+        for hunk in hunks[:3]:
+            out.print(f"      «{_clean(hunk['a'])}» -> «{_clean(hunk['b'])}»")
+    out.print(f"[bold]Fingerprint outliers[/bold]: {len(result.outliers)}")
+    for path, message in result.outliers[: args.limit]:
+        out.print(f"  {_clean(path)}\n      {_clean(message)}")
+    for title, items in (("Misses", result.misses), ("False alarms", result.false_alarms)):
+        out.print(f"[bold]{title}[/bold]: {len(items)}")
+        for o in items[: args.limit]:
+            out.print(f"  {_clean(o.path)}  label {o.label}, verdict {o.verdict}")
+            if o.fired_rules:
+                out.print(f"      fired: {_clean(', '.join(o.fired_rules))}")
+    if result.rule_misses:
+        out.print(f"[bold]Expected rules that did not fire[/bold]: {len(result.rule_misses)}")
+        for o in result.rule_misses[: args.limit]:
+            out.print(f"  {_clean(o.path)}: {_clean(', '.join(o.missing_rules))}")
+    for path in result.unmatched[: args.limit]:
+        out.print(f"  no record for label path {_clean(path)}")
     return 0
 
 

@@ -890,29 +890,58 @@ GRADE_FACTORS = {"A": 1.0, "B": 0.8, "C": 0.5}
 UNREADABLE = frozenset({Status.ERROR, Status.SKIPPED, Status.ENCRYPTED, Status.UNSUPPORTED})
 
 
+CORPUS_CATEGORIES = {
+    "corpus-altered-copy": "alteration",
+    "corpus-edit-burst": "alteration",
+    "corpus-fingerprint-outlier": "alteration",
+    "corpus-shared-identifier": "provenance",
+    "corpus-language-outlier": "provenance",
+    "corpus-outlier-score": "anomaly",
+}
+"""Categories of the corpus analysis's findings (``leaktriage.corpus``), beside the rules'."""
+
+
 def verdict(
     status: Status, findings: Iterable[Finding], categories: Mapping[str, str]
 ) -> tuple[str, float]:
     """The file's verdict and 0-100 score from its findings (never "authentic").
 
-    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity).
+    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity);
+    corpus findings take theirs from ``CORPUS_CATEGORIES``. The score sums every finding's
+    severity weight times its grade factor, capped at 100.
+
+    - ``likely_altered``: a high-severity alteration or integrity finding; or a medium one of
+      grade A/B together with at least one other corroborating signal.
+    - ``decoy_suspected``: a decoy finding of medium severity or more (checked first: a
+      planted decoy is an edited copy, so its alteration traces are expected).
+    - ``suspicious``: any other finding above info.
+
+    The outlier model (``corpus-outlier-score``, category ``anomaly``, low severity, grade C)
+    adds its weight to the score and makes a file at least ``suspicious``, but it never counts
+    as the corroborating signal, so it can never on its own, nor as the second of two
+    signals, make a file ``likely_altered``.
     """
     found = list(findings)
     score = min(
         100.0, round(sum(WEIGHTS[f.severity] * GRADE_FACTORS.get(f.grade, 0.5) for f in found), 1)
     )
+
+    def category(f: Finding) -> str | None:
+        return categories.get(f.rule_id) or CORPUS_CATEGORIES.get(f.rule_id)
+
     signals = [f for f in found if f.severity > Severity.INFO]
-    altering = [f for f in signals if categories.get(f.rule_id) in ("alteration", "integrity")]
+    corroborating = [f for f in signals if category(f) != "anomaly"]
+    altering = [f for f in corroborating if category(f) in ("alteration", "integrity")]
     high_alteration = any(f.severity is Severity.HIGH for f in altering)
     strong = [f for f in altering if f.severity is Severity.MEDIUM and f.grade in ("A", "B")]
-    decoy = any(
-        categories.get(f.rule_id) == "decoy" and f.severity >= Severity.MEDIUM for f in signals
-    )
-    if high_alteration:
-        return "likely_altered", score
+    decoy = any(category(f) == "decoy" and f.severity >= Severity.MEDIUM for f in signals)
+    # A decoy marker comes first: decoys are planted, edited copies of real files, so their
+    # alteration traces are expected and the reader must first know it may be a trap.
     if decoy:
         return "decoy_suspected", score
-    if strong and len(signals) >= 2:
+    if high_alteration:
+        return "likely_altered", score
+    if strong and len(corroborating) >= 2:
         return "likely_altered", score
     if signals:
         return "suspicious", score

@@ -32,6 +32,8 @@ from leaktriage.model import (
 )
 
 DB_NAME = "triage.sqlite"
+CORPUS_TABLES = ("corpus_members", "corpus_groups", "corpus_pairs", "corpus_scores")
+"""Tables the corpus analysis owns; rewritten whole by every analysis."""
 BATCH = 500
 """Records per write transaction."""
 
@@ -129,6 +131,42 @@ SELECT f.record_id, f.path, f.status, f.mime, f.size, f.sha256,
      WHERE record_id = f.record_id AND name = 'meta.scripts') AS metadata_scripts,
   f.verdict, f.score, f.parent_id
 FROM files f;
+CREATE TABLE IF NOT EXISTS corpus_groups (
+  group_id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,  -- 'copies' | 'fingerprint_cluster' | 'burst' | 'identifier'
+  label TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  summary_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corpus_members (
+  group_id INTEGER NOT NULL REFERENCES corpus_groups(group_id),
+  record_id TEXT NOT NULL REFERENCES files(record_id),
+  role TEXT NOT NULL,
+  PRIMARY KEY (group_id, record_id)
+);
+CREATE INDEX IF NOT EXISTS corpus_members_record ON corpus_members(record_id);
+CREATE TABLE IF NOT EXISTS corpus_pairs (
+  record_a TEXT NOT NULL REFERENCES files(record_id),
+  record_b TEXT NOT NULL REFERENCES files(record_id),
+  similarity REAL NOT NULL,
+  diff_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corpus_scores (
+  record_id TEXT PRIMARY KEY REFERENCES files(record_id),
+  outlier_score REAL,
+  rare_json TEXT NOT NULL
+);
+CREATE VIEW IF NOT EXISTS corpus_groups_view AS
+SELECT g.group_id, g.kind, g.label, g.size, m.role, f.path, f.verdict, m.record_id
+FROM corpus_groups g JOIN corpus_members m USING (group_id) JOIN files f USING (record_id);
+CREATE VIEW IF NOT EXISTS corpus_pairs_view AS
+SELECT p.similarity, a.path AS path_a, b.path AS path_b, p.diff_json, a.verdict AS verdict_a,
+  b.verdict AS verdict_b, p.record_a, p.record_b
+FROM corpus_pairs p JOIN files a ON a.record_id = p.record_a
+  JOIN files b ON b.record_id = p.record_b;
+CREATE VIEW IF NOT EXISTS corpus_scores_view AS
+SELECT f.path, s.outlier_score, s.rare_json, f.verdict, s.record_id
+FROM corpus_scores s JOIN files f USING (record_id);
 CREATE VIEW IF NOT EXISTS issues_view AS
 SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
 FROM issues i JOIN files f USING (record_id);
@@ -229,8 +267,9 @@ class Store:
     def start_run(self, config: ScanConfig, root: Path, started: datetime) -> int:
         """Record a new run and clear the per-file tables: the store holds the latest scan."""
         with self.db:
-            for table in ("evidence", "findings", "issues", "raw_fields", "fields", "files"):
+            for table in (*CORPUS_TABLES, "evidence", "findings", "issues", "raw_fields", "fields"):
                 self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("DELETE FROM files")
             cursor = self.db.execute(
                 "INSERT INTO runs (started_at, tool_version, input_path, config_json) "
                 "VALUES (?, ?, ?, ?)",
@@ -493,6 +532,164 @@ class Store:
         ).fetchall()
         return [(str(a), str(b), str(c)) for a, b, c in rows]
 
+    # --- corpus analysis --------------------------------------------------------------------
+
+    def file_rows(self) -> Iterator[tuple[str, str, str | None, str | None, str, str]]:
+        """(record_id, path, parent_id, sha256, mime, status) of every record, by record id."""
+        yield from self.db.execute(
+            "SELECT record_id, path, parent_id, sha256, mime, status FROM files ORDER BY record_id"
+        )
+
+    def field_rows(self, names: tuple[str, ...]) -> Iterator[tuple[str, str, FieldValue]]:
+        """(record_id, name, value) of the named facts, by record id, name and list position;
+        list elements come one row each."""
+        marks = ",".join("?" * len(names))
+        for rid, name, text, kind in self.db.execute(
+            f"SELECT record_id, name, value, value_type FROM fields WHERE name IN ({marks}) "
+            "ORDER BY record_id, name, ord",
+            names,
+        ):
+            yield rid, name, text if kind == "list" else _decode(text, kind)
+
+    def texts(self, record_ids: list[str] | None = None) -> Iterator[tuple[str, str]]:
+        """(record_id, text.sample) by record id: all of them, streamed, or those asked for."""
+        if record_ids is None:
+            yield from self.db.execute(
+                "SELECT record_id, value FROM fields WHERE name = 'text.sample' ORDER BY record_id"
+            )
+            return
+        for start in range(0, len(record_ids), BATCH):
+            chunk = record_ids[start : start + BATCH]
+            marks = ",".join("?" * len(chunk))
+            yield from self.db.execute(
+                "SELECT record_id, value FROM fields WHERE name = 'text.sample' "
+                f"AND record_id IN ({marks}) ORDER BY record_id",
+                chunk,
+            )
+
+    def findings_by_record(self, record_ids: list[str]) -> dict[str, list[Finding]]:
+        """Every stored finding (rules and corpus, without evidence) of the given records."""
+        found: dict[str, list[Finding]] = {rid: [] for rid in record_ids}
+        for start in range(0, len(record_ids), BATCH):
+            chunk = record_ids[start : start + BATCH]
+            marks = ",".join("?" * len(chunk))
+            for rid, rule_id, technique, severity, grade, message, source, score in self.db.execute(
+                "SELECT record_id, rule_id, technique, severity, grade, message, source, score "
+                f"FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+                chunk,
+            ):
+                found[rid].append(
+                    Finding(
+                        rid,
+                        rule_id,
+                        technique,
+                        Severity[severity.upper()],
+                        grade,
+                        message,
+                        (),
+                        source,
+                        score,
+                    )
+                )
+        return found
+
+    def corpus_record_ids(self) -> list[str]:
+        """Records that carry corpus findings now."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT record_id FROM findings WHERE source = 'corpus' ORDER BY record_id"
+            )
+        ]
+
+    def replace_corpus(
+        self,
+        findings: list[Finding],
+        groups: list[tuple[str, str, list[tuple[str, str]], dict[str, Any]]],
+        pairs: list[tuple[str, str, float, list[dict[str, str]]]],
+        scores: list[tuple[str, float | None, list[dict[str, Any]]]],
+    ) -> None:
+        """Replace every corpus finding and corpus table in one transaction (re-running the
+        analysis never duplicates). ``groups`` are (kind, label, [(record_id, role)], summary),
+        numbered from 1 in the order given."""
+        with self.db as db:
+            db.execute(
+                "DELETE FROM evidence WHERE finding_id IN "
+                "(SELECT finding_id FROM findings WHERE source = 'corpus')"
+            )
+            db.execute("DELETE FROM findings WHERE source = 'corpus'")
+            for table in CORPUS_TABLES:
+                db.execute(f"DELETE FROM {table}")
+            for group_id, (kind, label, members, summary) in enumerate(groups, 1):
+                db.execute(
+                    "INSERT INTO corpus_groups VALUES (?,?,?,?,?)",
+                    (group_id, kind, label, len(members), _dumps(summary)),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO corpus_members VALUES (?,?,?)",
+                    [(group_id, rid, role) for rid, role in members],
+                )
+            db.executemany(
+                "INSERT INTO corpus_pairs VALUES (?,?,?,?)",
+                [(a, b, sim, _dumps(diff)) for a, b, sim, diff in pairs],
+            )
+            db.executemany(
+                "INSERT INTO corpus_scores VALUES (?,?,?)",
+                [(rid, score, _dumps(rare)) for rid, score, rare in scores],
+            )
+            by_record: dict[str, list[Finding]] = {}
+            for f in findings:
+                by_record.setdefault(f.record_id, []).append(f)
+            for rid in sorted(by_record):
+                self._insert_findings(rid, tuple(by_record[rid]))
+
+    def verdicts(self) -> Iterator[tuple[str, str, str | None]]:
+        """(record_id, path, verdict) of every record, by path."""
+        yield from self.db.execute(
+            "SELECT record_id, path, verdict FROM files ORDER BY path, record_id"
+        )
+
+    def rule_hits(self) -> Iterator[tuple[str, str]]:
+        """(record_id, rule_id) of every stored finding, rules and corpus."""
+        yield from self.db.execute("SELECT record_id, rule_id FROM findings ORDER BY finding_id")
+
+    def corpus_pairs(self) -> list[tuple[str, str, float, list[dict[str, str]]]]:
+        """Altered-copy pairs as (earlier path, later path, similarity, differing passages)."""
+        return [
+            (a, b, sim, json.loads(diff))
+            for a, b, sim, diff in self.db.execute(
+                "SELECT path_a, path_b, similarity, diff_json FROM corpus_pairs_view "
+                "ORDER BY path_a, path_b"
+            )
+        ]
+
+    def messages_of(self, rule_id: str) -> list[tuple[str, str]]:
+        """(path, message) of every finding of one rule, by path."""
+        return list(
+            self.db.execute(
+                "SELECT f.path, x.message FROM findings x JOIN files f USING (record_id) "
+                "WHERE x.rule_id = ? ORDER BY f.path, x.finding_id",
+                (rule_id,),
+            )
+        )
+
+    def verdict_counts(self) -> dict[str, int]:
+        """Records per verdict."""
+        return dict(
+            self.db.execute(
+                "SELECT verdict, count(*) FROM files WHERE verdict IS NOT NULL "
+                "GROUP BY verdict ORDER BY verdict"
+            ).fetchall()
+        )
+
+    def set_verdicts(self, verdicts: list[tuple[str, str, float]]) -> None:
+        """Store recomputed (record_id, verdict, score)."""
+        with self.db as db:
+            db.executemany(
+                "UPDATE files SET verdict = ?, score = ? WHERE record_id = ?",
+                [(label, score, rid) for rid, label, score in verdicts],
+            )
+
     def last_run(self) -> dict[str, Any] | None:
         """The newest run's row as a dict."""
         cursor = self.db.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1")
@@ -500,6 +697,10 @@ class Store:
         if row is None:
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def export_jsonl(store: Store, path: Path) -> int:
