@@ -584,9 +584,11 @@ def run_scan(
     config: ScanConfig | None = None,
     progress: ProgressFn | None = None,
 ) -> RunSummary:
-    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``."""
+    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl``, ``files.csv`` and
+    ``report.html``."""
     from leaktriage import store
     from leaktriage.manifest import write_manifest
+    from leaktriage.report import REPORT_NAME, write_html
 
     config = config or ScanConfig()
     root = Path(path)
@@ -609,6 +611,7 @@ def run_scan(
     counts = pipeline.counts
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
+    write_html(db, out / REPORT_NAME)
     write_manifest(
         out,
         db,
@@ -617,7 +620,7 @@ def run_scan(
         started,
         finished,
         dict(counts.by_status),
-        [out / "files.jsonl", out / "files.csv"],
+        [out / "files.jsonl", out / "files.csv", out / REPORT_NAME],
     )
     db.close()
     return RunSummary(

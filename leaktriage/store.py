@@ -129,6 +129,13 @@ SELECT f.record_id, f.path, f.status, f.mime, f.size, f.sha256,
      WHERE record_id = f.record_id AND name = 'meta.scripts') AS metadata_scripts,
   f.verdict, f.score, f.parent_id
 FROM files f;
+CREATE VIEW IF NOT EXISTS findings_view AS
+SELECT f.path, f.verdict, x.rule_id, x.severity, x.grade, x.technique, x.message,
+  (SELECT group_concat(e.field || '=' || coalesce(e.value, ''), '; ') FROM
+     (SELECT field, value FROM evidence WHERE finding_id = x.finding_id ORDER BY ord) e)
+    AS evidence,
+  x.source, f.record_id
+FROM findings x JOIN files f USING (record_id);
 CREATE VIEW IF NOT EXISTS issues_view AS
 SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
 FROM issues i JOIN files f USING (record_id);
