@@ -82,14 +82,18 @@ _NOTE_FACTS = (
 
 
 def schema_for(record: FileRecord, has_children: bool) -> str:
-    """The FtM schema name of one record."""
+    """The FtM schema name of one record. A file holding others (a PDF with embedded files)
+    becomes a ``Package`` when its own schema is not a Folder, since FtM's ``parent`` must
+    point to a Folder."""
     if record.mime in _CONTAINERS:
         return "Package"
-    if record.mime in _BY_MIME:
-        return _BY_MIME[record.mime]
-    if record.mime.startswith("image/"):
-        return "Image"
-    return "Package" if has_children else "Document"
+    name = _BY_MIME.get(record.mime)
+    if name is None:
+        name = "Image" if record.mime.startswith("image/") else "Document"
+    schema = model.get(name)
+    if has_children and schema is not None and not schema.is_a("Folder"):
+        return "Package"
+    return name
 
 
 def entity_id(record_id: str) -> str:
