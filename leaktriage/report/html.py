@@ -32,6 +32,30 @@ from leaktriage.report.data import (
 from leaktriage.report.timeline import timeline_svg
 from leaktriage.store import Store
 
+TYPE_NAMES = {
+    "application/pdf": "PDF",
+    "application/msword": "Word 97-2003 (.doc)",
+    "application/vnd.ms-excel": "Excel 97-2003 (.xls)",
+    "application/vnd.ms-powerpoint": "PowerPoint 97-2003 (.ppt)",
+    "application/vnd.ms-outlook": "Outlook message (.msg)",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (.docx)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (.xlsx)",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
+        "PowerPoint (.pptx)"
+    ),
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument sheet",
+    "application/x-ooxml-encrypted": "encrypted Office",
+    "message/rfc822": "email",
+    "application/mbox": "mailbox",
+    "text/plain": "text",
+    "text/html": "HTML",
+    "text/rtf": "RTF",
+    "application/zip": "zip",
+    "application/gzip": "gzip",
+    "application/x-tar": "tar",
+}
+"""Short names of common types for the summary; others show their MIME type."""
 TOP_FLAGGED = 12
 """Flagged files listed on the first screen."""
 REPORT_NAME = "report.html"
@@ -216,6 +240,7 @@ def render_html(data: ReportData) -> str:
         other_groups=others,
         outliers=data.outliers[:15],
         files=data.files,
+        type_names=TYPE_NAMES,
     )
 
 

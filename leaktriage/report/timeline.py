@@ -122,10 +122,11 @@ def timeline_svg(
             total[b] += 1
             flagged[b] += int(is_flagged)
         peak = max(total) or 1
-        label = f"{kind} ({len(rows)})"
         out.append(
-            f'<text x="{LEFT - 6}" y="{base - 14}" text-anchor="end" fill="#222" '
-            f'font-weight="bold">{escape(label)}</text>'
+            f'<text x="{LEFT - 6}" y="{base - 22}" text-anchor="end" fill="#222" '
+            f'font-weight="bold">{escape(kind)}</text>'
+            f'<text x="{LEFT - 6}" y="{base - 8}" text-anchor="end" fill="#555">'
+            f"{len(rows)} files</text>"
         )
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="#999"/>'

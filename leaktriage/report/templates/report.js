@@ -5,12 +5,13 @@
   // textContent or as a text node, never as markup, and never becomes a URL.
   var DATA = JSON.parse(document.getElementById("report-data").textContent);
   var ROWS = DATA.rows, DET = DATA.details, PAGE = 100;
-  var RANK = {};
+  var RANK = Object.create(null);
   DATA.verdicts.forEach(function (v, i) { RANK[v] = i; });
   var FLAGGED = { likely_altered: 1, decoy_suspected: 1, suspicious: 1 };
   var state = { q: "", verdict: "", type: "", col: -1, dir: 1, page: 0, view: [] };
   var hay = null;
 
+  function own(o, k) { return Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined; }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) { e.className = cls; }
@@ -139,6 +140,15 @@
     });
     return span;
   }
+  var bySha = null;
+  function copiesOf(i) {
+    if (!bySha) {
+      bySha = Object.create(null);
+      DET.forEach(function (d, k) { var h = d.h[0]; if (h) { (bySha[h] = bySha[h] || []).push(k); } });
+    }
+    var h = DET[i].h[0];
+    return h ? bySha[h].filter(function (k) { return k !== i; }) : [];
+  }
   function showDetail(i) {
     var r = ROWS[i], d = DET[i];
     if (!r || !d) { return; }
@@ -148,12 +158,19 @@
     var head = add(body, el("p"));
     add(head, el("span", "badge v-" + r[1], r[1]));
     head.appendChild(document.createTextNode(" score " + (r[2] === null ? "–" : Math.round(r[2])) + " · " + r[3] + " · status " + r[4]));
-    add(body, el("p", "", DATA.legend[r[1]] || ""));
+    add(body, el("p", "", own(DATA.legend, r[1]) || ""));
 
     add(body, el("h3", "", "Provenance"));
     var chain = add(body, el("ol", "chain"));
     d.chain.forEach(function (p) { add(add(chain, el("li")), fileLink(p)); });
     add(add(chain, el("li")), el("b", "", r[0]));
+
+    var same = copiesOf(i);
+    if (same.length) {
+      add(body, el("h4", "", "Same content (sha256) elsewhere in the dump"));
+      var sl = add(body, el("ul", "chain"));
+      same.slice(0, 50).forEach(function (k) { add(add(sl, el("li")), fileLink(k)); });
+    }
 
     add(body, el("h3", "", "Identity"));
     kvTable(body, [["sha256", d.h[0]], ["md5", d.h[1]], ["size", d.h[2] === null ? "" : d.h[2] + " bytes"],
@@ -162,7 +179,7 @@
     add(body, el("h3", "", "Findings (" + d.find.length + ")"));
     if (!d.find.length) { add(body, el("p", "", "No rule or corpus check fired. That is not proof the file is genuine.")); }
     d.find.forEach(function (f) {
-      var box = add(body, el("div", "finding s-" + f[1])), rule = DATA.rules[f[0]];
+      var box = add(body, el("div", "finding f-" + f[1])), rule = own(DATA.rules, f[0]);
       var top = add(box, el("p"));
       add(top, el("span", "sev s-" + f[1], f[1]));
       add(top, el("b", "", rule ? rule[0] : f[0]));
@@ -171,8 +188,12 @@
       top.appendChild(document.createTextNode(" · grade " + f[2] + " · " + f[5]));
       add(box, el("p", "", f[4]));
       if (rule && rule[1]) { add(box, el("p", "why", "Why it matters: " + rule[1])); }
-      if (rule && rule[2] && rule[2].length) { add(box, el("p", "why", "Innocent explanations: " + rule[2].join("; "))); }
-      add(box, el("p", "why", "Technique: " + (DATA.techniques[f[3]] || f[3])));
+      if (rule && rule[2] && rule[2].length) {
+        add(box, el("p", "why", "Innocent explanations:"));
+        var ul = add(box, el("ul", "why"));
+        rule[2].forEach(function (t) { add(ul, el("li", "", t)); });
+      }
+      add(box, el("p", "why", "Technique: " + (own(DATA.techniques, f[3]) || f[3])));
       if (f[6].length) {
         kvTable(box, f[6].map(function (e) { return [e[0], e[1] + (e[2] ? "  (" + e[2] + ")" : "")]; }));
       }
