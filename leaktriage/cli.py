@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         required=True,
-        help="output folder (triage.sqlite, files.jsonl, files.csv)",
+        help="output folder (triage.sqlite, files.jsonl, files.csv, report.html)",
     )
     scan.add_argument("--leak-date", type=_date, help="date the dump was published (YYYY-MM-DD)")
     scan.add_argument(
@@ -334,6 +334,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         for rule_id, count in sorted(summary.rule_hits.items(), key=lambda kv: (-kv[1], kv[0])):
             hits.add_row(rule_id, str(count))
         out.print(hits)
+    out.print(f"Report: {_clean(summary.out_dir / 'report.html')} (opens offline in a browser)")
     return 0
 
 

@@ -364,6 +364,14 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
     shutil.copytree(scanned, out)
     first, second = _ids(out, "documents/pdf/report.pdf", "documents/pdf/budget_two_updates.pdf")
     _add_corpus_tables(out / "triage.sqlite", first, second)
+    (eml,) = _ids(out, "documents/hostile_meta/hostile_meta.eml")
+    db = sqlite3.connect(out / "triage.sqlite")
+    db.executemany(
+        "INSERT INTO fields VALUES (?, 'email.dkim_result', ?, ?, 'list')",
+        [(eml, 0, "pass"), (eml, 1, "fail_body")],
+    )
+    db.commit()
+    db.close()
     store = Store.open_existing(out)
     report = write_html(store, out / "report.html")
     store.close()
@@ -394,12 +402,38 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         for i in hostile:
             driver.execute_script(f"location.hash = 'f={i}';")
             texts.append(driver.find_element("id", "detail-body").text)
+            if rows[i][0].endswith("documents/hostile_meta/hostile_meta.eml"):
+                dkim = driver.execute_script(
+                    "return [document.querySelector('#detail-body .dkim-pass').textContent,"
+                    " document.querySelector('#detail-body .dkim-fail').textContent];"
+                )
+        assert dkim == ["pass", "fail_body"]
         detail = "\n".join(texts)
         assert hm.SCRIPT in detail and hm.MARKER_AUTHOR in detail and hm.JS_URL in detail
         assert hm.CLOSE in detail and hm.EMAIL_SUBJECT in detail
         assert "Мир " + hm.SCRIPT in detail or second not in detail
+
+        # Paginated (100 rows a page), sortable by a header click, filtered by verdict.
+        def column(n: int) -> list[str]:
+            return list(
+                driver.execute_script(
+                    f"return Array.from(document.querySelectorAll('#rows tr td:nth-child({n})'))"
+                    ".map(function (td) { return td.textContent; });"
+                )
+            )
+
+        assert len(column(3)) == 100
+        assert driver.find_element("id", "page").text == f"page 1 / {-(-len(rows) // 100)}"
+        assert column(1)[:10] == ["likely_altered"] * 10
+        driver.find_element("css selector", '#table th[data-col="0"]').click()
+        paths = column(3)
+        assert paths == sorted(r[0] for r in rows)[:100]
+        driver.find_element("css selector", '#table th[data-col="0"]').click()
+        assert column(3) == sorted((r[0] for r in rows), reverse=True)[:100]
+        driver.execute_script("location.hash = 'verdict=decoy_suspected';")
+        assert set(column(1)) == {"decoy_suspected"} and len(column(1)) == 4
         # The search box and the table show hostile names as text.
-        driver.execute_script("location.hash = '';")
+        driver.execute_script("location.hash = 'verdict=';")
         box = driver.find_element("id", "q")
         box.send_keys("pwned")
         driver.execute_script("document.getElementById('q').dispatchEvent(new Event('input'));")
