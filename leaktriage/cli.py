@@ -191,15 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--top", type=_positive, default=15, help="flagged files listed")
     report.add_argument("--no-html", action="store_true", help="print only, write nothing")
 
-    export = sub.add_parser("export", help="write a scan's records as jsonl, csv or FtM entities")
+    export = sub.add_parser(
+        "export", help="write a scan's records as jsonl, csv, FtM entities or report.html"
+    )
     export.add_argument("out", type=Path, help="output folder of a scan")
-    export.add_argument("--format", choices=("jsonl", "csv", "ftm"), required=True)
+    export.add_argument("--format", choices=("jsonl", "csv", "ftm", "html"), required=True)
     export.add_argument(
         "--out",
         dest="target",
         type=Path,
         metavar="FILE",
-        help="file to write (OUT/files.jsonl, OUT/files.csv, OUT/entities.ftm.json); - for stdout",
+        help="file to write (default in OUT: files.jsonl, files.csv, entities.ftm.json, "
+        "report.html); - for standard output (ftm only)",
     )
 
     sub.add_parser("formats", help="list the extractors and the types they read")
@@ -520,32 +523,27 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.report.ftm import ENTITIES_NAME, write_ftm
-    from leaktriage.store import Store, export_csv, export_jsonl
+    from leaktriage.report import WRITERS, write_ftm
+    from leaktriage.store import Store
 
     try:
         store = Store.open_existing(args.out)
     except FileNotFoundError as exc:
         err.print(f"leaktriage: {_clean(exc)}")
         return 3
-    default = {"jsonl": "files.jsonl", "csv": "files.csv", "ftm": ENTITIES_NAME}[args.format]
+    default, writer = WRITERS[args.format]
     target: Path = args.target or store.path.parent / default
     try:
-        if str(target) == "-" and args.format == "ftm":
-            count = write_ftm(store, sys.stdout)
-        elif str(target) == "-":
-            err.print("leaktriage: --out - (stdout) is for --format ftm only")
-            return 2
-        elif args.format == "ftm":
-            count = write_ftm(store, target)
-        elif args.format == "jsonl":
-            count = export_jsonl(store, target)
-        else:
-            count = export_csv(store, target)
+        if str(target) == "-":
+            if args.format != "ftm":
+                err.print("leaktriage: --out - (standard output) is for --format ftm only")
+                return 2
+            write_ftm(store, sys.stdout)
+            return 0
+        count = writer(store, target)
     finally:
         store.close()
-    if str(target) != "-":
-        err.print(f"wrote {count} records to {_clean(target)}")
+    err.print(f"wrote {count} records to {_clean(target)}")
     return 0
 
 
