@@ -141,6 +141,8 @@ def test_scan_writes_the_report_with_the_planted_files_first(scanned: Path) -> N
     assert "An earlier version inside the PDF shows different text" in flagged
     assert "Container timestamps (ZIP entries, OLE directory) after the leak date" in flagged
     assert "leak date <b>2017-05-05</b>" in html
+    # rapport.doc and its copy: OLE directory written the day after the leak date.
+    assert ">2 after the leak date (2 flagged)</text>" in html
     assert '>10</span>\n    <span class="name">likely_altered' in html
     assert "authentic" not in _markup(html).lower().replace("authentic documents", "")
     manifest = json.loads((scanned / "manifest.json").read_text())
@@ -241,6 +243,7 @@ def test_timeline_marks_the_leak_date_and_flags() -> None:
     assert svg.count('fill="#d7263d"') == 1  # one red bin: the three flagged dates after the leak
     assert "3 created dates, 3 of flagged files" in svg
     assert "1 before 1985 (left edge)" in svg
+    assert ">3 after the leak date (3 flagged)</text>" in svg
     assert ">created</text>" in svg and ">8 files</text>" in svg and ">0 files</text>" in svg
     assert timeline_svg({"created": []}, None) == ""
 

@@ -33,8 +33,13 @@ TIMELINE_FIELDS = {
     "created": ("doc.created", "pdf.xmp_created", "image.datetime_original"),
     "modified": ("doc.modified", "pdf.xmp_modified"),
     "email": ("email.date",),
+    "container": ("ole.dir_modified_max", "ooxml.zip_mtime_max"),
 }
-"""Timeline rows and the facts that feed each (first one present wins per file)."""
+"""Timeline rows and the facts that feed each (first one present wins per file). The
+container row is when the file's own container was last written (OLE directory, zip
+entries): a forger's re-save shows there even when the properties were set back."""
+DOS_ZERO = datetime(1980, 1, 1, tzinfo=UTC)
+"""A zip time of 1980-01-01 00:00 means "no time" (Office writes it); not a date."""
 VALUE_CAP = 400
 """Longest fact or evidence value kept in the report; longer ones are cut with a mark."""
 SAMPLE_CAP = 300
@@ -352,7 +357,7 @@ def timeline_points(data: ReportData) -> dict[str, list[tuple[datetime, bool]]]:
                 values = f["facts"].get(name)
                 if values:
                     moment = _parse(values[0])
-                    if moment is not None:
+                    if moment is not None and moment != DOS_ZERO:
                         points[kind].append((moment, flagged))
                     break
     return points

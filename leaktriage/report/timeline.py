@@ -109,8 +109,11 @@ def timeline_svg(
         base = TOP + ROW * (row + 1) - 4
         total = [0] * BINS
         flagged = [0] * BINS
-        early = late = 0
+        early = late = after = after_flagged = 0
         for moment, is_flagged in rows:
+            if leak is not None and leak + timedelta(days=1) <= moment <= ceiling:
+                after += 1
+                after_flagged += int(is_flagged)
             if moment < PLAUSIBLE_FROM:
                 early += 1
                 b = 0
@@ -159,8 +162,13 @@ def timeline_svg(
                 if part
             )
             out.append(
-                f'<text x="{WIDTH - RIGHT}" y="{base - ROW + 18}" text-anchor="end" '
-                f'fill="#a00">{escape(note)}</text>'
+                f'<text x="{LEFT + 4}" y="{base - ROW + 18}" fill="#a00">{escape(note)}</text>'
+            )
+        if after:
+            note = f"{after} after the leak date ({after_flagged} flagged)"
+            out.append(
+                f'<text x="{WIDTH - RIGHT - 4}" y="{base - ROW + 13}" text-anchor="end" '
+                f'fill="#b00020" font-weight="bold">{escape(note)}</text>'
             )
     if leak is not None:
         lx = _x(leak, lo, hi)
