@@ -453,8 +453,10 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
             if r[0].endswith("documents/pdf/budget_two_updates.pdf") and "!" not in r[0]
         )
         driver.execute_script(f"location.hash = 'f={budget}';")
-        diff = driver.find_element("css selector", "#detail-body .diff").text
-        assert "12 000 000 €" in diff and hm.CLOSE in diff
+        diffs = [e.text for e in driver.find_elements("css selector", "#detail-body .diff")]
+        # The PDF's own earlier revision, then the corpus pair, each side by side.
+        assert diffs[0] == "Total communication : 1 200 000 €\nTotal communication : 12 000 000 €"
+        assert "12 000 000 €" in diffs[1] and hm.CLOSE in diffs[1]
         driver.save_screenshot(str(tmp_path / "detail.png"))
         state = driver.execute_script(
             "return {pwned: typeof window.__pwned, alerts: window.__alerts, csp: window.__csp,"

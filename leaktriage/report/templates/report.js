@@ -199,6 +199,21 @@
       }
     });
 
+    var revs = null;
+    d.facts.forEach(function (g) { g[1].forEach(function (f) { if (f[0] === "pdf.revision_diff") { revs = f[1]; } }); });
+    if (revs) {
+      add(body, el("h3", "", "Earlier PDF revision (left) against the final text (right)"));
+      revs.forEach(function (v) {
+        var cut = v.indexOf(" | +"), a = "", b = "";
+        if (v.charAt(0) === "-" && cut > 0) { a = v.slice(1, cut); b = v.slice(cut + 4); }
+        else if (v.charAt(0) === "-") { a = v.slice(1); }
+        else if (v.charAt(0) === "+") { b = v.slice(1); }
+        else { a = v; }
+        var g = add(body, el("div", "diff"));
+        add(g, el("pre", "a", a));
+        add(g, el("pre", "b", b));
+      });
+    }
     if (d.diffs) {
       add(body, el("h3", "", "Differing passages"));
       d.diffs.forEach(function (x) {
