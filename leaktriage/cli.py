@@ -543,7 +543,8 @@ def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
         count = writer(store, target)
     finally:
         store.close()
-    err.print(f"wrote {count} records to {_clean(target)}")
+    what = "entities" if args.format == "ftm" else "records"
+    err.print(f"wrote {count} {what} to {_clean(target)}")
     return 0
 
 

@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -141,6 +141,12 @@ def test_scan_writes_the_report_with_the_planted_files_first(scanned: Path) -> N
     assert "An earlier version inside the PDF shows different text" in flagged
     assert "Container timestamps (ZIP entries, OLE directory) after the leak date" in flagged
     assert "leak date <b>2017-05-05</b>" in html
+    techniques = _payload(html)["techniques"]
+    assert isinstance(techniques, dict)
+    assert techniques["T0089.003"] == (
+        "T0089.003 Alter Authentic Documents (formerly T0025 Leak altered documents)"
+    )
+    assert techniques["C00202"] == "C00202 Set data 'honeytraps'"
     # rapport.doc and its copy: OLE directory written the day after the leak date.
     assert ">2 after the leak date (2 flagged)</text>" in html
     assert '>10</span>\n    <span class="name">likely_altered' in html
@@ -230,8 +236,6 @@ def test_corpus_sections_render_when_present(scanned: Path, tmp_path: Path) -> N
 
 
 def test_timeline_marks_the_leak_date_and_flags() -> None:
-    from datetime import UTC, datetime
-
     points = {
         "created": [(datetime(2017, 3, 1, tzinfo=UTC), False)] * 5
         + [(datetime(2017, 5, 6, tzinfo=UTC), True)] * 3,
@@ -306,6 +310,16 @@ def test_ftm_export_validates(scanned: Path, tmp_path: Path) -> None:
     assert pdf["properties"]["notes"][0].startswith("leaktriage verdict: likely_altered")
     folder = by_id[pdf["properties"]["parent"][0]]
     assert folder["schema"] == "Folder" and folder["properties"]["fileName"] == ["pdf"]
+    (memo_id,) = _ids(scanned, "documents/ooxml/memo.docx")
+    memo = by_id[entity_id(memo_id)]["properties"]
+    assert by_id[entity_id(memo_id)]["schema"] == "Document"
+    assert memo["author"] == ["Camille Durand-Lefort"]
+    assert memo["generator"] == ["Microsoft Office Word"]
+    assert memo["authoredAt"] == ["2017-03-10T08:12:00"]
+    assert memo["modifiedAt"] == ["2017-03-14T09:30:00"]
+    assert memo["language"] == ["fra"]
+    # The last editor is not merged into author (ingest-file does); it is a note.
+    assert "doc.last_modified_by: Julien Marchetti" in memo["notes"]
     eml = by_id[entity_id(eml_id)]
     assert eml["schema"] == "Email"
     assert eml["properties"]["subject"] == [hm.EMAIL_SUBJECT]
@@ -475,3 +489,13 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
     }
     assert sent == [url], sent
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
+    store = Store(tmp_path / "triage.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+    store.finish_run(run, datetime(2026, 1, 2, 3, 5, tzinfo=UTC), {}, 0)
+    html = render_html(load_report_data(store))
+    store.close()
+    assert "<p>No file was flagged.</p>" in html and "leak date <b>not given</b>" in html
+    assert 'class="timeline"' not in html and _payload(html)["rows"] == []
