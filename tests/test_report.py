@@ -499,3 +499,23 @@ def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
     store.close()
     assert "<p>No file was flagged.</p>" in html and "leak date <b>not given</b>" in html
     assert 'class="timeline"' not in html and _payload(html)["rows"] == []
+
+
+def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned: Path) -> None:
+    store = Store.open_existing(scanned)
+    full = load_report_data(store)
+    capped = load_report_data(store, max_files=20)
+    store.close()
+    assert full.total == capped.total == len(full.files) == 202
+    assert len(capped.files) == 20 and {f["verdict"] for f in capped.files} <= {
+        "likely_altered",
+        "decoy_suspected",
+        "suspicious",
+    }
+    assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
+    assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
+    assert capped.timeline == full.timeline
+    html = render_html(capped)
+    assert "This table holds 20 of the 202 files" in html
+    assert "This table holds" not in render_html(full)
+    assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,6 +45,9 @@ SAMPLE_CAP = 300
 """Longest text sample kept per file."""
 LIST_CAP = 20
 """Most elements of one list fact kept."""
+MAX_FILES = 50_000
+"""Most files the report's table and details hold (flagged files first, then by path); the
+counts, rules and timeline always cover every file. About 1.1 MB of HTML per 1,000 files."""
 
 
 def cut(text: str | None, cap: int = VALUE_CAP) -> str:
@@ -85,6 +87,10 @@ class ReportData:
     """Technique id -> "T0089.003 Alter Authentic Documents (formerly T0025 ...)"."""
     groups: list[dict[str, Any]] = field(default_factory=list)
     outliers: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    """Files in the store; more than ``len(files)`` when the table was capped."""
+    timeline: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)
+    """Per timeline row, the (date, flagged) of every file of the store that has one."""
 
     def flagged(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Flagged files, most worrying first (verdict order, then score, then path)."""
@@ -124,8 +130,26 @@ def _iso(text: str | None) -> str:
     return text or ""
 
 
-def load_report_data(store: Store) -> ReportData:
-    """Read a store into :class:`ReportData` (a few queries, no extractor)."""
+def _chosen(db: sqlite3.Connection, limit: int) -> set[str] | None:
+    """Record ids the table keeps when the store has more than ``limit`` files, else None."""
+    (total,) = db.execute("SELECT count(*) FROM files").fetchone()
+    if total <= limit:
+        return None
+    # The order of ReportData.flagged: verdict rank, then score, then path.
+    rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(VERDICTS)))
+    return {
+        row[0]
+        for row in db.execute(
+            f"SELECT record_id FROM files ORDER BY CASE coalesce(verdict, 'no_signal') {rank} "
+            "ELSE 9 END, score DESC, path, record_id LIMIT ?",
+            (*VERDICTS, limit),
+        )
+    }
+
+
+def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
+    """Read a store into :class:`ReportData` (a few queries, no extractor). The table holds
+    at most ``max_files`` files; counts and timeline cover them all."""
     db = store.db
     run = store.last_run() or {}
     config = json.loads(run.get("config_json") or "{}")
@@ -138,11 +162,14 @@ def load_report_data(store: Store) -> ReportData:
     }
     files: list[dict[str, Any]] = []
     index: dict[str, int] = {}
+    chosen = _chosen(db, max_files)
     for row in db.execute(
         "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, extension, "
         "extension_mismatch, mtime, status, extractor, verdict, score FROM files "
         "ORDER BY path, record_id"
     ):
+        if chosen is not None and row[0] not in chosen:
+            continue
         index[row[0]] = len(files)
         files.append(
             {
@@ -185,7 +212,9 @@ def load_report_data(store: Store) -> ReportData:
         "SELECT finding_id, field, value, note FROM evidence ORDER BY finding_id, ord"
     ):
         evidence.setdefault(fid, []).append([field_name, cut(value), note or ""])
-    hits: Counter[str] = Counter()
+    hits = dict(
+        db.execute("SELECT rule_id, count(DISTINCT record_id) FROM findings GROUP BY rule_id")
+    )
     for fid, rid, rule_id, technique, severity, grade, message, source, score in db.execute(
         "SELECT finding_id, record_id, rule_id, technique, severity, grade, message, source, "
         "score FROM findings ORDER BY record_id, finding_id"
@@ -193,10 +222,7 @@ def load_report_data(store: Store) -> ReportData:
         i = index.get(rid)
         if i is None:
             continue
-        found = files[i]["findings"]
-        if not any(f["rule_id"] == rule_id for f in found):
-            hits[rule_id] += 1
-        found.append(
+        files[i]["findings"].append(
             {
                 "rule_id": rule_id,
                 "technique": technique,
@@ -223,14 +249,18 @@ def load_report_data(store: Store) -> ReportData:
         f["findings"].sort(key=lambda x: (sev_rank.get(x["severity"], 9), x["rule_id"]))
         f["chain"] = _chain(f, files, index)
     groups, outliers = _corpus(db, files, index)
-    by_type = Counter(f["mime"] for f in files)
+    verdicts = dict(
+        db.execute("SELECT coalesce(verdict, 'no_signal'), count(*) FROM files GROUP BY 1")
+    )
+    by_type = dict(db.execute("SELECT mime, count(*) FROM files GROUP BY mime"))
+    by_status = dict(db.execute("SELECT status, count(*) FROM files GROUP BY status"))
     return ReportData(
         run=run,
         leak_date=leak_date,
         files=files,
-        by_verdict={v: n for v in VERDICTS if (n := sum(f["verdict"] == v for f in files))},
+        by_verdict={v: verdicts[v] for v in VERDICTS if verdicts.get(v)},
         by_type=sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])),
-        by_status=dict(sorted(Counter(f["status"] for f in files).items())),
+        by_status=dict(sorted(by_status.items())),
         top_rules=[
             (rule_id, n, rules[rule_id].title if rule_id in rules else "")
             for rule_id, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -242,6 +272,8 @@ def load_report_data(store: Store) -> ReportData:
         },
         groups=groups,
         outliers=outliers,
+        total=sum(by_status.values()),
+        timeline=_timeline(db),
     )
 
 
@@ -347,20 +379,32 @@ def _summary_pairs(data: Any) -> list[list[str]]:
     return [["summary", cut(json.dumps(data, sort_keys=True), 200)]]
 
 
-def timeline_points(data: ReportData) -> dict[str, list[tuple[datetime, bool]]]:
-    """Per timeline row, the (date, flagged) of every file that has one."""
+def _timeline(db: sqlite3.Connection) -> dict[str, list[tuple[datetime, bool]]]:
+    """Per timeline row, the (date, flagged) of every file that has one, streamed from SQL."""
+    names = sorted({n for group in TIMELINE_FIELDS.values() for n in group})
+    marks = ",".join("?" * len(names))
+    per_file: dict[str, tuple[bool, dict[str, str]]] = {}
+    for rid, verdict, name, value in db.execute(
+        "SELECT f.record_id, f.verdict, d.name, d.value FROM fields d JOIN files f "
+        f"USING (record_id) WHERE d.ord = 0 AND d.name IN ({marks}) ORDER BY f.path, f.record_id",
+        names,
+    ):
+        per_file.setdefault(rid, ((verdict or "") in FLAGGED, {}))[1][name] = value
     points: dict[str, list[tuple[datetime, bool]]] = {k: [] for k in TIMELINE_FIELDS}
-    for f in data.files:
-        flagged = f["verdict"] in FLAGGED
-        for kind, names in TIMELINE_FIELDS.items():
-            for name in names:
-                values = f["facts"].get(name)
-                if values:
-                    moment = _parse(values[0])
+    for flagged, facts in per_file.values():
+        for kind, group in TIMELINE_FIELDS.items():
+            for name in group:
+                if name in facts:
+                    moment = _parse(facts[name])
                     if moment is not None and moment != DOS_ZERO:
                         points[kind].append((moment, flagged))
                     break
     return points
+
+
+def timeline_points(data: ReportData) -> dict[str, list[tuple[datetime, bool]]]:
+    """The timeline's points (kept for callers holding report data)."""
+    return data.timeline
 
 
 def _parse(text: str) -> datetime | None:

@@ -51,8 +51,8 @@ def summary_of(data: ReportData, top: int = 15) -> Summary:
     return Summary(
         input_path=str(data.run.get("input_path") or ""),
         leak_date=data.leak_date,
-        items=len(data.files),
-        flagged=sum(1 for f in data.files if f["verdict"] in FLAGGED),
+        items=data.total,
+        flagged=sum(n for v, n in data.by_verdict.items() if v in FLAGGED),
         by_verdict=data.by_verdict,
         by_status=data.by_status,
         by_type=data.by_type,
