@@ -431,11 +431,11 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         assert "Мир " + hm.SCRIPT in detail or second not in detail
 
         # Paginated (100 rows a page), sortable by a header click, filtered by verdict.
-        def column(n: int) -> list[str]:
+        def column(n: int, attribute: str = "textContent") -> list[str]:
             return list(
                 driver.execute_script(
                     f"return Array.from(document.querySelectorAll('#rows tr td:nth-child({n})'))"
-                    ".map(function (td) { return td.textContent; });"
+                    f".map(function (td) {{ return td.{attribute}; }});"
                 )
             )
 
@@ -443,10 +443,12 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         assert driver.find_element("id", "page").text == f"page 1 / {-(-len(rows) // 100)}"
         assert column(1)[:10] == ["likely_altered"] * 10
         driver.find_element("css selector", '#table th[data-col="0"]').click()
-        paths = column(3)
+        # Long paths show their end ("…" + last 71 characters); the full path is the title.
+        paths = column(3, "title")
         assert paths == sorted(r[0] for r in rows)[:100]
+        assert [t if len(t) <= 72 else "…" + t[-71:] for t in paths] == column(3)
         driver.find_element("css selector", '#table th[data-col="0"]').click()
-        assert column(3) == sorted((r[0] for r in rows), reverse=True)[:100]
+        assert column(3, "title") == sorted((r[0] for r in rows), reverse=True)[:100]
         driver.execute_script("location.hash = 'verdict=decoy_suspected';")
         assert set(column(1)) == {"decoy_suspected"} and len(column(1)) == 4
         # The search box and the table show hostile names as text.

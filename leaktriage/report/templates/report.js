@@ -78,7 +78,8 @@
         var c = COLS[j], v = r[c], td;
         if (c === 1) { td = el("td"); add(td, el("span", "badge v-" + (RANK[v] === undefined ? "x" : v), v)); }
         else if (c === 2) { td = el("td", "num", v === null ? "" : Math.round(v)); }
-        else if (c >= 8 && c <= 10) { td = el("td", "", short(v)); }
+        else if (c >= 8 && c <= 10) { td = el("td", "", v ? String(v).slice(0, 10) : ""); td.title = short(v); }
+        else if (c === 0) { td = el("td", "", v.length > 72 ? "…" + v.slice(v.length - 71) : v); }
         else { td = el("td", "", v); }
         if (c === 0 || c === 5 || c === 6 || c === 11) { td.title = String(v || "").slice(0, 600); }
         tr.appendChild(td);
