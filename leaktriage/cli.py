@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import unicodedata
@@ -538,7 +539,11 @@ def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
             if args.format != "ftm":
                 err.print("leaktriage: --out - (standard output) is for --format ftm only")
                 return 2
-            write_ftm(store, sys.stdout)
+            try:
+                write_ftm(store, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `| head`: the reader has what it wanted
+                sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - takes the last flush
             return 0
         count = writer(store, target)
     finally:
