@@ -628,14 +628,16 @@ def run_scan(
     progress: ProgressFn | None = None,
     corpus_progress: CorpusProgressFn | None = None,
 ) -> RunSummary:
-    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``.
+    """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl``, ``files.csv`` and
+    ``report.html``.
 
     After the walk, the corpus analysis runs over the store (``corpus_progress(step, done,
-    total)`` follows it), so the exports carry its findings.
+    total)`` follows it), so the exports and the report carry its findings.
     """
     from leaktriage import store
     from leaktriage.corpus import analyze
     from leaktriage.manifest import write_manifest
+    from leaktriage.report import REPORT_NAME, write_html
 
     config = config or ScanConfig()
     root = Path(path)
@@ -660,6 +662,7 @@ def run_scan(
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
+    write_html(db, out / REPORT_NAME)
     write_manifest(
         out,
         db,
@@ -668,7 +671,7 @@ def run_scan(
         started,
         finished,
         dict(counts.by_status),
-        [out / "files.jsonl", out / "files.csv"],
+        [out / "files.jsonl", out / "files.csv", out / REPORT_NAME],
     )
     beacons = db.findings_by_rules(
         rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import unicodedata
@@ -40,6 +41,8 @@ examples:
   leaktriage scan emails.zip --out t --leak-date 2017-05-05
   leaktriage show triage 'leak/a.zip!docs/budget.xlsx'
   leaktriage show triage 3f2a9c1b               (a record id or its first 8+ characters)
+  leaktriage report triage                      summary, top flagged files, new report.html
+  leaktriage export triage --format ftm         FollowTheMoney entities for Aleph
   leaktriage formats                            extractors and the types they read
   leaktriage fields                             the catalogue of fact names
   leaktriage rules list                         the rules, one line each
@@ -109,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         type=Path,
         required=True,
-        help="output folder (triage.sqlite, files.jsonl, files.csv)",
+        help="output folder (triage.sqlite, files.jsonl, files.csv, report.html)",
     )
     scan.add_argument("--leak-date", type=_date, help="date the dump was published (YYYY-MM-DD)")
     scan.add_argument(
@@ -219,6 +222,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("out", type=Path, help="output folder of a scan")
     show.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
 
+    report = sub.add_parser(
+        "report", help="print a scan's summary and re-render its report.html from the store"
+    )
+    report.add_argument("out", type=Path, help="output folder of a scan")
+    report.add_argument(
+        "--html", type=Path, metavar="FILE", help="where to write the report (OUT/report.html)"
+    )
+    report.add_argument("--top", type=_positive, default=15, help="flagged files listed")
+    report.add_argument("--no-html", action="store_true", help="print only, write nothing")
+
+    export = sub.add_parser(
+        "export", help="write a scan's records as jsonl, csv, FtM entities or report.html"
+    )
+    export.add_argument("out", type=Path, help="output folder of a scan")
+    export.add_argument("--format", choices=("jsonl", "csv", "ftm", "html"), required=True)
+    export.add_argument(
+        "--out",
+        dest="target",
+        type=Path,
+        metavar="FILE",
+        help="file to write (default in OUT: files.jsonl, files.csv, entities.ftm.json, "
+        "report.html); - for standard output (ftm only)",
+    )
+
     sub.add_parser("formats", help="list the extractors and the types they read")
     sub.add_parser("fields", help="print the catalogue of fact names and their meaning")
     return parser
@@ -258,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args, out, err)
         if args.command == "eval":
             return _eval(args, out, err)
+        if args.command == "report":
+            return _report(args, out, err)
+        if args.command == "export":
+            return _export(args, out, err)
         if args.command == "formats":
             return _formats(out)
         if args.command == "fields":
@@ -372,6 +403,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"  {_clean(path)}  {_clean(f'[{rule_id}]')} {_clean(message)}")
         if len(summary.beacons) > BEACONS_SHOWN:
             out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
+    out.print(f"Report: {_clean(summary.out_dir / 'report.html')} (opens offline in a browser)")
     return 0
 
 
@@ -447,9 +479,11 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         with progress:
             summary = analyze(store, config, tick)
+        from leaktriage.report import REPORT_NAME, write_html
         from leaktriage.store import export_files
 
         export_files(store, args.out / "files.jsonl", args.out / "files.csv")
+        write_html(store, args.out / REPORT_NAME)  # the report shows the new corpus results
         verdicts = store.verdict_counts()
     finally:
         store.close()
@@ -647,6 +681,93 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print("[bold]raw[/bold]")
         for key, value in sorted(record.raw.items()):
             out.print(f"  {_clean(key):<32} {_clean(value[:300])}")
+    return 0
+
+
+def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.report import REPORT_NAME, write_html
+    from leaktriage.report.data import load_report_data
+    from leaktriage.report.summary import summary_of
+    from leaktriage.store import Store
+
+    try:
+        store = Store.open_existing(args.out)
+    except FileNotFoundError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return 3
+    try:
+        summary = summary_of(load_report_data(store), args.top)
+        target = None
+        if not args.no_html:
+            target = write_html(store, args.html or store.path.parent / REPORT_NAME)
+    finally:
+        store.close()
+    leak = summary.leak_date.isoformat() if summary.leak_date else "not given"
+    out.print(
+        f"[bold]{summary.items}[/bold] items from {_clean(summary.input_path)}, leak date {leak}: "
+        f"[bold]{summary.flagged}[/bold] flagged"
+    )
+    verdicts = Table(title="By verdict", show_edge=False)
+    verdicts.add_column("verdict")
+    verdicts.add_column("items", justify="right")
+    for name, count in summary.by_verdict.items():
+        verdicts.add_row(name, str(count))
+    out.print(verdicts)
+    if summary.top_rules:
+        rules = Table(title="Rules that fired most", show_edge=False)
+        rules.add_column("rule")
+        rules.add_column("files", justify="right")
+        rules.add_column("what")
+        for rule_id, count, title in summary.top_rules[:10]:
+            rules.add_row(_clean(rule_id), str(count), _clean(title))
+        out.print(rules)
+    if summary.top_files:
+        files = Table(title="Most worrying files", show_edge=False, show_lines=True)
+        files.add_column("verdict")
+        files.add_column("score", justify="right")
+        files.add_column("file", overflow="fold")
+        files.add_column("why", overflow="fold")
+        for f in summary.top_files:
+            reason = f.reason if len(f.reason) <= 200 else f.reason[:200] + "…"
+            files.add_row(
+                f.verdict,
+                f"{f.score:.0f}",
+                _clean(f.path),
+                _clean(reason) + "\n[dim]" + _clean(" ".join(f.rule_ids)) + "[/dim]",
+            )
+        out.print(files)
+    if target is not None:
+        out.print(f"wrote {_clean(target)}")
+    return 0
+
+
+def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from leaktriage.report import WRITERS, write_ftm
+    from leaktriage.store import Store
+
+    try:
+        store = Store.open_existing(args.out)
+    except FileNotFoundError as exc:
+        err.print(f"leaktriage: {_clean(exc)}")
+        return 3
+    default, writer = WRITERS[args.format]
+    target: Path = args.target or store.path.parent / default
+    try:
+        if str(target) == "-":
+            if args.format != "ftm":
+                err.print("leaktriage: --out - (standard output) is for --format ftm only")
+                return 2
+            try:
+                write_ftm(store, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:  # `| head`: the reader has what it wanted
+                sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - takes the last flush
+            return 0
+        count = writer(store, target)
+    finally:
+        store.close()
+    what = "entities" if args.format == "ftm" else "records"
+    err.print(f"wrote {count} {what} to {_clean(target)}")
     return 0
 
 

@@ -167,6 +167,13 @@ FROM corpus_pairs p JOIN files a ON a.record_id = p.record_a
 CREATE VIEW IF NOT EXISTS corpus_scores_view AS
 SELECT f.path, s.outlier_score, s.rare_json, f.verdict, s.record_id
 FROM corpus_scores s JOIN files f USING (record_id);
+CREATE VIEW IF NOT EXISTS findings_view AS
+SELECT f.path, f.verdict, x.rule_id, x.severity, x.grade, x.technique, x.message,
+  (SELECT group_concat(e.field || '=' || coalesce(e.value, ''), '; ') FROM
+     (SELECT field, value FROM evidence WHERE finding_id = x.finding_id ORDER BY ord) e)
+    AS evidence,
+  x.source, f.record_id
+FROM findings x JOIN files f USING (record_id);
 CREATE VIEW IF NOT EXISTS issues_view AS
 SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
 FROM issues i JOIN files f USING (record_id);

@@ -1,4 +1,5 @@
-"""The bundled rules load from an installed wheel, not only from a checkout."""
+"""The bundled rules and the report templates load from an installed wheel, not only from a
+checkout."""
 
 from __future__ import annotations
 
@@ -58,6 +59,13 @@ def test_rules_load_from_the_built_wheel(tmp_path: Path) -> None:
         p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*.yaml")
     )
     assert shipped == tracked
+    # The report's templates, style sheet and script are package data of the wheel.
+    templates = site / "leaktriage" / "report" / "templates"
+    assert sorted(p.name for p in templates.iterdir()) == [
+        "report.css",
+        "report.html.j2",
+        "report.js",
+    ]
     done = subprocess.run(
         [sys.executable, "-m", "leaktriage", "rules", "test"],
         cwd=tmp_path,

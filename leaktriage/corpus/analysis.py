@@ -134,7 +134,7 @@ def analyze(
     for fp, score in zip(prints, scores, strict=True):
         rare = rarity.rare(fp)
         rare_json = [
-            {"attribute": a, "value": v, "files": c, "of": rarity.total} for a, v, c in rare
+            {"attribute": a, "value": v, "count": c, "total": rarity.total} for a, v, c in rare
         ]
         for doc in by_unit[fp.doc.unit]:
             score_rows.append((doc.record_id, score, rare_json))

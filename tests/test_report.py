@@ -1,0 +1,549 @@
+"""report.html, the FtM export, findings_view and the ``report``/``export`` commands, on a
+scan of the sample leak (which carries the hostile-metadata fixtures)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html as html_lib
+import json
+import re
+import shutil
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from followthemoney import model
+
+from corpus_fixtures.builders import hostile_meta as hm
+from leaktriage.api import run_scan
+from leaktriage.cli import main
+from leaktriage.config import ScanConfig
+from leaktriage.report import write_html
+from leaktriage.report.data import load_report_data
+from leaktriage.report.ftm import ENTITIES_NAME, entity_id, write_ftm
+from leaktriage.report.html import render_html, script_json
+from leaktriage.report.summary import summarize
+from leaktriage.report.timeline import timeline_svg
+from leaktriage.store import Store
+from tests._chromium import MISSING, chromium, requests_seen
+
+PLANTED = (
+    "ole2/rapport.doc",
+    "pdf/budget_two_updates.pdf",
+    "campagne/agenda_2031.docx",
+    "presse/tract_lille.pdf",
+    "ooxml/memo_remote_template.docx",
+    "misc/lettre.rtf",
+)
+"""Planted forgeries with structural (grade A, high) evidence and planted decoys: the first
+screen must list them, whatever else the sample leak holds."""
+
+
+@pytest.fixture(scope="module")
+def scanned(sample_leak: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample leak scanned with its leak date (the scan writes report.html)."""
+    out = tmp_path_factory.mktemp("report") / "out"
+    run_scan(sample_leak, out, ScanConfig(leak_date=date(2017, 5, 5), workers=2))
+    return out
+
+
+def _payload(html: str) -> dict[str, object]:
+    block = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
+    )
+    assert block is not None
+    data: dict[str, object] = json.loads(block.group(1))
+    return data
+
+
+def _markup(html: str) -> str:
+    """The HTML without the JSON data block and the inline script."""
+    html = re.sub(
+        r'<script type="application/json" id="report-data">.*?</script>', "", html, flags=re.S
+    )
+    return re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+
+
+def _add_corpus_tables(db_path: Path, first: str, second: str) -> None:
+    """Corpus results with hostile labels and values (the tables are created when the store
+    predates the corpus stage)."""
+    db = sqlite3.connect(db_path)
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS corpus_groups(group_id INTEGER PRIMARY KEY, kind TEXT,
+          label TEXT, size INTEGER, summary_json TEXT);
+        CREATE TABLE IF NOT EXISTS corpus_members(group_id INTEGER, record_id TEXT, role TEXT);
+        CREATE TABLE IF NOT EXISTS corpus_pairs(record_a TEXT, record_b TEXT, similarity REAL,
+          diff_json TEXT);
+        CREATE TABLE IF NOT EXISTS corpus_scores(record_id TEXT, outlier_score REAL,
+          rare_json TEXT);
+        DELETE FROM corpus_members; DELETE FROM corpus_groups;
+        DELETE FROM corpus_pairs; DELETE FROM corpus_scores;
+        """
+    )
+    db.execute(
+        "INSERT INTO corpus_groups VALUES (1, 'fingerprint_cluster', ?, 2, ?)",
+        ("Cluster " + hm.SCRIPT, json.dumps({"doc.company": "Мир " + hm.IMG, "app": "Word 16"})),
+    )
+    db.execute("INSERT INTO corpus_groups VALUES (2, 'copies', 'budget copies', 2, '{}')")
+    db.executemany(
+        "INSERT INTO corpus_members VALUES (?, ?, ?)",
+        [(1, first, "member"), (1, second, "outlier"), (2, first, "original"), (2, second, "copy")],
+    )
+    db.execute(
+        "INSERT INTO corpus_pairs VALUES (?, ?, 0.93, ?)",
+        (
+            first,
+            second,
+            json.dumps([{"a": "Total : 1 200 000 €", "b": "Total : 12 000 000 € " + hm.CLOSE}]),
+        ),
+    )
+    db.execute(
+        "INSERT INTO corpus_scores VALUES (?, 0.87, ?)",
+        (
+            second,
+            json.dumps(
+                [
+                    {
+                        "attribute": "doc.company",
+                        "value": "Мир " + hm.SCRIPT,
+                        "count": 1,
+                        "total": 182,
+                    }
+                ]
+            ),
+        ),
+    )
+    db.commit()
+    db.close()
+
+
+def _ids(out: Path, *suffixes: str) -> list[str]:
+    db = sqlite3.connect(out / "triage.sqlite")
+    found = []
+    for suffix in suffixes:
+        row = db.execute(
+            "SELECT record_id FROM files WHERE path LIKE ? AND depth = 0", ("%" + suffix,)
+        ).fetchone()
+        found.append(row[0])
+    db.close()
+    return found
+
+
+def test_script_json_cannot_close_its_element() -> None:
+    text = script_json({"t": hm.CLOSE, "u": "a\u2028b & c > d"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"t": hm.CLOSE, "u": "a\u2028b & c > d"}
+
+
+def test_scan_writes_the_report_with_the_planted_files_first(scanned: Path) -> None:
+    html = (scanned / "report.html").read_text(encoding="utf-8")
+    flagged = html[html.index('id="flagged"') : html.index('id="overview"')]
+    for planted in PLANTED:
+        assert planted in flagged, planted
+    # The reasons are on the first screen, with the rule titles.
+    assert "An earlier version inside the PDF shows different text" in flagged
+    assert "Container timestamps (ZIP entries, OLE directory) after the leak date" in flagged
+    assert "leak date <b>2017-05-05</b>" in html
+    techniques = _payload(html)["techniques"]
+    assert isinstance(techniques, dict)
+    assert techniques["T0089.003"] == (
+        "T0089.003 Alter Authentic Documents (formerly T0025 Leak altered documents)"
+    )
+    assert techniques["C00202"] == "C00202 Set data 'honeytraps'"
+    # rapport.doc and its copy: OLE directory written the day after the leak date.
+    assert ">2 after the leak date (2 flagged)</text>" in html
+    db = sqlite3.connect(scanned / "triage.sqlite")
+    (altered,) = db.execute(
+        "SELECT count(*) FROM files WHERE verdict = 'likely_altered'"
+    ).fetchone()
+    db.close()
+    assert altered >= 20  # the 20 labeled forgeries of the sample leak, and their copies
+    assert f'>{altered}</span>\n    <span class="name">likely_altered' in html
+    assert "authentic" not in _markup(html).lower().replace("authentic documents", "")
+    manifest = json.loads((scanned / "manifest.json").read_text())
+    assert manifest["outputs"]["report.html"] == hashlib.sha256(html.encode()).hexdigest()
+
+
+def test_report_escapes_hostile_metadata(scanned: Path) -> None:
+    html = (scanned / "report.html").read_text(encoding="utf-8")
+    markup = _markup(html)
+    assert markup.count("<script") == 0 and html.count("<script") == 2
+    assert "<img" not in html and 'onerror="window' not in markup
+    assert "javascript:" not in re.findall(r'href="([^"]*)"', html)
+    # Every href is an in-page anchor made from an index or a fixed name.
+    assert {h[:1] for h in re.findall(r'href="([^"]*)"', html)} == {"#"}
+    payload = _payload(html)
+    rows = payload["rows"]
+    assert isinstance(rows, list)
+    titles = {row[7] for row in rows}
+    assert hm.SCRIPT in titles and hm.CLOSE in titles
+    authors = {row[5] for row in rows}
+    assert hm.MARKER_AUTHOR in authors
+    paths = [row[0] for row in rows]
+    assert any(p.endswith("!attachment:" + hm.ATTACHMENT_NAME) for p in paths)
+    assert any(p.endswith("/" + hm.DISK_NAME) for p in paths)
+    # The 10,000-character comment is cut in the detail, with the count of what was cut.
+    details = payload["details"]
+    assert isinstance(details, list)
+    docx = paths.index(
+        next(p for p in paths if p.endswith("documents/hostile_meta/hostile_meta.docx"))
+    )
+    facts = dict(item for group in details[docx]["facts"] for item in group[1])
+    comment = facts["doc.comments"][0]
+    assert comment.startswith(hm.LONG[:400] + "… [") and comment.endswith(" more characters]")
+    assert facts["doc.last_modified_by"] == [hm.JS_URL]
+
+
+def test_csp_allows_only_the_inline_script_and_style(scanned: Path) -> None:
+    html = (scanned / "report.html").read_text(encoding="utf-8")
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp is not None
+    script = re.search(r"<script>(.*?)</script>", html, re.S)
+    style = re.search(r"<style>(.*?)</style>", html, re.S)
+    assert script is not None and style is not None
+
+    def digest(text: str) -> str:
+        return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+    assert html_lib.unescape(csp.group(1)) == (
+        f"default-src 'none'; script-src 'sha256-{digest(script.group(1))}'; "
+        f"style-src 'sha256-{digest(style.group(1))}'; img-src data:; base-uri 'none'; "
+        "form-action 'none'"
+    )
+    # URLs from the dump appear as text only: no attribute of the page points anywhere.
+    assert re.findall(r"\s(?:src|srcset|action|data|poster|background)=", _markup(html)) == []
+    assert [h for h in re.findall(r'href="([^"]*)"', html) if not h.startswith("#")] == []
+
+
+def test_corpus_sections_render_when_present(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(scanned, out)
+    # Start from a store without corpus results (the scan's own analysis filled them).
+    db = sqlite3.connect(out / "triage.sqlite")
+    for table in ("corpus_members", "corpus_groups", "corpus_pairs", "corpus_scores"):
+        db.execute(f"DELETE FROM {table}")
+    db.commit()
+    db.close()
+    store = Store.open_existing(out)
+    before = _markup(render_html(load_report_data(store)))
+    assert 'id="fingerprints"' not in before and 'id="groups"' not in before
+    store.close()
+    first, second = _ids(out, "documents/pdf/report.pdf", "documents/pdf/budget_two_updates.pdf")
+    _add_corpus_tables(out / "triage.sqlite", first, second)
+    store = Store.open_existing(out)
+    data = load_report_data(store)
+    html = render_html(data)
+    store.close()
+    markup = _markup(html)
+    assert 'id="fingerprints"' in markup and 'id="groups"' in markup
+    assert "Cluster &lt;script&gt;window.__pwned=&#34;script&#34;" in markup
+    assert "doc.company=<b>Мир &lt;script&gt;" in markup and "(1/182)" in markup
+    assert "<img" not in html and markup.count("<script") == 0
+    payload = _payload(html)
+    details = payload["details"]
+    assert isinstance(details, list)
+    a = next(d for d in details if d["id"] == first)
+    b = next(d for d in details if d["id"] == second)
+    assert a["diffs"][0]["hunks"] == [["Total : 1 200 000 €", "Total : 12 000 000 € " + hm.CLOSE]]
+    assert b["diffs"][0]["hunks"] == [["Total : 12 000 000 € " + hm.CLOSE, "Total : 1 200 000 €"]]
+    assert b["rare"] == [["doc.company", "Мир " + hm.SCRIPT, 1, 182]]
+    assert ["fingerprint_cluster", "Cluster " + hm.SCRIPT, "outlier"] in b["corpus"]
+
+
+def test_timeline_marks_the_leak_date_and_flags() -> None:
+    points = {
+        "created": [(datetime(2017, 3, 1, tzinfo=UTC), False)] * 5
+        + [(datetime(2017, 5, 6, tzinfo=UTC), True)] * 3,
+        "modified": [(datetime(1601, 1, 1, tzinfo=UTC), False)],
+        "email": [],
+    }
+    svg = timeline_svg(points, date(2017, 5, 5), datetime(2017, 6, 1, tzinfo=UTC))
+    assert "leak date 2017-05-05" in svg
+    assert svg.count('fill="#d7263d"') == 1  # one red bin: the three flagged dates after the leak
+    assert "3 created dates, 3 of flagged files" in svg
+    assert "1 before 1985 (left edge)" in svg
+    assert ">3 after the leak date (3 flagged)</text>" in svg
+    assert ">created</text>" in svg and ">8 files</text>" in svg and ">0 files</text>" in svg
+    assert timeline_svg({"created": []}, None) == ""
+
+
+def test_findings_view_reads_well(scanned: Path) -> None:
+    db = sqlite3.connect(scanned / "triage.sqlite")
+    rows = db.execute(
+        "SELECT path, verdict, rule_id, severity, grade, technique, message, evidence "
+        "FROM findings_view WHERE path LIKE '%documents/pdf/budget_two_updates.pdf' "
+        "AND rule_id = 'pdf-revision-text-changed'"
+    ).fetchall()
+    db.close()
+    assert len(rows) == 1
+    path, verdict, _rule, severity, grade, technique, message, evidence = rows[0]
+    assert path.endswith("sample_leak/documents/pdf/budget_two_updates.pdf")
+    assert (verdict, severity, grade, technique) == ("likely_altered", "high", "A", "T0089.003")
+    diff = "-Total communication : 1 200 000 € | +Total communication : 12 000 000 €"
+    assert message == "Text of an earlier revision differs from the final one: " + diff
+    assert evidence.startswith(f"pdf.revision_text_changed=true; pdf.revision_diff={diff}; ")
+    assert "3|2091|D:20170410223000+03'00'|iLovePDF; pdf.incremental_updates=2" in evidence
+
+
+def test_ftm_export_validates(scanned: Path, tmp_path: Path) -> None:
+    target = tmp_path / ENTITIES_NAME
+    store = Store.open_existing(scanned)
+    count = write_ftm(store, target)
+    records = len(store.record_ids())
+    store.close()
+    lines = target.read_text(encoding="utf-8").splitlines()
+    entities = [json.loads(line) for line in lines]
+    folders = [e for e in entities if e["schema"] == "Folder"]
+    assert count == len(entities) == records + len(folders)
+    by_id = {e["id"]: e for e in entities}
+    assert len(by_id) == len(entities)
+    for data in entities:
+        proxy = model.get_proxy(data, cleaned=False)
+        schema = proxy.schema
+        for name, values in data["properties"].items():
+            prop = schema.get(name)
+            assert prop is not None, (schema.name, name)
+            for value in values:
+                assert prop.type.clean(value, proxy=proxy) == value, (schema.name, name, value)
+        assert proxy.to_dict() == {
+            "id": data["id"],
+            "schema": data["schema"],
+            "properties": data["properties"],
+        }
+        for parent in data["properties"].get("parent", []):
+            assert model.get(by_id[parent]["schema"]).is_a("Folder")
+    store = Store.open_existing(scanned)
+    (pdf_id,) = _ids(scanned, "documents/pdf/budget_two_updates.pdf")
+    (eml_id,) = _ids(scanned, "documents/hostile_meta/hostile_meta.eml")
+    store.close()
+    pdf = by_id[entity_id(pdf_id)]
+    assert pdf["schema"] == "Pages"
+    assert pdf["properties"]["fileName"] == ["budget_two_updates.pdf"]
+    assert any(
+        n.startswith("finding pdf-revision-text-changed [high") for n in pdf["properties"]["notes"]
+    )
+    assert pdf["properties"]["notes"][0].startswith("leaktriage verdict: likely_altered")
+    folder = by_id[pdf["properties"]["parent"][0]]
+    assert folder["schema"] == "Folder" and folder["properties"]["fileName"] == ["pdf"]
+    (memo_id,) = _ids(scanned, "documents/ooxml/memo.docx")
+    memo = by_id[entity_id(memo_id)]["properties"]
+    assert by_id[entity_id(memo_id)]["schema"] == "Document"
+    assert memo["author"] == ["Camille Durand-Lefort"]
+    assert memo["generator"] == ["Microsoft Office Word"]
+    assert memo["authoredAt"] == ["2017-03-10T08:12:00"]
+    assert memo["modifiedAt"] == ["2017-03-14T09:30:00"]
+    assert memo["language"] == ["fra"]
+    # The last editor is not merged into author (ingest-file does); it is a note.
+    assert "doc.last_modified_by: Julien Marchetti" in memo["notes"]
+    eml = by_id[entity_id(eml_id)]
+    assert eml["schema"] == "Email"
+    assert eml["properties"]["subject"] == [hm.EMAIL_SUBJECT]
+    attachment = next(
+        e
+        for e in entities
+        if e["properties"].get("fileName") == [hm.ATTACHMENT_NAME]
+        and e["properties"].get("parent") == [eml["id"]]
+    )
+    # Its content is a script tag: sniffed as HTML from content, whatever the name says.
+    assert attachment["schema"] == "HyperText"
+    assert attachment["properties"]["mimeType"] == ["text/html"]
+
+
+def test_report_and_export_commands(
+    scanned: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    out = tmp_path / "out"
+    shutil.copytree(scanned, out)
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "leak date 2017-05-05" in printed and "likely_altered" in printed
+    assert "rapport.doc" in printed and "container-time-after-leak-date" in printed
+    assert (out / "report.html").read_bytes() == (scanned / "report.html").read_bytes()
+    assert main(["export", str(out), "--format", "ftm"]) == 0
+    assert (out / ENTITIES_NAME).stat().st_size > 0
+    assert main(["export", str(out), "--format", "csv", "--out", str(tmp_path / "x.csv")]) == 0
+    assert (tmp_path / "x.csv").read_bytes() == (scanned / "files.csv").read_bytes()
+    assert main(["export", str(out), "--format", "jsonl", "--out", str(tmp_path / "x.jsonl")]) == 0
+    assert (tmp_path / "x.jsonl").read_bytes() == (scanned / "files.jsonl").read_bytes()
+    assert main(["report", str(tmp_path / "missing")]) == 3
+    store = Store.open_existing(out)
+    summary = summarize(store, top=3)
+    altered = store.verdict_counts()["likely_altered"]
+    store.close()
+    # High grade-A evidence first (saved in 2031; OLE directory written after the leak), then
+    # by score: the planted agenda, then rapport.doc and its copy in the archive.
+    assert [f.path.rsplit("/", 2)[-2:] for f in summary.top_files] == [
+        ["campagne", "agenda_2031.docx"],
+        ["ole2", "rapport.doc"],
+        ["ole2", "rapport.doc"],
+    ]
+    assert summary.by_verdict["likely_altered"] == altered
+
+
+def test_report_is_deterministic(scanned: Path, tmp_path: Path) -> None:
+    store = Store.open_existing(scanned)
+    write_html(store, tmp_path / "again.html")
+    store.close()
+    assert (tmp_path / "again.html").read_bytes() == (scanned / "report.html").read_bytes()
+
+
+@pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> None:
+    """Load the report in Chromium, open every hostile file's detail, and check that no
+    script from the data ran, no request left the page and the page rendered."""
+    out = tmp_path / "out"
+    shutil.copytree(scanned, out)
+    first, second = _ids(out, "documents/pdf/report.pdf", "documents/pdf/budget_two_updates.pdf")
+    _add_corpus_tables(out / "triage.sqlite", first, second)
+    (eml,) = _ids(out, "documents/hostile_meta/hostile_meta.eml")
+    db = sqlite3.connect(out / "triage.sqlite")
+    db.executemany(
+        "INSERT INTO fields VALUES (?, 'email.dkim_result', ?, ?, 'list')",
+        [(eml, 0, "pass"), (eml, 1, "fail_body")],
+    )
+    db.commit()
+    db.close()
+    store = Store.open_existing(out)
+    report = write_html(store, out / "report.html")
+    store.close()
+    rows = _payload(report.read_text(encoding="utf-8"))["rows"]
+    assert isinstance(rows, list)
+    hostile = [i for i, row in enumerate(rows) if "hostile" in row[0] or "pwned" in row[0]]
+    assert len(hostile) >= 10
+    url = report.as_uri()
+    with chromium(tmp_path / "profile") as driver:
+        driver.get("about:blank")
+        requests_seen(driver)  # drop the browser's own start-up requests
+        driver.get(url)
+        assert driver.execute_script("return document.documentElement.dataset.rendered") == str(
+            len(rows)
+        )
+        shot = tmp_path / "first_screen.png"
+        driver.save_screenshot(str(shot))
+        first_screen = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#flagged > ol > li'))"
+            ".filter(function (li) { return li.getBoundingClientRect().top < innerHeight; })"
+            ".map(function (li) { return li.textContent; }).join('\\n');"
+        )
+        assert "rapport.doc" in first_screen and "budget_two_updates.pdf" in first_screen
+        assert (
+            "Container timestamps (ZIP entries, OLE directory) after the leak date" in first_screen
+        )
+        texts = []
+        for i in hostile:
+            driver.execute_script(f"location.hash = 'f={i}';")
+            texts.append(driver.find_element("id", "detail-body").text)
+            if rows[i][0].endswith("documents/hostile_meta/hostile_meta.eml"):
+                dkim = driver.execute_script(
+                    "return [document.querySelector('#detail-body .dkim-pass').textContent,"
+                    " document.querySelector('#detail-body .dkim-fail').textContent];"
+                )
+        assert dkim == ["pass", "fail_body"]
+        detail = "\n".join(texts)
+        assert hm.SCRIPT in detail and hm.MARKER_AUTHOR in detail and hm.JS_URL in detail
+        assert hm.CLOSE in detail and hm.EMAIL_SUBJECT in detail
+        assert "Мир " + hm.SCRIPT in detail or second not in detail
+
+        # Paginated (100 rows a page), sortable by a header click, filtered by verdict.
+        def column(n: int, attribute: str = "textContent") -> list[str]:
+            return list(
+                driver.execute_script(
+                    f"return Array.from(document.querySelectorAll('#rows tr td:nth-child({n})'))"
+                    f".map(function (td) {{ return td.{attribute}; }});"
+                )
+            )
+
+        assert len(column(3)) == 100
+        assert driver.find_element("id", "page").text == f"page 1 / {-(-len(rows) // 100)}"
+        assert column(1)[:10] == ["likely_altered"] * 10
+        driver.find_element("css selector", '#table th[data-col="0"]').click()
+        # Long paths show their end ("…" + last 71 characters); the full path is the title.
+        paths = column(3, "title")
+        assert paths == sorted(r[0] for r in rows)[:100]
+        assert [t if len(t) <= 72 else "…" + t[-71:] for t in paths] == column(3)
+        driver.find_element("css selector", '#table th[data-col="0"]').click()
+        assert column(3, "title") == sorted((r[0] for r in rows), reverse=True)[:100]
+        driver.execute_script("location.hash = 'verdict=decoy_suspected';")
+        decoys = sum(1 for r in rows if r[1] == "decoy_suspected")
+        assert decoys >= 4  # the sample leak's labeled decoys
+        assert set(column(1)) == {"decoy_suspected"} and len(column(1)) == decoys
+        # The search box and the table show hostile names as text.
+        driver.execute_script("location.hash = 'verdict=';")
+        box = driver.find_element("id", "q")
+        box.send_keys("pwned")
+        driver.execute_script("document.getElementById('q').dispatchEvent(new Event('input'));")
+        import time
+
+        deadline = time.monotonic() + 10
+        while "pwned" not in driver.find_element("id", "rows").text:
+            assert time.monotonic() < deadline, "the table did not filter"
+            time.sleep(0.1)
+        assert hm.ATTACHMENT_NAME in driver.find_element("id", "rows").text
+        budget = next(
+            i
+            for i, r in enumerate(rows)
+            if r[0].endswith("documents/pdf/budget_two_updates.pdf") and "!" not in r[0]
+        )
+        driver.execute_script(f"location.hash = 'f={budget}';")
+        diffs = [e.text for e in driver.find_elements("css selector", "#detail-body .diff")]
+        # The PDF's own earlier revision, then the corpus pair, each side by side.
+        assert diffs[0] == "Total communication : 1 200 000 €\nTotal communication : 12 000 000 €"
+        assert "12 000 000 €" in diffs[1] and hm.CLOSE in diffs[1]
+        driver.save_screenshot(str(tmp_path / "detail.png"))
+        state = driver.execute_script(
+            "return {pwned: typeof window.__pwned, alerts: window.__alerts, csp: window.__csp,"
+            " resources: performance.getEntriesByType('resource').map(function (e) {"
+            " return e.name; }), images: document.images.length,"
+            " scripts: document.scripts.length}"
+        )
+        sent = requests_seen(driver)
+    assert state == {
+        "pwned": "undefined",
+        "alerts": [],
+        "csp": [],
+        "resources": [],
+        "images": 0,
+        "scripts": 2,
+    }
+    assert sent == [url], sent
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
+    store = Store(tmp_path / "triage.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+    store.finish_run(run, datetime(2026, 1, 2, 3, 5, tzinfo=UTC), {}, 0)
+    html = render_html(load_report_data(store))
+    store.close()
+    assert "<p>No file was flagged.</p>" in html and "leak date <b>not given</b>" in html
+    assert 'class="timeline"' not in html and _payload(html)["rows"] == []
+
+
+def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned: Path) -> None:
+    store = Store.open_existing(scanned)
+    full = load_report_data(store)
+    capped = load_report_data(store, max_files=20)
+    items = len(store.record_ids())
+    store.close()
+    assert items > 200
+    assert full.total == capped.total == len(full.files) == items
+    assert len(capped.files) == 20 and {f["verdict"] for f in capped.files} <= {
+        "likely_altered",
+        "decoy_suspected",
+        "suspicious",
+    }
+    assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
+    assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
+    assert capped.timeline == full.timeline
+    html = render_html(capped)
+    assert f"This table holds 20 of the {items} files" in html
+    assert "This table holds" not in render_html(full)
+    assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]
