@@ -41,6 +41,7 @@ def build_fixtures(out: Path) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         for name, build in sorted(fixtures.items()):
             target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(build())
             written[f"{family}/{name}"] = target
     return written
@@ -54,7 +55,7 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
     (zip > tar.gz > file) and PDFs in gzip streams; plus the archive fixtures themselves.
     """
     fixtures = all_fixtures()
-    placement = {"image": "photos", "email": "mail", "archive": "archives"}
+    placement = {"image": "photos", "email": "mail", "dkim": "mail", "archive": "archives"}
     written: dict[str, Path] = {}
     nested: list[tuple[str, bytes]] = []
     for family, items in fixtures.items():
@@ -63,6 +64,7 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
         for name, build in sorted(items.items()):
             data = build()
             target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             written[str(target.relative_to(out))] = target
             if family != "archive":

@@ -39,6 +39,10 @@ class Source:
     """A file to read instead (a file on disk in the dump, or a spooled member)."""
     text_sample_bytes: int = 8192
     """How much body text the extractor should keep in ``text.sample``."""
+    dkim_keys: str | None = None
+    """Key-store file of archived DKIM public keys (``--dkim-keys``), read once per process."""
+    dkim_dns: bool = False
+    """Look DKIM keys missing from the key store up in live DNS (``--dkim-dns``); off by default."""
 
     def read(self) -> bytes:
         """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""

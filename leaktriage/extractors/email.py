@@ -22,6 +22,7 @@ import binascii
 import codecs
 import hashlib
 import io
+import itertools
 import logging
 import re
 import struct
@@ -42,10 +43,11 @@ from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
 from leaktriage.errors import CorruptFileError
-from leaktriage.extractors import Child, Extraction, Source, register
+from leaktriage.extractors import Child, Extraction, Source, _dkim, register
 from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors._dates import Stamp, from_filetime, parse_rfc5322
 from leaktriage.extractors._links import find_links, merge
+from leaktriage.model import Issue
 
 log = logging.getLogger(__name__)
 
@@ -506,6 +508,78 @@ def _put_received(extraction: Extraction, received: list[_Header]) -> None:
     if times:
         extraction.put("email.received_first", times[-1])
         extraction.put("email.received_last", times[0])
+    if len(times) > 1:
+        # Oldest hop first: each hop should be stamped no earlier than the one below it.
+        oldest_first = times[::-1]
+        steps = [
+            (older - newer).total_seconds() for older, newer in itertools.pairwise(oldest_first)
+        ]
+        extraction.put("email.received_max_backstep_s", max(0, int(max(steps))))
+    offsets = [hop.stamp.offset for hop in reversed(hops) if hop.stamp and hop.stamp.tz_known]
+    extraction.put("email.received_offsets", tuple(dict.fromkeys(o for o in offsets if o)))
+
+
+# --- DKIM and ARC ---------------------------------------------------------------------------
+
+RENDERED_HEADER = "X-Leaktriage-Rendered"
+"""Header leaktriage writes on messages it rebuilt (an Outlook item as .eml): their bodies are
+not the bytes that were signed, so their signatures are not verified."""
+_SIGNATURE_HEADERS = frozenset({"dkim-signature", "arc-seal", "arc-message-signature"})
+
+
+def _put_dkim(extraction: Extraction, data: bytes, source: Source, rendered: bool) -> None:
+    """Verify the message's DKIM signatures and ARC sets; facts in ``email.dkim_*``/``arc_*``."""
+    if rendered:
+        extraction.put("email.dkim_result", "unsupported")
+        extraction.put("email.dkim_reason", "message rebuilt from Outlook properties")
+        return
+    try:
+        store = _dkim.key_store(source.dkim_keys)
+    except _dkim.KeyStoreError as exc:
+        extraction.note("dkim_keys", str(exc)[:500])
+        store = _dkim.KeyStore({})
+    keys = _dkim.KeySource(store, source.dkim_dns)
+    try:
+        message = _dkim.parse(data)
+    except _dkim.PARSE_ERRORS as exc:
+        extraction.put("email.dkim_result", "invalid")
+        extraction.put("email.dkim_reason", f"headers not readable by the verifier: {exc}"[:300])
+        return
+    date = extraction.fields.get("email.date")
+    when = date if isinstance(date, datetime) else None
+    checks = _dkim.verify_signatures(message, data, keys, when)
+    sender = extraction.fields.get("email.from")
+    from_domain = None
+    if isinstance(sender, str) and "@" in sender:
+        from_domain = sender.rsplit("@", 1)[1].strip(" >").lower() or None
+    best = _dkim.summary(checks, from_domain)
+    if best is not None:
+        extraction.put("email.dkim_result", best.result)
+        extraction.put("email.dkim_reason", best.reason)
+        extraction.put("email.dkim_domain", best.domain)
+        extraction.put("email.dkim_selector", best.selector)
+        extraction.put("email.dkim_algorithm", best.algorithm)
+        extraction.put("email.dkim_key_bits", best.key_bits)
+        extraction.put("email.dkim_signed_headers", best.signed_headers)
+        extraction.put("email.dkim_body_length", best.body_length)
+        extraction.put("email.dkim_unsigned_bytes", best.unsigned_bytes)
+        extraction.put("email.dkim_signed_at", best.signed_at)
+        extraction.put("email.dkim_expires", best.expires)
+        extraction.put("email.dkim_headers_valid", best.headers_valid)
+        extraction.put("email.dkim_warnings", tuple(best.warnings))
+        if best.result == "pass":
+            extraction.put("email.dkim_grade", "weak" if best.warnings else "strong")
+        extraction.put("email.dkim_verdicts", tuple(c.label() for c in checks))
+    arc = _dkim.verify_arc(data, keys)
+    if arc is not None:
+        extraction.put("email.arc_result", arc.result)
+        extraction.put("email.arc_instances", arc.instances)
+        extraction.put("email.arc_reason", arc.reason)
+        extraction.put("email.arc_domains", arc.domains)
+    for problem in dict.fromkeys(keys.problems):
+        extraction.issues.append(Issue("extract", "dkim_dns", problem[:500]))
+    for name, record in sorted(keys.used.items()):
+        extraction.raw[f"{_dkim.KEY_RAW_PREFIX}{name}"] = record[:MAX_RAW_VALUE]
 
 
 # --- .eml -------------------------------------------------------------------------------------
@@ -522,6 +596,9 @@ def _extract_eml(source: Source) -> Extraction:
     if not headers:
         raise CorruptFileError("no RFC 822 header found", partial=extraction)
     _put_headers(extraction, headers)
+    names = {h.name.lower() for h in headers}
+    if names & _SIGNATURE_HEADERS:
+        _put_dkim(extraction, data, source, RENDERED_HEADER.lower() in names)
     linesep = "\r\n" if b"\r\n" in data[: data.find(b"\n") + 1 or 4096] else "\n"
     _read_body(message, extraction, source.text_sample_bytes, linesep)
     return extraction
@@ -927,6 +1004,10 @@ def _put_msg_facts(extraction: Extraction, props: _Props, sample_chars: int) -> 
             _put_headers(extraction, _read_headers(parsed.raw_items(), extraction))
         except _PARSE_ERRORS as exc:
             extraction.note("bad_header", f"transport headers not parseable: {exc}")
+        if "email.dkim_signatures" in extraction.fields:
+            # Outlook keeps the headers but not the MIME body that was signed.
+            extraction.put("email.dkim_result", "unsupported")
+            extraction.put("email.dkim_reason", "Outlook .msg keeps no original MIME body")
     for pid, name in sorted(props.streams.items()):
         if pid in strings and pid not in _BODY_PROPS and len(extraction.raw) < MAX_RAW_ENTRIES:
             extraction.raw[name] = _cap(strings[pid])
@@ -1119,6 +1200,7 @@ def _embedded_as_eml(
         digest.update(hashlib.sha256(child.data).digest())
     if mime.is_multipart():
         mime.set_boundary(f"=_leaktriage_{digest.hexdigest()[:32]}")
+    lines.insert(0, f"{RENDERED_HEADER}: outlook-msg")
     head = "\r\n".join(_clean(line).replace("\r", " ").replace("\n", " ") for line in lines)
     body = mime.as_bytes(policy=_GEN_POLICY.clone(linesep="\r\n"))
     data = (head + "\r\n").encode("utf-8", "replace") + body if head else body
