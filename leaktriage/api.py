@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
@@ -28,7 +29,7 @@ from leaktriage.errors import (
     NetworkBlockedError,
     WrongFormatError,
 )
-from leaktriage.extractors import Child, Extraction, Source, for_mime
+from leaktriage.extractors import Child, Extraction, Source, _dkim, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status
 from leaktriage.rules import DecoyList, load_rules, verdict
 from leaktriage.walk import (
@@ -60,8 +61,14 @@ def extension_of(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name
     if base.startswith("attachment:"):
         base = base[len("attachment:") :]
+    if _MAILDIR_NAME.match(base) or base.startswith("<"):
+        return ""  # Maildir files and mailbox messages (<message-id>) have no extension
     _, dot, ext = base.rpartition(".")
-    return ext.lower() if dot and ext and len(ext) <= 16 else ""
+    return ext.lower() if dot and ext and len(ext) <= 16 and ext.isalnum() else ""
+
+
+_MAILDIR_NAME = re.compile(r"^\d{9,10}\.[\w-]+\.[^/]+$")
+"""Maildir's unique file names: ``time.unique.host[:2,flags]``."""
 
 
 def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
@@ -177,6 +184,8 @@ class Pipeline:
         self._context = self.ruleset.context(config.leak_date) if self.ruleset else None
         self._categories = self.ruleset.categories() if self.ruleset else {}
         self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
+        if config.dkim_keys:
+            _dkim.key_store(config.dkim_keys)  # a malformed key file stops the scan here
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
@@ -289,6 +298,8 @@ class Pipeline:
             data=content.data,
             path=content.path,
             text_sample_bytes=self.config.text_sample_bytes,
+            dkim_keys=self.config.dkim_keys,
+            dkim_dns=self.config.dkim_dns,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))
@@ -585,7 +596,7 @@ def run_scan(
     progress: ProgressFn | None = None,
 ) -> RunSummary:
     """Scan ``path`` into ``out_dir``: ``triage.sqlite``, ``files.jsonl`` and ``files.csv``."""
-    from leaktriage import store
+    from leaktriage import store, threads
     from leaktriage.manifest import write_manifest
 
     config = config or ScanConfig()
@@ -605,10 +616,16 @@ def run_scan(
                 write(record)
                 if progress:
                     progress(record)
-    finished = datetime.now(tz=UTC)
     counts = pipeline.counts
+    threaded = threads.analyse(db, pipeline._categories if pipeline.ruleset else None)
+    pipeline.rule_hits.update(threaded.hits)
+    for old, new in threaded.verdict_changes:
+        counts.by_verdict.subtract([old] if old else [])
+        counts.by_verdict[new] += 1
+    finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
+    keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     write_manifest(
         out,
         db,
@@ -617,7 +634,7 @@ def run_scan(
         started,
         finished,
         dict(counts.by_status),
-        [out / "files.jsonl", out / "files.csv"],
+        [out / "files.jsonl", out / "files.csv", *([keys_file] if keys_file else [])],
     )
     db.close()
     return RunSummary(

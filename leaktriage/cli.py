@@ -35,6 +35,7 @@ examples:
   leaktriage rules explain pdf-revision-text-changed
   leaktriage rules test newsroom_rules/         run the rules' embedded test cases
   leaktriage scan leak/ --out t --rules newsroom_rules/
+  leaktriage scan mail/ --out t --dkim-keys archived_keys.txt   DKIM offline
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
             1 internal error, or failing rule tests; 2 usage error;
@@ -162,6 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="decoy markers the victim planted, one kind:value per line "
         "(sha256, md5, author, rsid, docid, string)",
     )
+    scan.add_argument(
+        "--dkim-keys",
+        type=Path,
+        metavar="FILE",
+        help="archived DKIM public keys, one 'selector._domainkey.domain TXT-record' per line; "
+        "signatures are verified offline against them",
+    )
+    scan.add_argument(
+        "--dkim-dns",
+        action="store_true",
+        help="also fetch DKIM keys missing from --dkim-keys from live DNS "
+        "(the only network use; off by default)",
+    )
 
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -245,6 +259,8 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         rule_dirs=tuple(str(d) for d in args.rules),
         decoys=str(args.decoys) if args.decoys else None,
         use_rules=not args.no_rules,
+        dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
+        dkim_dns=args.dkim_dns,
     )
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")

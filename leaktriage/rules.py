@@ -26,7 +26,7 @@ from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
 from leaktriage.textfacts import char_script
 
 SEVERITIES = {s.name.lower(): s for s in Severity}
-CATEGORIES = frozenset({"alteration", "decoy", "provenance", "integrity"})
+CATEGORIES = frozenset({"alteration", "decoy", "provenance", "integrity", "verification"})
 GRADES = frozenset({"A", "B", "C"})
 PSEUDO_FIELDS = {
     "file.mime": "str",
@@ -879,7 +879,9 @@ def verdict(
 ) -> tuple[str, float]:
     """The file's verdict and 0-100 score from its findings (never "authentic").
 
-    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity).
+    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity,
+    verification). Verification findings (a DKIM pass) are positive evidence at severity info:
+    they never move a verdict, and no verdict ever says "authentic".
     """
     found = list(findings)
     score = min(

@@ -418,14 +418,16 @@ def _with_key(
     if _FROM_ESCAPED.search(body):
         message.body = _FROM_ESCAPED.sub(rb"\1", body)
         try:
-            if _process(message, sig, header):
-                check.result = "pass"
-                check.warnings.append("mbox_from_unescaped")
-                return check
+            verified = _process(message, sig, header)
         except _ERRORS:
-            pass
+            verified = None  # still a body mismatch: the escaping was not the cause
         finally:
             message.body = body
+        if verified is not None:
+            check.warnings.append("mbox_from_unescaped")
+            check.result = "pass" if verified else "fail_signature"
+            check.reason = "" if verified else "header signature does not verify"
+            return check
     check.result = "fail_body"
     check.reason = "body hash mismatch: the body was changed after signing"
     try:
@@ -439,6 +441,17 @@ def _with_key(
 def _process(message: Any, sig: dict[bytes, bytes], header: tuple[bytes, bytes]) -> bool:
     include = [h.lower() for h in re.split(rb"\s*:\s*", sig[b"h"]) if h]
     return bool(message.verify_sig_process(dict(sig), include, header, None))
+
+
+WEAKENING = ("weak_key", "unsigned_header", "unsigned_tail", "sha1", "expired_before_date")
+"""Warnings that make a pass weak evidence (``body_length`` alone with nothing after it, or
+``mbox_from_unescaped``, an mbox writer's artefact, do not)."""
+
+
+def grade(check: SignatureCheck) -> str:
+    """strong, or weak when a warning limits what the pass proves."""
+    weak = any(w.split(":", 1)[0] in WEAKENING for w in check.warnings)
+    return "weak" if weak else "strong"
 
 
 def _grade_tags(check: SignatureCheck, date: datetime | None) -> None:

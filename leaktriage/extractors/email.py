@@ -524,6 +524,7 @@ def _put_received(extraction: Extraction, received: list[_Header]) -> None:
 RENDERED_HEADER = "X-Leaktriage-Rendered"
 """Header leaktriage writes on messages it rebuilt (an Outlook item as .eml): their bodies are
 not the bytes that were signed, so their signatures are not verified."""
+_MAILDIR_FLAGS = re.compile(r"^\d{9,10}\.[^/]*:2,([A-Za-z]{1,26})$")
 _SIGNATURE_HEADERS = frozenset({"dkim-signature", "arc-seal", "arc-message-signature"})
 
 
@@ -568,7 +569,7 @@ def _put_dkim(extraction: Extraction, data: bytes, source: Source, rendered: boo
         extraction.put("email.dkim_headers_valid", best.headers_valid)
         extraction.put("email.dkim_warnings", tuple(best.warnings))
         if best.result == "pass":
-            extraction.put("email.dkim_grade", "weak" if best.warnings else "strong")
+            extraction.put("email.dkim_grade", _dkim.grade(best))
         extraction.put("email.dkim_verdicts", tuple(c.label() for c in checks))
     arc = _dkim.verify_arc(data, keys)
     if arc is not None:
@@ -596,6 +597,9 @@ def _extract_eml(source: Source) -> Extraction:
     if not headers:
         raise CorruptFileError("no RFC 822 header found", partial=extraction)
     _put_headers(extraction, headers)
+    flags = _MAILDIR_FLAGS.search(source.name)
+    if flags:
+        extraction.put("email.maildir_flags", flags.group(1))
     names = {h.name.lower() for h in headers}
     if names & _SIGNATURE_HEADERS:
         _put_dkim(extraction, data, source, RENDERED_HEADER.lower() in names)
