@@ -319,7 +319,7 @@ FIELDS: dict[str, FieldSpec] = {
         "str", "For a pass: strong, or weak when a warning says the pass proves less."
     ),
     "email.arc_result": _spec(
-        "str", "ARC chain (RFC 8617) verification: pass, fail, or none (ended upstream)."
+        "str", "ARC chain (RFC 8617) verification: pass, fail, no_key, or none (ended upstream)."
     ),
     "email.arc_instances": _spec("int", "Number of ARC sets (forwarding hops that sealed it)."),
     "email.arc_reason": _spec("str", "Why the ARC verification ended as it did."),

@@ -33,6 +33,8 @@ from leaktriage.errors import LeakTriageError, NetworkBlockedError
 
 log = logging.getLogger(__name__)
 _DKIM_LOG = logging.getLogger("leaktriage.dkimpy")
+_DKIM_LOG.addHandler(logging.NullHandler())
+_DKIM_LOG.propagate = False  # dkimpy logs every failed check as an error; results say it all
 
 MAX_SIGNATURES = 20
 """DKIM-Signature headers verified per message; more are counted, not verified."""
@@ -102,8 +104,8 @@ def parse_key_line(line: str) -> tuple[str, str] | None:
     text = line.strip()
     if not text or text.startswith("#"):
         return None
-    name, _, rest = text.partition(" ") if " " in text else text.partition("\t")
-    name = name.strip().lower().rstrip(".")
+    parts = text.split(None, 1)
+    name, rest = parts[0].lower().rstrip("."), parts[1] if len(parts) > 1 else ""
     if not _KEY_NAME.match(name):
         raise ValueError(f"{name[:80]!r} is not a selector._domainkey.domain name")
     rest = rest.strip()
@@ -193,17 +195,21 @@ class KeySource:
     dns: bool = False
     used: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Names looked up for which no key was found."""
 
     def lookup(self, name: str) -> tuple[str, ...]:
         """Records for ``name``: the key store first, then DNS when allowed."""
         name = name.lower().rstrip(".")
         found = self.store.get(name)
-        if found or not self.dns:
-            return found
-        record, problem = _dns_txt(name)
-        if problem:
-            self.problems.append(problem)
-        return (record,) if record else ()
+        if not found and self.dns:
+            record, problem = _dns_txt(name)
+            if problem:
+                self.problems.append(problem)
+            found = (record,) if record else ()
+        if not found and name not in self.missing:
+            self.missing.append(name)
+        return found
 
     def dnsfunc(self) -> Callable[..., bytes | None]:
         """A dkimpy ``dnsfunc`` over this source (for ARC), noting the keys it hands out."""
@@ -248,7 +254,7 @@ class ArcCheck:
     """The ARC chain's verification (RFC 8617)."""
 
     result: str
-    """pass, fail, or none (the chain ended with cv=fail upstream)."""
+    """pass, fail, no_key, or none (the chain ended with cv=fail upstream)."""
     instances: int
     reason: str
     domains: tuple[str, ...] = ()
@@ -331,6 +337,9 @@ def _verify_one(
             check.unsigned_bytes = length - check.body_length
             check.warnings.append(f"unsigned_tail:{check.unsigned_bytes}")
     name = key_name(check.selector, check.domain)
+    if not _KEY_NAME.match(name):
+        check.result, check.reason = "invalid", f"d= or s= is not a domain name: {name[:120]!r}"
+        return check
     records = keys.lookup(name)
     if not records:
         check.result = "no_key"
@@ -345,8 +354,7 @@ def _verify_one(
         if attempt.result == "pass":
             break
     best = min(outcomes, key=lambda c: RESULT_ORDER.index(c.result))
-    if best.key_bits is not None or best.result in ("pass", "fail_body", "fail_signature"):
-        keys.used.setdefault(name, records[outcomes.index(best)])
+    keys.used.setdefault(name, records[outcomes.index(best)])
     return best
 
 
@@ -488,7 +496,10 @@ def verify_arc(message_bytes: bytes, keys: KeySource) -> ArcCheck | None:
         )
     )
     label = {dkim.CV_Pass: "pass", dkim.CV_Fail: "fail"}.get(cv, "none")
-    return ArcCheck(label, int(highest), _text(str(reason).encode("ascii", "replace")), domains)
+    text = _text(str(reason).encode("ascii", "replace"))
+    if label == "fail" and keys.missing:
+        label, text = "no_key", "no key for " + ", ".join(keys.missing)
+    return ArcCheck(label, int(highest), text, domains)
 
 
 def parse(data: bytes) -> Any:
