@@ -15,6 +15,8 @@ from pathlib import Path
 
 import dkim
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import leaktriage
 from corpus_fixtures.build import build_fixtures
@@ -24,7 +26,7 @@ from leaktriage import sandbox
 from leaktriage.api import extension_of, run_scan
 from leaktriage.cli import main
 from leaktriage.config import ScanConfig
-from leaktriage.errors import NetworkBlockedError
+from leaktriage.errors import ExtractionError, NetworkBlockedError
 from leaktriage.extractors import Source, _dkim
 from leaktriage.extractors.email import extract
 from leaktriage.model import Status
@@ -595,3 +597,34 @@ def test_sandbox_lets_only_dns_through_and_only_when_asked() -> None:
             sandbox._hook("socket.connect", (udp, ("192.0.2.53", 53)))
     finally:
         udp.close()
+
+
+# --- damaged signed messages -------------------------------------------------------------------
+
+_SIGNED_SEEDS = (fx.signed(), fx.length_limited(), fx.weak_signed(), fx.revoked_signed())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, len(_SIGNED_SEEDS) - 1),
+    cut=st.floats(min_value=0.05, max_value=1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), max_size=6),
+)
+def test_damaged_signed_messages_give_a_declared_result(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, cut: float, flips: list[tuple[float, int]]
+) -> None:
+    keys = tmp_path_factory.getbasetemp() / "fixture_keys.txt"
+    if not keys.exists():
+        keys.write_bytes(fx.key_store())
+    original = _SIGNED_SEEDS[seed]
+    data = bytearray(original[: max(1, int(len(original) * cut))])
+    for where, mask in flips:
+        data[min(len(data) - 1, int(len(data) * where))] ^= mask
+    try:
+        f = facts(bytes(data), keys)
+    except ExtractionError:
+        return
+    result = f.get("email.dkim_result")
+    assert result is None or result in _dkim.RESULT_ORDER
+    if bytes(data) == original:
+        assert result in ("pass", "key_revoked")

@@ -535,7 +535,9 @@ _MAILDIR_FLAGS = re.compile(r"^\d{9,10}\.[^/]*:2,([A-Za-z]{1,26})$")
 _SIGNATURE_HEADERS = frozenset({"dkim-signature", "arc-seal", "arc-message-signature"})
 
 
-def _put_dkim(extraction: Extraction, data: bytes, source: Source, rendered: bool) -> None:
+def _put_dkim(
+    extraction: Extraction, data: bytes, source: Source, rendered: bool, sealed: bool
+) -> None:
     """Verify the message's DKIM signatures and ARC sets; facts in ``email.dkim_*``/``arc_*``."""
     if rendered:
         extraction.put("email.dkim_result", "unsupported")
@@ -578,7 +580,11 @@ def _put_dkim(extraction: Extraction, data: bytes, source: Source, rendered: boo
         if best.result == "pass":
             extraction.put("email.dkim_grade", _dkim.grade(best))
         extraction.put("email.dkim_verdicts", tuple(c.label() for c in checks))
-    arc = _dkim.verify_arc(data, _dkim.KeySource(store, source.dkim_dns, keys.used, keys.problems))
+    arc = None
+    if sealed:
+        arc = _dkim.verify_arc(
+            data, _dkim.KeySource(store, source.dkim_dns, keys.used, keys.problems)
+        )
     if arc is not None:
         extraction.put("email.arc_result", arc.result)
         extraction.put("email.arc_instances", arc.instances)
@@ -609,7 +615,7 @@ def _extract_eml(source: Source) -> Extraction:
         extraction.put("email.maildir_flags", flags.group(1))
     names = {h.name.lower() for h in headers}
     if names & _SIGNATURE_HEADERS:
-        _put_dkim(extraction, data, source, RENDERED_HEADER.lower() in names)
+        _put_dkim(extraction, data, source, RENDERED_HEADER.lower() in names, "arc-seal" in names)
     linesep = "\r\n" if b"\r\n" in data[: data.find(b"\n") + 1 or 4096] else "\n"
     _read_body(message, extraction, source.text_sample_bytes, linesep)
     return extraction
