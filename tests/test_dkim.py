@@ -573,10 +573,23 @@ def test_no_socket_without_dkim_dns(
         f"no key for only-in-dns._domainkey.{DOMAIN} in the key store (DNS not asked: --dkim-dns)"
     )
     assert attempts == []
-    # Asked for: the look-up goes out (and is refused here), and the key is still missing.
+    # Asked for: the look-up goes out (its sockets are refused here), the key stays missing.
+    import dkim.dnsplug
+
+    asked: list[str] = []
+    real = dkim.dnsplug.get_txt_dnspython
+
+    def spy(name: str, timeout: int = 5) -> bytes | None:
+        asked.append(name)
+        return real(name, timeout=timeout)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(dkim.dnsplug, "get_txt_dnspython", spy)
     records = leaktriage.triage_file(data, "m.eml", workers=0, dkim_dns=True)
-    assert attempts != []
+    assert asked == [f"only-in-dns._domainkey.{DOMAIN}."]
     assert records[0].fields["email.dkim_result"] == "no_key"
+    assert records[0].fields["email.dkim_reason"] == (
+        f"no key for only-in-dns._domainkey.{DOMAIN} in the key store or DNS"
+    )
     _dkim._dns_txt.cache_clear()
 
 
