@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--dkim-dns",
         action="store_true",
-        help="also fetch DKIM keys missing from --dkim-keys from live DNS "
-        "(the only network use; off by default)",
+        help="also fetch DKIM keys missing from --dkim-keys from live DNS (the only network "
+        "use; off by default; a look-up tells the signing domain the message is being read)",
     )
 
     rules = sub.add_parser("rules", help="list, explain and test the rules")
