@@ -622,6 +622,7 @@ def run_scan(
     for old, new in threaded.verdict_changes:
         counts.by_verdict.subtract([old] if old else [])
         counts.by_verdict[new] += 1
+    counts.by_verdict = +counts.by_verdict  # drop verdicts no record has any more
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")

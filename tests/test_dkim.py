@@ -340,7 +340,10 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, d
     build_fixtures(base / "fx")
     out = base / "out"
     config = ScanConfig(workers=2, dkim_keys=str(base / "fx" / "dkim" / "dkim_keys.txt"))
-    run_scan(base / "fx" / "dkim", out, config)
+    summary = run_scan(base / "fx" / "dkim", out, config)
+    # The thread step moved the early reply from no_signal to suspicious in the counts too.
+    assert summary.by_verdict == {"likely_altered": 4, "no_signal": 14, "suspicious": 2}
+    assert summary.rule_hits["email-reply-before-parent"] == 1
     lines = (out / "files.jsonl").read_text(encoding="utf-8").splitlines()
     return out, {row["path"]: row for row in map(json.loads, lines)}
 
