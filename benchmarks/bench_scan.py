@@ -34,7 +34,7 @@ bombs (the hostile corpus has its own test, tests/test_hostile.py)."""
 def build_corpus(out: Path, count: int) -> tuple[int, int]:
     """Write ``count`` files under ``out``; returns (files on disk, bytes on disk)."""
     blobs = [
-        (f"{family}_{name}", builder())
+        (f"{family}_{name}".replace("/", "_"), builder())
         for family, items in sorted(all_fixtures().items())
         for name, builder in sorted(items.items())
         if not any(word in name for word in HOSTILE_WORDS)

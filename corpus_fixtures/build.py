@@ -42,6 +42,7 @@ def build_fixtures(out: Path) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         for name, build in sorted(fixtures.items()):
             target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(build())
             written[f"{family}/{name}"] = target
     return written
@@ -58,7 +59,7 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
     form ``leaktriage eval`` reads.
     """
     fixtures = all_fixtures()
-    placement = {"image": "photos", "email": "mail", "archive": "archives"}
+    placement = {"image": "photos", "email": "mail", "dkim": "mail", "archive": "archives"}
     written: dict[str, Path] = {}
     nested: list[tuple[str, bytes]] = []
     for family, items in fixtures.items():
@@ -67,6 +68,7 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
         for name, build in sorted(items.items()):
             data = build()
             target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             written[str(target.relative_to(out))] = target
             if family != "archive":

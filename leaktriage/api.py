@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
@@ -28,7 +29,7 @@ from leaktriage.errors import (
     NetworkBlockedError,
     WrongFormatError,
 )
-from leaktriage.extractors import Child, Extraction, Source, for_mime
+from leaktriage.extractors import Child, Extraction, Source, _dkim, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status
 from leaktriage.rules import DecoyList, load_rules, verdict
 from leaktriage.walk import (
@@ -69,8 +70,14 @@ def extension_of(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name
     if base.startswith("attachment:"):
         base = base[len("attachment:") :]
+    if _MAILDIR_NAME.match(base) or base.startswith("<"):
+        return ""  # Maildir files and mailbox messages (<message-id>) have no extension
     _, dot, ext = base.rpartition(".")
-    return ext.lower() if dot and ext and len(ext) <= 16 else ""
+    return ext.lower() if dot and ext and len(ext) <= 16 and ext.isalnum() else ""
+
+
+_MAILDIR_NAME = re.compile(r"^\d{9,10}\.[\w-]+\.[^/]+$")
+"""Maildir's unique file names: ``time.unique.host[:2,flags]``."""
 
 
 def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
@@ -209,6 +216,8 @@ class Pipeline:
             from leaktriage.yarascan import compile_rules
 
             compile_rules(config.yara_dir)  # a broken rule folder stops the scan before it starts
+        if config.dkim_keys:
+            _dkim.key_store(config.dkim_keys)  # a malformed key file stops the scan here
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
@@ -326,6 +335,8 @@ class Pipeline:
             path=content.path,
             text_sample_bytes=self.config.text_sample_bytes,
             yara_dir=self.config.yara_dir,
+            dkim_keys=self.config.dkim_keys,
+            dkim_dns=self.config.dkim_dns,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))
@@ -634,7 +645,7 @@ def run_scan(
     After the walk, the corpus analysis runs over the store (``corpus_progress(step, done,
     total)`` follows it), so the exports and the report carry its findings.
     """
-    from leaktriage import store
+    from leaktriage import store, threads
     from leaktriage.corpus import analyze
     from leaktriage.manifest import write_manifest
     from leaktriage.report import REPORT_NAME, write_html
@@ -657,11 +668,16 @@ def run_scan(
                 if progress:
                     progress(record)
     counts = pipeline.counts
-    # Corpus analysis: over the whole store, before the exports so they carry its findings.
+    # Corpus analysis, then the mail threads, over the whole store and before the exports so
+    # they carry the findings. The corpus stage replaces every corpus-source finding, thread
+    # checks included, so the threads run after it.
     corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+    threaded = threads.analyse(db, pipeline.categories() if pipeline.ruleset else None)
+    pipeline.rule_hits.update(threaded.hits)
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
+    keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     write_html(db, out / REPORT_NAME)
     write_manifest(
         out,
@@ -671,7 +687,12 @@ def run_scan(
         started,
         finished,
         dict(counts.by_status),
-        [out / "files.jsonl", out / "files.csv", out / REPORT_NAME],
+        [
+            out / "files.jsonl",
+            out / "files.csv",
+            out / REPORT_NAME,
+            *([keys_file] if keys_file else []),
+        ],
     )
     beacons = db.findings_by_rules(
         rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"

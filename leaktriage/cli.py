@@ -51,6 +51,7 @@ examples:
   leaktriage scan leak/ --out t --rules newsroom_rules/
   leaktriage analyze triage                     re-run the corpus analysis on a scan's store
   leaktriage eval triage labels.csv             precision/recall against hand labels
+  leaktriage scan mail/ --out t --dkim-keys archived_keys.txt   DKIM offline
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
             1 internal error, or failing rule tests; 2 usage error;
@@ -182,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="decoy markers the victim planted, one kind:value per line "
         "(sha256, md5, author, rsid, docid, string)",
+    )
+    scan.add_argument(
+        "--dkim-keys",
+        type=Path,
+        metavar="FILE",
+        help="archived DKIM public keys, one 'selector._domainkey.domain TXT-record' per line; "
+        "signatures are verified offline against them",
+    )
+    scan.add_argument(
+        "--dkim-dns",
+        action="store_true",
+        help="also fetch DKIM keys missing from --dkim-keys from live DNS (the only network "
+        "use; off by default; a look-up tells the signing domain the message is being read)",
     )
 
     scan.add_argument(
@@ -322,6 +336,8 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         decoys=str(args.decoys) if args.decoys else None,
         yara_dir=str(args.yara) if args.yara else None,
         use_rules=not args.no_rules,
+        dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
+        dkim_dns=args.dkim_dns,
     )
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
@@ -479,6 +495,11 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         with progress:
             summary = analyze(store, config, tick)
+        from leaktriage import threads
+        from leaktriage.rules import load_rules
+
+        # The corpus stage replaced every corpus-source finding, the thread checks' too.
+        threads.analyse(store, load_rules(Path(d) for d in config.rule_dirs).categories())
         from leaktriage.report import REPORT_NAME, write_html
         from leaktriage.store import export_files
 

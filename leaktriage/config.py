@@ -61,6 +61,11 @@ class ScanConfig:
     """Evaluate the rules (findings, verdict, score) on every record."""
     hash_md5: bool = True
     """Also compute MD5, to match the hashes other tools and leak indexes publish."""
+    dkim_keys: str | None = None
+    """Key-store file of archived DKIM public keys, one ``selector._domainkey.domain`` TXT
+    record per line; signatures are verified offline against it."""
+    dkim_dns: bool = False
+    """Also look DKIM keys up in live DNS (the only network use leaktriage ever makes)."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form for the runs table."""

@@ -30,6 +30,9 @@ MAGIC_BYTES = 1 << 16
 """How much of it libmagic looks at: every signature it needs sits in the first 64 KiB
 (ISO 9660's at 32 KiB), and its text analysis costs time in proportion to what it gets."""
 
+PST = "application/vnd.ms-outlook-pst"
+"""Outlook personal folders (.pst/.ost), read by the email extractor when libpff is installed."""
+
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
     (0, b"GIF87a", "image/gif"),
@@ -42,6 +45,7 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"Rar!\x1a\x07", "application/vnd.rar"),
     (0, b"\x28\xb5\x2f\xfd", "application/zstd"),
     (257, b"ustar", "application/x-tar"),
+    (0, b"!BDN", PST),
 )
 """Unambiguous signatures of common leak types, checked before asking libmagic."""
 
@@ -119,6 +123,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     "application/vnd.ms-excel": frozenset({"xls", "xlt", "xla"}),
     "application/vnd.ms-powerpoint": frozenset({"ppt", "pps", "pot"}),
     "application/vnd.ms-outlook": frozenset({"msg", "oft"}),
+    PST: frozenset({"pst", "ost"}),
     "application/x-ooxml-encrypted": frozenset({"docx", "xlsx", "pptx", "docm", "xlsm", "pptm"}),
     OOXML_WORD: frozenset({"docx"}),
     "application/vnd.ms-word.document.macroEnabled.12": frozenset({"docm"}),

@@ -278,6 +278,62 @@ FIELDS: dict[str, FieldSpec] = {
     "email.has_transport_headers": _spec(
         "bool", ".msg carries Internet headers; a 'received' mail without them was made, not sent."
     ),
+    "email.dkim_result": _spec(
+        "str",
+        "DKIM verdict of the signature that speaks for the message: pass (the signing domain's "
+        "server sent exactly these signed headers and body), fail_body (text changed after "
+        "signing), fail_signature (a signed header changed), no_key, key_revoked, unsupported, "
+        "invalid.",
+    ),
+    "email.dkim_reason": _spec("str", "Why the DKIM verification ended as it did, in words."),
+    "email.dkim_verdicts": _spec(
+        "list", "Every DKIM-Signature in header order: 'd=domain s=selector: result'."
+    ),
+    "email.dkim_domain": _spec(
+        "str", "d= of that signature: the domain that vouches for the mail."
+    ),
+    "email.dkim_selector": _spec("str", "s= of that signature: which of the domain's keys signed."),
+    "email.dkim_algorithm": _spec("str", "a= of that signature (rsa-sha256; rsa-sha1 is weak)."),
+    "email.dkim_key_bits": _spec(
+        "int", "Size of the public key used; under 1024 bits it can be factored and forged."
+    ),
+    "email.dkim_signed_headers": _spec(
+        "list", "h=: the headers the signature covers; any other header can be changed freely."
+    ),
+    "email.dkim_body_length": _spec("int", "l=: only this many body bytes are signed."),
+    "email.dkim_unsigned_bytes": _spec(
+        "int", "Body bytes after the l= limit: text that could have been appended after signing."
+    ),
+    "email.dkim_signed_at": _spec("datetime", "t=: when the server signed, UTC."),
+    "email.dkim_expires": _spec("datetime", "x=: when the signature was meant to expire, UTC."),
+    "email.dkim_headers_valid": _spec(
+        "bool",
+        "For a body-hash failure: the signed headers still verify, so only the body changed.",
+    ),
+    "email.dkim_warnings": _spec(
+        "list",
+        "What weakens the signature as evidence: unsigned_header:subject, body_length:N, "
+        "unsigned_tail:N, weak_key:512, sha1, expired_before_date, mbox_from_unescaped.",
+    ),
+    "email.dkim_grade": _spec(
+        "str", "For a pass: strong, or weak when a warning says the pass proves less."
+    ),
+    "email.arc_result": _spec(
+        "str", "ARC chain (RFC 8617) verification: pass, fail, no_key, or none (ended upstream)."
+    ),
+    "email.arc_instances": _spec("int", "Number of ARC sets (forwarding hops that sealed it)."),
+    "email.arc_reason": _spec("str", "Why the ARC verification ended as it did."),
+    "email.arc_domains": _spec("list", "Domains that signed the ARC sets."),
+    "email.received_offsets": _spec(
+        "list", "Distinct UTC offsets the Received stamps were written with, oldest hop first."
+    ),
+    "email.received_max_backstep_s": _spec(
+        "int", "Largest step back in time between consecutive Received hops, in seconds."
+    ),
+    "email.maildir_flags": _spec(
+        "str",
+        "Maildir flags from the file name (D draft, F flagged, R replied, S seen, T trashed).",
+    ),
     # --- odf / rtf / html --------------------------------------------------------------------
     "odf.platform": _spec(
         "str", "Platform in meta:generator (Win32, Linux_X86_64): the OS the suite ran on."

@@ -32,6 +32,8 @@ DEPENDENCIES = (
     "python-magic",
     "defusedxml",
     "pillow",
+    "dkimpy",
+    "dnspython",
 )
 """Packages whose version can change what a scan extracts."""
 

@@ -26,7 +26,7 @@ from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
 from leaktriage.textfacts import char_script
 
 SEVERITIES = {s.name.lower(): s for s in Severity}
-CATEGORIES = frozenset({"alteration", "decoy", "provenance", "integrity"})
+CATEGORIES = frozenset({"alteration", "decoy", "provenance", "integrity", "verification"})
 GRADES = frozenset({"A", "B", "C"})
 PSEUDO_FIELDS = {
     "file.mime": "str",
@@ -897,6 +897,8 @@ CORPUS_CATEGORIES = {
     "corpus-shared-identifier": "provenance",
     "corpus-language-outlier": "provenance",
     "corpus-outlier-score": "anomaly",
+    "email-reply-before-parent": "alteration",
+    "email-offset-unusual-for-sender": "provenance",
 }
 """Categories of the corpus analysis's findings (``leaktriage.corpus``), beside the rules'."""
 
@@ -906,9 +908,9 @@ def verdict(
 ) -> tuple[str, float]:
     """The file's verdict and 0-100 score from its findings (never "authentic").
 
-    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity);
-    corpus findings take theirs from ``CORPUS_CATEGORIES``. The score sums every finding's
-    severity weight times its grade factor, capped at 100.
+    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity,
+    verification); corpus findings take theirs from ``CORPUS_CATEGORIES``. The score sums
+    every finding's severity weight times its grade factor, capped at 100.
 
     - ``likely_altered``: a high-severity alteration or integrity finding; or a medium one of
       grade A/B together with at least one other corroborating signal.
@@ -919,7 +921,8 @@ def verdict(
     The outlier model (``corpus-outlier-score``, category ``anomaly``, low severity, grade C)
     adds its weight to the score and makes a file at least ``suspicious``, but it never counts
     as the corroborating signal, so it can never on its own, nor as the second of two
-    signals, make a file ``likely_altered``.
+    signals, make a file ``likely_altered``. Verification findings (a DKIM pass) are positive
+    evidence at severity info: they never move a verdict, and no verdict says "authentic".
     """
     found = list(findings)
     score = min(

@@ -12,6 +12,9 @@ the library never installs it in a caller's process on its own.
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from leaktriage.errors import NetworkBlockedError
@@ -40,10 +43,35 @@ BLOCKED_EVENTS = frozenset(
 
 _ALLOWED_SOCKET_FAMILIES = {1}  # AF_UNIX: multiprocessing's own pipes between processes
 _INSTALLED = False
+_DNS = threading.local()
+_DNS_EVENTS = frozenset({"socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo"})
+
+
+@contextmanager
+def dns_allowed() -> Iterator[None]:
+    """Let this thread reach DNS servers (port 53) and nothing else, for ``--dkim-dns`` only."""
+    _DNS.on = True
+    try:
+        yield
+    finally:
+        _DNS.on = False
+
+
+def _is_dns(event: str, args: tuple[Any, ...]) -> bool:
+    if event not in _DNS_EVENTS or not getattr(_DNS, "on", False):
+        return False
+    if event == "socket.getaddrinfo":
+        return len(args) > 1 and str(args[1]) in ("53", "domain")
+    address = args[-1] if args else None
+    if isinstance(address, list) and address:  # sendmsg: (sock, buffers, ancdata, flags, addr)
+        address = address[0]
+    return isinstance(address, tuple) and len(address) >= 2 and address[1] == 53
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event not in BLOCKED_EVENTS:
+        return
+    if _is_dns(event, args):
         return
     if event in ("socket.connect", "socket.sendto", "socket.sendmsg") and args:
         family = getattr(args[0], "family", None)

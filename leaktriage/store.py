@@ -710,6 +710,20 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def export_dkim_keys(store: Store, path: Path) -> Path | None:
+    """Write every DKIM key the scan used to ``path`` (one ``name record`` line each, the
+    ``--dkim-keys`` format) so the verification can be repeated; None when none was used."""
+    rows = store.db.execute(
+        "SELECT DISTINCT substr(key, 10), value FROM raw_fields "
+        "WHERE key LIKE 'dkim\\_key:%' ESCAPE '\\' ORDER BY 1, 2"
+    ).fetchall()
+    if not rows:
+        path.unlink(missing_ok=True)  # never leave an earlier run's keys beside this one
+        return None
+    path.write_text("".join(f"{name} {record}\n" for name, record in rows), encoding="utf-8")
+    return path
+
+
 def export_jsonl(store: Store, path: Path) -> int:
     """Write ``files.jsonl`` alone; see :func:`export_files` for both outputs in one pass."""
     return export_files(store, path, None)

@@ -137,11 +137,20 @@ class ExtractorPool:
         """Jobs in flight."""
         return sum(len(w.queue) for w in self._workers)
 
+    INLINE_BYTES = 64 * 1024
+    """Jobs carrying more bytes than this go only to an idle worker (see ``submit``)."""
+
     def submit(self, job_id: int, source: Source) -> None:
-        """Queue ``source`` on the least busy worker, first waiting if every queue is full."""
+        """Queue ``source`` on the least busy worker, first waiting if every queue is full.
+
+        A large job (a mailbox held in memory) is sent only to an idle worker, which is
+        reading: queued behind a job, its send could fill the pipe while that worker blocks
+        sending back a large result (a mailbox's messages), and both would wait forever.
+        """
+        large = source.data is not None and len(source.data) > self.INLINE_BYTES
         while True:
             worker = min(self._workers, key=lambda w: len(w.queue))
-            if len(worker.queue) < self.QUEUE_DEPTH:
+            if not worker.queue or (not large and len(worker.queue) < self.QUEUE_DEPTH):
                 break
             self._collect(block=True)
         self._send(worker, job_id, source)

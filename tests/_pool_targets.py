@@ -46,3 +46,10 @@ def phone_home(source: Source) -> tuple[Extraction, str | None, Status, str]:
         except OSError as exc:
             attempts.append(f"os error {exc}")
     return Extraction(raw={"attempts": ",".join(attempts)}), "test@1", Status.OK, "x/test"
+
+
+def mirror(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """Hand the whole content back as one child, as a mailbox hands back its messages."""
+    from leaktriage.extractors import Child
+
+    return Extraction(children=[Child("copy", source.read())]), "test@1", Status.OK, "x/test"

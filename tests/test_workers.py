@@ -64,3 +64,30 @@ def test_a_dead_worker_found_on_send_blames_its_job_once() -> None:
     ]
     assert outcomes[2][2].value == "error"
     assert outcomes[3][0].raw == {"echo": "ok-2"}
+
+
+def test_large_jobs_and_large_results_never_deadlock() -> None:
+    import threading
+
+    from tests._pool_targets import mirror
+
+    # Mailbox-sized jobs whose results are as large: queued behind one another they used to
+    # fill both directions of a worker's pipe at once and hang the scan.
+    blobs = [bytes([i]) * (3 * 1024 * 1024) for i in range(6)]
+    outcomes: dict[int, bytes] = {}
+
+    def run() -> None:
+        with ExtractorPool(1, timeout_s=60.0, memory_bytes=0, extract=mirror) as pool:
+            for job_id, blob in enumerate(blobs):
+                pool.submit(job_id, Source(name="box", mime="x/test", size=len(blob), data=blob))
+                for done, outcome in pool.finished():
+                    outcomes[done] = outcome[0].children[0].data
+            while len(outcomes) < len(blobs):
+                for done, outcome in pool.finished(block=True):
+                    outcomes[done] = outcome[0].children[0].data
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(300)  # a liveness guard, not a timing assertion: a deadlock never ends
+    assert not thread.is_alive(), "the pool deadlocked"
+    assert outcomes == dict(enumerate(blobs))

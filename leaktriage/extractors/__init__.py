@@ -41,6 +41,10 @@ class Source:
     """How much body text the extractor should keep in ``text.sample``."""
     yara_dir: str | None = None
     """A newsroom's YARA rule folder to run over the item after extraction (``--yara``)."""
+    dkim_keys: str | None = None
+    """Key-store file of archived DKIM public keys (``--dkim-keys``), read once per process."""
+    dkim_dns: bool = False
+    """Look DKIM keys missing from the key store up in live DNS (``--dkim-dns``); off by default."""
 
     def read(self) -> bytes:
         """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""

@@ -22,13 +22,14 @@ import binascii
 import codecs
 import hashlib
 import io
+import itertools
 import logging
 import re
 import struct
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import errors as email_errors
 from email import policy
 from email.generator import BytesGenerator
@@ -42,10 +43,11 @@ from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
 from leaktriage.errors import CorruptFileError
-from leaktriage.extractors import Child, Extraction, Source, register
+from leaktriage.extractors import Child, Extraction, Source, _dkim, register
 from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors._dates import Stamp, from_filetime, parse_rfc5322
 from leaktriage.extractors._links import find_links, merge
+from leaktriage.model import Issue, Status
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,12 @@ _BARE_ID = re.compile(rb"^[!-~]{1,250}$")
 @register(
     name="email",
     version=1,
-    mime_types={"message/rfc822", "application/mbox", "application/vnd.ms-outlook"},
+    mime_types={
+        "message/rfc822",
+        "application/mbox",
+        "application/vnd.ms-outlook",
+        "application/vnd.ms-outlook-pst",
+    },
 )
 def extract(source: Source) -> Extraction:
     """Read an .eml message, an mbox mailbox or an Outlook .msg file."""
@@ -141,6 +148,8 @@ def extract(source: Source) -> Extraction:
         return _extract_mbox(source)
     if source.mime == "application/vnd.ms-outlook":
         return _extract_msg(source)
+    if source.mime == "application/vnd.ms-outlook-pst":
+        return _extract_pst(source)
     return _extract_eml(source)
 
 
@@ -506,6 +515,85 @@ def _put_received(extraction: Extraction, received: list[_Header]) -> None:
     if times:
         extraction.put("email.received_first", times[-1])
         extraction.put("email.received_last", times[0])
+    if len(times) > 1:
+        # Oldest hop first: each hop should be stamped no earlier than the one below it.
+        oldest_first = times[::-1]
+        steps = [
+            (older - newer).total_seconds() for older, newer in itertools.pairwise(oldest_first)
+        ]
+        extraction.put("email.received_max_backstep_s", max(0, int(max(steps))))
+    offsets = [hop.stamp.offset for hop in reversed(hops) if hop.stamp and hop.stamp.tz_known]
+    extraction.put("email.received_offsets", tuple(dict.fromkeys(o for o in offsets if o)))
+
+
+# --- DKIM and ARC ---------------------------------------------------------------------------
+
+RENDERED_HEADER = "X-Leaktriage-Rendered"
+"""Header leaktriage writes on messages it rebuilt (an Outlook item as .eml): their bodies are
+not the bytes that were signed, so their signatures are not verified."""
+_MAILDIR_FLAGS = re.compile(r"^\d{9,10}\.[^/]*:2,([A-Za-z]{1,26})$")
+_SIGNATURE_HEADERS = frozenset({"dkim-signature", "arc-seal", "arc-message-signature"})
+
+
+def _put_dkim(
+    extraction: Extraction, data: bytes, source: Source, rendered: bool, sealed: bool
+) -> None:
+    """Verify the message's DKIM signatures and ARC sets; facts in ``email.dkim_*``/``arc_*``."""
+    if rendered:
+        extraction.put("email.dkim_result", "unsupported")
+        extraction.put("email.dkim_reason", "message rebuilt from Outlook properties")
+        return
+    try:
+        store = _dkim.key_store(source.dkim_keys)
+    except _dkim.KeyStoreError as exc:
+        extraction.note("dkim_keys", str(exc)[:500])
+        store = _dkim.KeyStore({})
+    keys = _dkim.KeySource(store, source.dkim_dns)
+    try:
+        message = _dkim.parse(data)
+    except _dkim.PARSE_ERRORS as exc:
+        extraction.put("email.dkim_result", "invalid")
+        extraction.put("email.dkim_reason", f"headers not readable by the verifier: {exc}"[:300])
+        return
+    date = extraction.fields.get("email.date")
+    when = date if isinstance(date, datetime) else None
+    checks = _dkim.verify_signatures(message, data, keys, when)
+    sender = extraction.fields.get("email.from")
+    from_domain = None
+    if isinstance(sender, str) and "@" in sender:
+        from_domain = sender.rsplit("@", 1)[1].strip(" >").lower() or None
+    best = _dkim.summary(checks, from_domain)
+    if best is not None:
+        extraction.put("email.dkim_result", best.result)
+        extraction.put("email.dkim_reason", best.reason)
+        extraction.put("email.dkim_domain", best.domain)
+        extraction.put("email.dkim_selector", best.selector)
+        extraction.put("email.dkim_algorithm", best.algorithm)
+        extraction.put("email.dkim_key_bits", best.key_bits)
+        extraction.put("email.dkim_signed_headers", best.signed_headers)
+        extraction.put("email.dkim_body_length", best.body_length)
+        extraction.put("email.dkim_unsigned_bytes", best.unsigned_bytes)
+        extraction.put("email.dkim_signed_at", best.signed_at)
+        extraction.put("email.dkim_expires", best.expires)
+        extraction.put("email.dkim_headers_valid", best.headers_valid)
+        extraction.put("email.dkim_warnings", tuple(best.warnings))
+        if best.result == "pass":
+            extraction.put("email.dkim_grade", _dkim.grade(best))
+        extraction.put("email.dkim_verdicts", tuple(c.label() for c in checks))
+    arc = None
+    if sealed:
+        arc = _dkim.verify_arc(
+            data, _dkim.KeySource(store, source.dkim_dns, keys.used, keys.problems)
+        )
+    if arc is not None:
+        extraction.put("email.arc_result", arc.result)
+        extraction.put("email.arc_instances", arc.instances)
+        extraction.put("email.arc_reason", arc.reason)
+        extraction.put("email.arc_domains", arc.domains)
+    for problem in dict.fromkeys(keys.problems):
+        extraction.issues.append(Issue("extract", "dkim_dns", problem[:500]))
+    for name, record in sorted(keys.used.items()):
+        extraction.raw[f"{_dkim.KEY_RAW_PREFIX}{name}"] = record[:MAX_RAW_VALUE]
 
 
 # --- .eml -------------------------------------------------------------------------------------
@@ -522,6 +610,12 @@ def _extract_eml(source: Source) -> Extraction:
     if not headers:
         raise CorruptFileError("no RFC 822 header found", partial=extraction)
     _put_headers(extraction, headers)
+    flags = _MAILDIR_FLAGS.search(source.name)
+    if flags:
+        extraction.put("email.maildir_flags", flags.group(1))
+    names = {h.name.lower() for h in headers}
+    if names & _SIGNATURE_HEADERS:
+        _put_dkim(extraction, data, source, RENDERED_HEADER.lower() in names, "arc-seal" in names)
     linesep = "\r\n" if b"\r\n" in data[: data.find(b"\n") + 1 or 4096] else "\n"
     _read_body(message, extraction, source.text_sample_bytes, linesep)
     return extraction
@@ -927,6 +1021,10 @@ def _put_msg_facts(extraction: Extraction, props: _Props, sample_chars: int) -> 
             _put_headers(extraction, _read_headers(parsed.raw_items(), extraction))
         except _PARSE_ERRORS as exc:
             extraction.note("bad_header", f"transport headers not parseable: {exc}")
+        if "email.dkim_signatures" in extraction.fields:
+            # Outlook keeps the headers but not the MIME body that was signed.
+            extraction.put("email.dkim_result", "unsupported")
+            extraction.put("email.dkim_reason", "Outlook .msg keeps no original MIME body")
     for pid, name in sorted(props.streams.items()):
         if pid in strings and pid not in _BODY_PROPS and len(extraction.raw) < MAX_RAW_ENTRIES:
             extraction.raw[name] = _cap(strings[pid])
@@ -1119,7 +1217,129 @@ def _embedded_as_eml(
         digest.update(hashlib.sha256(child.data).digest())
     if mime.is_multipart():
         mime.set_boundary(f"=_leaktriage_{digest.hexdigest()[:32]}")
+    lines.insert(0, f"{RENDERED_HEADER}: outlook-msg")
     head = "\r\n".join(_clean(line).replace("\r", " ").replace("\n", " ") for line in lines)
     body = mime.as_bytes(policy=_GEN_POLICY.clone(linesep="\r\n"))
     data = (head + "\r\n").encode("utf-8", "replace") + body if head else body
     return data, strings.get(PR_SUBJECT, "")
+
+
+# --- Outlook .pst (optional: libpff) -----------------------------------------------------------
+
+PST_EXTRA = "pip install 'leaktriage[pst]'"
+MAX_PST_FOLDERS = 10_000
+"""Folders walked per .pst."""
+MAX_PST_ATTACHMENT = 256 << 20
+"""Largest .pst attachment handed on; larger ones are noted and skipped."""
+
+
+def _extract_pst(source: Source) -> Extraction:
+    """Every message of an Outlook .pst as a child .eml (``mail.pst!Inbox/<message-id>``)."""
+    try:
+        import pypff  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        extraction = Extraction(status=Status.UNSUPPORTED)
+        extraction.issues.append(
+            Issue(
+                "extract",
+                "dependency_missing",
+                f"Outlook .pst needs the optional libpff reader: {PST_EXTRA}",
+            )
+        )
+        return extraction
+    extraction = Extraction()
+    pst = pypff.file()
+    with source.open() as handle:
+        try:
+            pst.open_file_object(handle)
+        except (OSError, ValueError, TypeError) as exc:
+            raise CorruptFileError(f"pst not readable: {exc}", partial=extraction) from exc
+        try:
+            seen: set[str] = set()
+            count = _pst_folder(extraction, pst.get_root_folder(), "", seen, [0, 0])
+        except (OSError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            extraction.note("corrupt", f"pst reading stopped: {exc}")
+            count = len(extraction.children)
+        finally:
+            pst.close()
+    extraction.put("email.message_count", count)
+    return extraction
+
+
+def _pst_folder(
+    extraction: Extraction, folder: Any, path: str, seen: set[str], counts: list[int]
+) -> int:
+    """Walk a folder and its sub-folders (iteratively bounded); returns messages found."""
+    stack: list[tuple[Any, str]] = [(folder, path)]
+    while stack:
+        current, where = stack.pop()
+        counts[1] += 1
+        if counts[1] > MAX_PST_FOLDERS:
+            _note_once(extraction, "limit.folders", f"more than {MAX_PST_FOLDERS} folders")
+            break
+        for index in range(int(current.get_number_of_sub_messages() or 0)):
+            counts[0] += 1
+            if counts[0] > MAX_MESSAGES:
+                _note_once(extraction, "limit.messages", f"more than {MAX_MESSAGES} messages")
+                return counts[0]
+            try:
+                child = _pst_message(extraction, current.get_sub_message(index), where, seen)
+            except (OSError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+                extraction.note("corrupt", f"{where or '/'} message {index + 1}: {exc}")
+                continue
+            extraction.children.append(child)
+        subs = int(current.get_number_of_sub_folders() or 0)
+        for index in reversed(range(subs)):
+            sub = current.get_sub_folder(index)
+            name = _child_name(str(sub.get_name() or f"folder-{index + 1}")).replace("!", "_")
+            stack.append((sub, f"{where}/{name}" if where else name))
+    return counts[0]
+
+
+def _pst_message(extraction: Extraction, message: Any, where: str, seen: set[str]) -> Child:
+    """One .pst message rendered as RFC 822 bytes, marked as rebuilt (see ``RENDERED_HEADER``)."""
+    transport = _clean(str(message.get_transport_headers() or ""))
+    lines: list[str] = [f"{RENDERED_HEADER}: outlook-pst"]
+    if transport:
+        parsed = Parser(policy=_POLICY).parsestr(transport, headersonly=True)
+        lines += [
+            f"{name}: {value}"
+            for name, value in parsed.raw_items()
+            if not name.lower().startswith("content-") and name.lower() != "mime-version"
+        ]
+    else:
+        submitted = message.get_client_submit_time()
+        for header, value in (
+            ("From", str(message.get_sender_name() or "")),
+            ("Subject", str(message.get_subject() or "")),
+            ("Date", format_datetime(submitted.replace(tzinfo=UTC)) if submitted else ""),
+        ):
+            if value:
+                lines.append(f"{header}: {' '.join(_clean(value).split())}")
+    raw_body = message.get_plain_text_body() or b""
+    body = _clean(
+        raw_body.decode("utf-8", "replace") if isinstance(raw_body, bytes) else str(raw_body)
+    )
+    mime = EmailMessage(policy=_POLICY)
+    mime.set_content(body, cte="base64")
+    digest = hashlib.sha256(body.encode("utf-8", "replace"))
+    for index in range(min(int(message.get_number_of_attachments() or 0), MAX_ATTACHMENTS)):
+        attachment = message.get_attachment(index)
+        size = int(attachment.get_size() or 0)
+        label = _child_name(str(attachment.get_long_filename() or "")) or f"part-{index + 1}"
+        if size > MAX_PST_ATTACHMENT:
+            extraction.note("limit.attachment", f"{label}: {size} bytes not read")
+            continue
+        data = bytes(attachment.read_buffer(size)) if size else b""
+        digest.update(hashlib.sha256(data).digest())
+        mime.add_attachment(data, maintype="application", subtype="octet-stream", filename=label)
+    if mime.is_multipart():
+        mime.set_boundary(f"=_leaktriage_{digest.hexdigest()[:32]}")
+    head = "\r\n".join(_clean(line).replace("\r", " ").replace("\n", " ") for line in lines)
+    data = (head + "\r\n").encode("utf-8", "replace") + mime.as_bytes(
+        policy=_GEN_POLICY.clone(linesep="\r\n")
+    )
+    found = _mbox_message_id(data)
+    label = f"<{found}>" if found and found not in seen else f"message:{len(seen) + 1}"
+    seen.add(found or label)
+    return Child(f"{where}/{label}" if where else label, data)
