@@ -150,13 +150,19 @@ def _chosen(db: sqlite3.Connection, limit: int) -> set[str] | None:
     (total,) = db.execute("SELECT count(*) FROM files").fetchone()
     if total <= limit:
         return None
-    # The order of ReportData.flagged: verdict rank, then score, then path.
+    # The order of ReportData.flagged: verdict rank, strongest finding, score, path.
     rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(VERDICTS)))
+    weight = " ".join(f"WHEN '{s.name.lower()}' THEN {w}" for s, w in WEIGHTS.items())
+    factor = " ".join(f"WHEN '{g}' THEN {f}" for g, f in GRADE_FACTORS.items())
+    strongest = (
+        f"(SELECT max((CASE x.severity {weight} ELSE 0 END) * (CASE x.grade {factor} ELSE 0.5 "
+        "END)) FROM findings x WHERE x.record_id = files.record_id)"
+    )
     return {
         row[0]
         for row in db.execute(
             f"SELECT record_id FROM files ORDER BY CASE coalesce(verdict, 'no_signal') {rank} "
-            "ELSE 9 END, score DESC, path, record_id LIMIT ?",
+            f"ELSE 9 END, coalesce({strongest}, 0) DESC, score DESC, path, record_id LIMIT ?",
             (*VERDICTS, limit),
         )
     }
