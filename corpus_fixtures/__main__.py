@@ -1,4 +1,5 @@
-"""``python -m corpus_fixtures build DIR`` (test fixtures) or ``sample DIR`` (the sample leak)."""
+"""``python -m corpus_fixtures build DIR`` (test fixtures), ``sample DIR`` (the sample leak) or
+``mixed DIR --files 5000`` (the benchmarks' mixed dump)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m corpus_fixtures")
     parser.add_argument(
         "what",
-        choices=("build", "sample"),
-        help="build: every test fixture; sample: the small sample leak",
+        choices=("build", "sample", "mixed"),
+        help="build: every test fixture; sample: the small sample leak; "
+        "mixed: a large mixed dump for the benchmarks",
     )
     parser.add_argument("out", type=Path, help="folder to write into (created)")
+    parser.add_argument("--files", type=int, default=5000, help="files in the mixed dump")
     args = parser.parse_args()
+    if args.what == "mixed":
+        from corpus_fixtures.mixed import build_mixed
+
+        count, size = build_mixed(args.out, args.files)
+        print(f"wrote {count} files ({size / 1e6:.1f} MB) under {args.out}")
+        return 0
     written = build_fixtures(args.out) if args.what == "build" else build_sample_leak(args.out)
     print(f"wrote {len(written)} files under {args.out}")
     return 0

@@ -163,6 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
         "(sha256, md5, author, rsid, docid, string)",
     )
 
+    scan.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="re-process every file even when --out holds an earlier scan of them",
+    )
+    scan.add_argument(
+        "--verify-hashes",
+        action="store_true",
+        help="on a re-scan, re-hash unchanged-looking files and re-use a record only when "
+        "its sha256 still matches",
+    )
+    scan.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where extraction runs: local worker processes (default) or a Dask cluster",
+    )
+    scan.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786",
+    )
+
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     listing = rules_sub.add_parser("list", help="one line per rule")
@@ -245,7 +268,14 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         rule_dirs=tuple(str(d) for d in args.rules),
         decoys=str(args.decoys) if args.decoys else None,
         use_rules=not args.no_rules,
+        reuse=not args.no_reuse,
+        verify_hashes=args.verify_hashes,
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
+    if args.executor == "dask" and not args.scheduler:
+        err.print("leaktriage: --executor dask needs --scheduler ADDRESS")
+        return 2
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
         return 3
@@ -281,6 +311,11 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"Scanned {summary.items} items ({summary.bytes / MiB:.1f} MiB on disk) in "
         f"{seconds:.1f} s into {_clean(summary.out_dir)}"
     )
+    if summary.reused_files or summary.gone:
+        out.print(
+            f"Re-used the records of {summary.reused_files} unchanged files; "
+            f"{summary.gone} records marked gone (no longer in the dump)"
+        )
     table = Table(title="By status", show_edge=False)
     table.add_column("status")
     table.add_column("items", justify="right")

@@ -109,7 +109,8 @@ class ExtractorPool:
         self._timeout = timeout_s
         self._memory = memory_bytes
         self._extract = extract
-        self._workers = [self._spawn() for _ in range(max(1, workers))]
+        self._size = max(1, workers)
+        self._workers: list[_Worker] = []  # started on the first job: a re-scan may need none
         self._done: deque[tuple[int, Outcome]] = deque()
         self.restarts = 0
 
@@ -129,6 +130,8 @@ class ExtractorPool:
 
     def submit(self, job_id: int, source: Source) -> None:
         """Queue ``source`` on the least busy worker, first waiting if every queue is full."""
+        if not self._workers:
+            self._workers = [self._spawn() for _ in range(self._size)]
         while True:
             worker = min(self._workers, key=lambda w: len(w.queue))
             if len(worker.queue) < self.QUEUE_DEPTH:
