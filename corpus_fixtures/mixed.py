@@ -4,7 +4,8 @@
 through every non-hostile fixture (PDF, DOCX, XLSX, PPTX, ODF, legacy DOC/XLS/PPT, JPEG,
 HEIC, PNG, EML, mbox and Outlook messages with attachments); one file in 50 is a zip of 10
 members and one in 50 a zip holding a tar.gz of 8 documents and a mailbox (zip > tar.gz >
-file), so about a third of the items sit inside archives or emails. Byte-identical on every build; names are invented.
+file), so about half of the items sit inside archives or emails. Byte-identical on every
+build; names are invented.
 """
 
 from __future__ import annotations

@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         "its sha256 still matches",
     )
     scan.add_argument(
+        "--no-md5",
+        action="store_true",
+        help="compute sha256 only (md5 is kept by default to match published leak indexes)",
+    )
+    scan.add_argument(
         "--executor",
         choices=("local", "dask"),
         default="local",
@@ -268,6 +273,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         rule_dirs=tuple(str(d) for d in args.rules),
         decoys=str(args.decoys) if args.decoys else None,
         use_rules=not args.no_rules,
+        hash_md5=not args.no_md5,
         reuse=not args.no_reuse,
         verify_hashes=args.verify_hashes,
         executor=args.executor,

@@ -463,29 +463,36 @@ class Store:
             db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
             db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
             db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
-            for r in records:
-                self._insert_findings(r.record_id, r.findings)
+            self._insert_findings(records)
 
-    def _insert_findings(self, record_id: str, findings: tuple[Finding, ...]) -> None:
-        for f in findings:
-            cursor = self.db.execute(
-                "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
-                "source, score) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    record_id,
-                    f.rule_id,
-                    f.technique,
-                    f.severity.name.lower(),
-                    f.grade,
-                    f.message,
-                    f.source,
-                    f.score,
-                ),
-            )
-            self.db.executemany(
-                "INSERT INTO evidence VALUES (?,?,?,?,?)",
-                [(cursor.lastrowid, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)],
-            )
+    def _insert_findings(self, records: list[FileRecord]) -> None:
+        # Ids are handed out here, after the highest one in use, so findings and their
+        # evidence go in with one statement each (inside the batch's transaction).
+        row = self.db.execute("SELECT coalesce(max(finding_id), 0) FROM findings").fetchone()
+        next_id = int(row[0]) + 1
+        findings: list[tuple[object, ...]] = []
+        evidence: list[tuple[object, ...]] = []
+        for r in records:
+            for f in r.findings:
+                findings.append(
+                    (
+                        next_id,
+                        r.record_id,
+                        f.rule_id,
+                        f.technique,
+                        f.severity.name.lower(),
+                        f.grade,
+                        f.message,
+                        f.source,
+                        f.score,
+                    )
+                )
+                evidence.extend(
+                    (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
+                )
+                next_id += 1
+        self.db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
+        self.db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
 
     # --- reading -----------------------------------------------------------------------------
 

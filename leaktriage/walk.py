@@ -12,7 +12,9 @@ directory's exact DOS times and encryption flags; every other archive and compre
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -123,6 +125,14 @@ class TreeBudget:
     bytes_out: int = 0
 
 
+_PARALLEL_BYTES = 1 << 18
+
+
+@functools.lru_cache(maxsize=1)
+def _helper() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leaktriage-md5")
+
+
 class Hasher:
     """sha256 (and md5, to match other tools) over a stream of chunks."""
 
@@ -132,10 +142,16 @@ class Hasher:
         self.size = 0
 
     def update(self, chunk: bytes) -> None:
-        """Feed the next chunk."""
-        self._sha.update(chunk)
-        if self._md5 is not None:
-            self._md5.update(chunk)
+        """Feed the next chunk (large chunks: md5 in a helper thread beside sha256, as
+        hashlib releases the GIL; a large file then costs the slower hash, not the sum)."""
+        if self._md5 is not None and len(chunk) >= _PARALLEL_BYTES:
+            pending = _helper().submit(self._md5.update, chunk)
+            self._sha.update(chunk)
+            pending.result()
+        else:
+            self._sha.update(chunk)
+            if self._md5 is not None:
+                self._md5.update(chunk)
         self.size += len(chunk)
 
     def digests(self) -> tuple[str, str | None]:

@@ -86,7 +86,9 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     queue: deque[tuple[int, Source]] = field(default_factory=deque)
-    """Jobs sent and not answered yet; the first one is the one being parsed."""
+    """Jobs given to this worker and not answered yet; the first one is being parsed."""
+    sent: int = 0
+    """How many jobs of ``queue`` (from its head) went down the pipe already."""
     started: float = 0.0
     """When the first job in ``queue`` began (its deadline counts from here)."""
 
@@ -100,7 +102,11 @@ class ExtractorPool:
     behind the culprit go to its replacement untouched.
     """
 
-    QUEUE_DEPTH = 2
+    QUEUE_DEPTH = 6
+    PIPE_BYTES = 48 * 1024
+    """Bytes of jobs left unread in a worker's pipe at most (below the kernel's buffer)."""
+    INFLIGHT_BYTES = 96 * 1024 * 1024
+    """Bytes of queued jobs held for the workers; past it ``submit`` waits (memory bound)."""
 
     def __init__(
         self, workers: int, timeout_s: float, memory_bytes: int, extract: ExtractFn
@@ -134,7 +140,10 @@ class ExtractorPool:
             self._workers = [self._spawn() for _ in range(self._size)]
         while True:
             worker = min(self._workers, key=lambda w: len(w.queue))
-            if len(worker.queue) < self.QUEUE_DEPTH:
+            held = sum(_held(s) for w in self._workers for _, s in w.queue)
+            if len(worker.queue) < self.QUEUE_DEPTH and (
+                not worker.queue or held + _held(source) <= self.INFLIGHT_BYTES
+            ):
                 break
             self._collect(block=True)
         self._send(worker, job_id, source)
@@ -143,11 +152,27 @@ class ExtractorPool:
         if not worker.queue:
             worker.started = time.monotonic()
         worker.queue.append((job_id, source))
-        try:
-            worker.conn.send((job_id, source))
-        except (BrokenPipeError, OSError):
-            # Died between jobs: the replacement gets this job and any queued before it.
-            self._replace(worker)
+        self._pump(worker)
+
+    def _pump(self, worker: _Worker) -> bool:
+        """Send queued jobs down the pipe: the head always (the worker is then waiting for
+        it), the ones behind it only while they fit the pipe's buffer unread. A large job
+        sent to a busy worker would block the scan until the worker reads it, while the
+        worker, to finish its current job, may be blocked sending a large result back."""
+        while worker.sent < len(worker.queue):
+            job_id, source = worker.queue[worker.sent]
+            if worker.sent:
+                waiting = sum(_held(s) + 1024 for _, s in list(worker.queue)[1 : worker.sent])
+                if waiting + _held(source) + 1024 > self.PIPE_BYTES:
+                    return True
+            worker.sent += 1
+            try:
+                worker.conn.send((job_id, source))
+            except (BrokenPipeError, OSError):
+                # Died between jobs: the replacement gets this job and any queued before it.
+                self._replace(worker)
+                return False
+        return True
 
     def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
         """Outcomes that arrived (waiting for at least one when ``block`` and jobs are out)."""
@@ -189,9 +214,10 @@ class ExtractorPool:
             self._fail(worker, reason, text)
             return False
         worker.queue.popleft()
+        worker.sent -= 1
         worker.started = time.monotonic()
         self._done.append((job_id, outcome))
-        return True
+        return self._pump(worker)
 
     def _fail(self, worker: _Worker, reason: str, text: str) -> None:
         job_id, _source = worker.queue.popleft()
@@ -233,6 +259,10 @@ class ExtractorPool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _held(source: Source) -> int:
+    return len(source.data) if source.data is not None else 0
 
 
 def _death_reason(exitcode: int | None, memory_bytes: int) -> tuple[str, str]:
