@@ -323,12 +323,15 @@ class Pipeline:
             mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
             yield from self._complete(job, (Extraction(), None, Status.SKIPPED, mime))
             return False
+        data, path = content.data, content.path
+        if content.owned and getattr(self.pool, "remote", False) and path is not None:
+            data, path = path.read_bytes(), None  # a private temp file is not seen remotely
         source = Source(
             name=item.name,
             mime=mime,
             size=content.size,
-            data=content.data,
-            path=content.path,
+            data=data,
+            path=path,
             text_sample_bytes=self.config.text_sample_bytes,
         )
         if self.pool is None:
@@ -605,6 +608,17 @@ def _config(options: dict[str, Any]) -> ScanConfig:
 @contextmanager
 def _pool(config: ScanConfig) -> Iterator[ExtractorPool | None]:
     """The worker pool ``config`` asks for (None when parsing in-process)."""
+    if config.executor == "dask":
+        from leaktriage.cluster import DaskPool
+
+        if not config.scheduler:
+            raise InputError("executor 'dask' needs a scheduler address")
+        remote = DaskPool(config.scheduler, config.timeout_s, config.memory_limit_bytes)
+        try:
+            yield remote  # type: ignore[misc]
+        finally:
+            remote.close()
+        return
     workers = default_workers() if config.workers is None else config.workers
     if workers <= 0:
         yield None
