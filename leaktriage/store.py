@@ -338,28 +338,30 @@ class Store:
         """Mark the records of unchanged files, and everything inside them, as reused in
         ``run_id``. Returns their (status, mime, verdict, depth, size) rows and the rule ids
         of their findings, for the run's counts."""
-        tree = (
-            "WITH RECURSIVE tree(id) AS (SELECT value FROM json_each(?) "
-            "UNION SELECT f.record_id FROM files f JOIN tree ON f.parent_id = tree.id) "
-        )
-        ids = json.dumps(top_ids)
         with self.db as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (id TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM kept")
+            db.execute(
+                "INSERT OR IGNORE INTO kept WITH RECURSIVE tree(id) AS "
+                "(SELECT value FROM json_each(?) UNION ALL "
+                "SELECT f.record_id FROM files f JOIN tree ON f.parent_id = tree.id) "
+                "SELECT id FROM tree",
+                (json.dumps(top_ids),),
+            )
             rows = db.execute(
-                tree + "SELECT status, mime, verdict, depth, size FROM files "
-                "WHERE record_id IN (SELECT id FROM tree) ORDER BY record_id",
-                (ids,),
+                "SELECT status, mime, verdict, depth, size FROM files JOIN kept "
+                "ON files.record_id = kept.id ORDER BY record_id"
             ).fetchall()
             rules = [
                 r[0]
                 for r in db.execute(
-                    tree + "SELECT rule_id FROM findings WHERE record_id IN (SELECT id FROM tree)",
-                    (ids,),
+                    "SELECT rule_id FROM findings JOIN kept ON findings.record_id = kept.id"
                 )
             ]
             db.execute(
-                tree + "UPDATE file_state SET state = 'reused', last_run = ?, gone_run = NULL "
-                "WHERE record_id IN (SELECT id FROM tree)",
-                (ids, run_id),
+                "UPDATE file_state SET state = 'reused', last_run = ?, gone_run = NULL "
+                "WHERE record_id IN (SELECT id FROM kept)",
+                (run_id,),
             )
         return rows, rules
 

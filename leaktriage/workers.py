@@ -40,7 +40,12 @@ def _context() -> Any:
     # forkserver: workers start from a clean, single-threaded server process (forking the
     # scanning process itself could copy a held lock from the progress-bar thread).
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the extractors once; workers forked from it start warm.
+    context.set_forkserver_preload(["leaktriage._preload"])
+    return context
 
 
 def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> None:
