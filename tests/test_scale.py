@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -260,3 +261,15 @@ def test_dask_cluster_gives_the_local_output(sample_leak: Path, tmp_path: Path) 
     assert (tmp_path / "local" / "files.jsonl").read_bytes() == (
         tmp_path / "daemonic" / "files.jsonl"
     ).read_bytes()
+
+
+def test_cli_dask_needs_a_scheduler_and_no_md5_drops_md5(leak: Path, tmp_path: Path) -> None:
+    from leaktriage.cli import main
+
+    assert main(["-q", "scan", str(leak), "--out", str(tmp_path / "o"), "--executor", "dask"]) == 2
+    assert not (tmp_path / "o").exists()
+    one = leak / "documents" / "misc" / "notes.txt"
+    assert main(["-q", "scan", str(one), "--out", str(tmp_path / "m"), "--no-md5"]) == 0
+    (line,) = _lines(tmp_path / "m")
+    assert line["md5"] is None
+    assert line["sha256"] == hashlib.sha256(one.read_bytes()).hexdigest()
