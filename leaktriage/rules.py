@@ -412,6 +412,22 @@ def evaluate(condition: Condition, facts: Facts, ctx: Context) -> tuple[bool, Re
     return matched, evidence
 
 
+def needed_fields(condition: Condition) -> frozenset[str]:
+    """Fields without which ``condition`` is false whatever the other facts: a leaf needs
+    its field (except ``exists: false``), ``all`` needs what any child needs, ``any`` what
+    every child needs, ``not`` nothing."""
+    if isinstance(condition, Leaf):
+        if condition.op == "exists" and not condition.arg:
+            return frozenset()
+        return frozenset({condition.field})
+    if condition.kind == "not" or not condition.children:
+        return frozenset()
+    needs = [needed_fields(child) for child in condition.children]
+    if condition.kind == "all":
+        return frozenset().union(*needs)
+    return frozenset.intersection(*needs)
+
+
 def _evaluate_leaf(leaf: Leaf, facts: Facts, ctx: Context) -> tuple[bool, Read]:
     value = facts.get(leaf.field)
     if leaf.op == "exists":
@@ -502,6 +518,8 @@ class RuleSet:
     tables: dict[str, Table]
     techniques: dict[str, dict[str, Any]]
     sources: list[Path] = field(default_factory=list)
+    _gates: list[tuple[frozenset[str], Rule]] | None = None
+    """Each rule with the fields it cannot match without (see ``needed_fields``)."""
 
     def context(self, leak_date: date | None = None, now: datetime | None = None) -> Context:
         """An evaluation context for one scan."""
@@ -512,7 +530,16 @@ class RuleSet:
     ) -> list[Finding]:
         """Findings of every rule (and of the decoy list, if any) on one record."""
         facts = record_facts(record)
-        found = [f for rule in self.rules if (f := rule.apply(record.record_id, facts, ctx))]
+        if self._gates is None:
+            self._gates = [(needed_fields(rule.match), rule) for rule in self.rules]
+        present = {name for name, value in facts.items() if value is not None}
+        # Most rules concern one format: skipping those whose required fields are absent
+        # gives the same findings at a fraction of the cost.
+        found = [
+            f
+            for gate, rule in self._gates
+            if gate <= present and (f := rule.apply(record.record_id, facts, ctx))
+        ]
         if decoys is not None:
             found.extend(decoys.findings(record.record_id, facts))
         return found
