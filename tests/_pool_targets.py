@@ -44,3 +44,10 @@ def phone_home(source: Source) -> tuple[Extraction, str | None, Status, str]:
         except OSError as exc:
             attempts.append(f"os error {exc}")
     return Extraction(raw={"attempts": ",".join(attempts)}), "test@1", Status.OK, "x/test"
+
+
+def echo_large(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """Answer with a result larger than a pipe's buffer (as an email with attachments does)."""
+    time.sleep(0.05)
+    size = len(source.data or b"")
+    return Extraction(raw={"echo": source.name, "pad": "x" * 2_000_000}), str(size), Status.OK, ""
