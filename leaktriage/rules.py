@@ -412,20 +412,26 @@ def evaluate(condition: Condition, facts: Facts, ctx: Context) -> tuple[bool, Re
     return matched, evidence
 
 
-def needed_fields(condition: Condition) -> frozenset[str]:
-    """Fields without which ``condition`` is false whatever the other facts: a leaf needs
-    its field (except ``exists: false``), ``all`` needs what any child needs, ``any`` what
-    every child needs, ``not`` nothing."""
+def needed_fields(condition: Condition) -> tuple[frozenset[str], ...]:
+    """Sets of fields one of which ``condition`` cannot be true without (all of its fields
+    present): a leaf needs its field (except ``exists: false``), ``any`` one of its children's
+    sets, ``all`` one set of each child, ``not`` nothing. Past 32 alternatives the sets of
+    ``all`` are merged to the fields every alternative shares (weaker, still exact)."""
     if isinstance(condition, Leaf):
         if condition.op == "exists" and not condition.arg:
-            return frozenset()
-        return frozenset({condition.field})
+            return (frozenset(),)
+        return (frozenset({condition.field}),)
     if condition.kind == "not" or not condition.children:
-        return frozenset()
+        return (frozenset(),)
     needs = [needed_fields(child) for child in condition.children]
-    if condition.kind == "all":
-        return frozenset().union(*needs)
-    return frozenset.intersection(*needs)
+    if condition.kind == "any":
+        return tuple(dict.fromkeys(alt for need in needs for alt in need))
+    combined: tuple[frozenset[str], ...] = (frozenset(),)
+    for need in needs:
+        combined = tuple(dict.fromkeys(a | b for a in combined for b in need))
+        if len(combined) > 32:
+            combined = (frozenset.intersection(*combined),)
+    return combined
 
 
 def _evaluate_leaf(leaf: Leaf, facts: Facts, ctx: Context) -> tuple[bool, Read]:
@@ -518,7 +524,7 @@ class RuleSet:
     tables: dict[str, Table]
     techniques: dict[str, dict[str, Any]]
     sources: list[Path] = field(default_factory=list)
-    _gates: list[tuple[frozenset[str], Rule]] | None = None
+    _gates: list[tuple[tuple[frozenset[str], ...], Rule]] | None = None
     """Each rule with the fields it cannot match without (see ``needed_fields``)."""
 
     def context(self, leak_date: date | None = None, now: datetime | None = None) -> Context:
@@ -538,7 +544,8 @@ class RuleSet:
         found = [
             f
             for gate, rule in self._gates
-            if gate <= present and (f := rule.apply(record.record_id, facts, ctx))
+            if any(need <= present for need in gate)
+            and (f := rule.apply(record.record_id, facts, ctx))
         ]
         if decoys is not None:
             found.extend(decoys.findings(record.record_id, facts))
