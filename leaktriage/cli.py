@@ -35,6 +35,8 @@ examples:
   leaktriage rules explain pdf-revision-text-changed
   leaktriage rules test newsroom_rules/         run the rules' embedded test cases
   leaktriage scan leak/ --out t --rules newsroom_rules/
+  leaktriage scan leak/ --out triage            again later: only new or changed files are read
+  leaktriage scan /data/leak --out t --executor dask --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
             1 internal error, or failing rule tests; 2 usage error;
