@@ -44,19 +44,22 @@ def _isolated_pool(timeout_s: float, memory_bytes: int) -> ExtractorPool:
     return pool
 
 
-def extract_on_worker(source: Source, timeout_s: float, memory_bytes: int) -> Outcome:
-    """The Dask task: parse one item on a cluster worker, isolated as on one machine."""
+def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int) -> list[Outcome]:
+    """The Dask task: parse a batch of items on a cluster worker, isolated as on one
+    machine; outcomes in the order of ``sources``."""
     from leaktriage.api import extract_item
     from leaktriage.sandbox import network_refused_in_this_thread
 
     if multiprocessing.current_process().daemon:
         with network_refused_in_this_thread():
-            return extract_item(source)
+            return [extract_item(source) for source in sources]
     pool = _isolated_pool(timeout_s, memory_bytes)
-    pool.submit(0, source)
-    while True:
-        for _job_id, outcome in pool.finished(block=True):
-            return outcome
+    for index, source in enumerate(sources):
+        pool.submit(index, source)
+    found: dict[int, Outcome] = {}
+    while len(found) < len(sources):
+        found.update(pool.finished(block=True))
+    return [found[index] for index in range(len(sources))]
 
 
 def scheduler_endpoint(address: str) -> tuple[str, int]:
@@ -70,12 +73,15 @@ def scheduler_endpoint(address: str) -> tuple[str, int]:
 class DaskPool:
     """The :class:`~leaktriage.workers.ExtractorPool` interface over a Dask cluster.
 
-    At most ``2 x`` the cluster's worker threads tasks are out at once, so the scanning
-    process holds a bounded number of items whatever the size of the dump.
+    Items go in batches of up to 16 (8 MiB); at most ``2 x`` the cluster's worker threads
+    batches are out at once, so the scanning process holds a bounded number of items
+    whatever the size of the dump.
     """
 
     remote = True
     """Sources must be readable away from this machine (no private temp files)."""
+    BATCH_ITEMS = 16
+    BATCH_BYTES = 8 * 1024 * 1024
 
     def __init__(self, address: str, timeout_s: float, memory_bytes: int) -> None:
         try:
@@ -98,28 +104,41 @@ class DaskPool:
         self.client: Any = client_type(address, set_as_default=False, direct_to_workers=False)
         threads = sum(self.client.nthreads().values()) or 1
         self._capacity = 2 * threads
-        self._futures: dict[Any, int] = {}
+        self._futures: dict[Any, list[int]] = {}
+        self._batch: list[tuple[int, Source]] = []
+        self._batch_bytes = 0
         self._done: list[tuple[int, Outcome]] = []
         completed_type: Any = _as_completed
         self._completed: Any = completed_type(loop=self.client.loop)
 
     @property
     def busy(self) -> int:
-        """Tasks in flight."""
-        return len(self._futures)
+        """Jobs in flight (sent, or waiting to fill a batch)."""
+        return len(self._batch) + sum(len(jobs) for jobs in self._futures.values())
 
     def submit(self, job_id: int, source: Source) -> None:
-        """Send one item to the cluster, first waiting while ``2 x threads`` are out."""
+        """Queue one item; a batch goes to the cluster once it holds ``BATCH_ITEMS`` items
+        or ``BATCH_BYTES`` of content (one task per item would cost a scheduler round trip
+        each)."""
+        self._batch.append((job_id, source))
+        self._batch_bytes += len(source.data) if source.data is not None else 0
+        if len(self._batch) >= self.BATCH_ITEMS or self._batch_bytes >= self.BATCH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
         while len(self._futures) >= self._capacity:
             self._collect(block=True)
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
         future = self.client.submit(
-            extract_on_worker, source, self._timeout, self._memory, pure=False
+            extract_on_worker, [s for _, s in batch], self._timeout, self._memory, pure=False
         )
-        self._futures[future] = job_id
+        self._futures[future] = [job_id for job_id, _ in batch]
         self._completed.add(future)
 
     def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
         """Outcomes that arrived (waiting for at least one when ``block``)."""
+        if block and self._batch and not self._done:
+            self._flush()  # the scan is waiting: send what there is
         if not self._done:
             self._collect(block=block and bool(self._futures))
         done, self._done = self._done, []
@@ -129,8 +148,8 @@ class DaskPool:
         if not self._futures:
             return
         for future in self._completed.next_batch(block=block):
-            job_id = self._futures.pop(future)
-            self._done.append((job_id, _outcome(future)))
+            jobs = self._futures.pop(future)
+            self._done.extend(zip(jobs, _outcomes(future, len(jobs)), strict=True))
 
     def close(self) -> None:
         """Cancel what is still out and disconnect."""
@@ -139,11 +158,14 @@ class DaskPool:
         self.client.close()
 
 
-def _outcome(future: Any) -> Outcome:
+def _outcomes(future: Any, count: int) -> list[Outcome]:
     if future.status == "finished":
-        result: Outcome = future.result()
+        result: list[Outcome] = future.result()
         return result
     exc = future.exception()
     reason = "crashed" if type(exc).__name__ == "KilledWorker" else "unexpected"
     text = f"Dask task failed: {type(exc).__name__}: {exc}"[:2000]
-    return Extraction(issues=[Issue("extract", reason, text)]), None, Status.ERROR, ""
+    return [
+        (Extraction(issues=[Issue("extract", reason, text)]), None, Status.ERROR, "")
+        for _ in range(count)
+    ]
