@@ -8,6 +8,7 @@ writes a whole scan into an output folder (SQLite store, JSONL, CSV).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import tempfile
@@ -30,8 +31,8 @@ from leaktriage.errors import (
     WrongFormatError,
 )
 from leaktriage.extractors import Child, Extraction, Source, _dkim, for_mime
-from leaktriage.model import FieldValue, FileRecord, Issue, Status
-from leaktriage.rules import DecoyList, load_rules, verdict
+from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
+from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
 from leaktriage.walk import (
     ArchiveStats,
     Content,
@@ -200,18 +201,26 @@ class Pipeline:
     completion order; the files a scan writes are sorted.
     """
 
-    def __init__(self, config: ScanConfig, tmpdir: Path, pool: ExtractorPool | None = None) -> None:
+    def __init__(
+        self,
+        config: ScanConfig,
+        tmpdir: Path,
+        pool: ExtractorPool | None = None,
+        reuse: Reuse | None = None,
+    ) -> None:
         self.config = config
+        self.reuse = reuse
         self.limits: Limits = config.limits
         self.tmpdir = tmpdir
         self.pool = pool
         self.counts = _Counts()
         self._jobs: dict[int, _Job] = {}
         self._next_job = 0
-        self.ruleset = load_rules(Path(d) for d in config.rule_dirs) if config.use_rules else None
-        self._context = self.ruleset.context(config.leak_date) if self.ruleset else None
-        self._categories = self.ruleset.categories() if self.ruleset else {}
-        self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
+        self._rules_loaded = False
+        self.ruleset: RuleSet | None = None
+        self._context: Any = None
+        self._categories: dict[str, str] = {}
+        self._decoys: DecoyList | None = None
         if config.yara_dir:
             from leaktriage.yarascan import compile_rules
 
@@ -223,13 +232,35 @@ class Pipeline:
 
     def categories(self) -> dict[str, str]:
         """Rule id -> category of every rule this scan runs (empty without rules)."""
+        if not self._rules_loaded:
+            self._load_rules()
         return dict(self._categories)
 
     def records(self, root: Path) -> Iterator[FileRecord]:
-        """Every record under ``root``: files on disk, then everything inside them."""
+        """Every record under ``root``: files on disk, then everything inside them. Files
+        that ``reuse`` recognises as unchanged yield nothing: their records stay as stored."""
         for item in iter_tree(root):
+            if self.reuse is not None and self.reuse.keep(item, self):
+                continue
             yield from self.process(item, None, ())
         yield from self.drain()
+        if self.reuse is not None:
+            self.reuse.flush(self)
+
+    def count_kept(
+        self, rows: list[tuple[str, str, str | None, int, int | None]], rule_ids: list[str]
+    ) -> None:
+        """Add records kept from an earlier run to this run's counts."""
+        counts = self.counts
+        for status, mime, label, depth, size in rows:
+            counts.items += 1
+            counts.by_status[status] += 1
+            counts.by_mime[mime] += 1
+            if label:
+                counts.by_verdict[label] += 1
+            if depth == 0 and size:
+                counts.bytes += size
+        self.rule_hits.update(rule_ids)
 
     def drain(self) -> Iterator[FileRecord]:
         """Wait for the items still being parsed and yield their records."""
@@ -289,8 +320,20 @@ class Pipeline:
         self._count(record)
         return record
 
+    def _load_rules(self) -> None:
+        # On first use: an incremental re-scan of an unchanged dump never needs the rules.
+        config = self.config
+        self._rules_loaded = True
+        if config.use_rules:
+            self.ruleset = load_rules(Path(d) for d in config.rule_dirs)
+            self._context = self.ruleset.context(config.leak_date)
+            self._categories = self.ruleset.categories()
+        self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
+
     def _judge(self, record: FileRecord) -> FileRecord:
         """Run the rules on a record and give it its findings, verdict and score."""
+        if not self._rules_loaded:
+            self._load_rules()
         if self.ruleset is None or self._context is None:
             return record
         findings = self.ruleset.evaluate(record, self._context, self._decoys)
@@ -327,12 +370,15 @@ class Pipeline:
             mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
             yield from self._complete(job, (Extraction(), None, Status.SKIPPED, mime))
             return False
+        data, path = content.data, content.path
+        if content.owned and getattr(self.pool, "remote", False) and path is not None:
+            data, path = path.read_bytes(), None  # a private temp file is not seen remotely
         source = Source(
             name=item.name,
             mime=mime,
             size=content.size,
-            data=content.data,
-            path=content.path,
+            data=data,
+            path=path,
             text_sample_bytes=self.config.text_sample_bytes,
             yara_dir=self.config.yara_dir,
             dkim_keys=self.config.dkim_keys,
@@ -506,6 +552,77 @@ class Pipeline:
             self.counts.bytes += record.size
 
 
+class Reuse:
+    """Incremental scans: keeps the stored records of files on disk that did not change.
+
+    A file is unchanged when the store's top-level record at the same provenance path has the
+    same size and mtime (and, with ``verify_hashes``, the same sha256 once re-read). Its
+    record and everything inside it are marked ``reused`` for this run, in batches.
+    """
+
+    BATCH = 500
+
+    def __init__(self, db: Any, run_id: int, config: ScanConfig) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.verify = config.verify_hashes
+        self.limits = config.limits
+        self.hash_md5 = config.hash_md5
+        self.pending: list[str] = []
+        self.files = 0
+        """Files on disk whose records were kept."""
+
+    def keep(self, item: Item, pipeline: Pipeline) -> bool:
+        """True when ``item``'s stored records are kept (nothing to process)."""
+        if item.disk_path is None or item.status is not None or item.mtime is None:
+            return False
+        found = self.db.previous_top(item.path)
+        if found is None:
+            return False
+        record_id, size, mtime, sha256 = found
+        if size != item.declared_size or mtime != iso_utc(item.mtime):
+            return False
+        if self.verify:
+            try:
+                content = read_disk_file(item.disk_path, self.limits, self.hash_md5)
+            except OSError:
+                return False
+            if content.sha256 != sha256:
+                item.content = content  # changed under the same size and mtime: re-parse
+                return False
+            content.release()
+        self.files += 1
+        self.pending.append(record_id)
+        if len(self.pending) >= self.BATCH:
+            self.flush(pipeline)
+        return True
+
+    def flush(self, pipeline: Pipeline) -> None:
+        """Mark the pending trees as reused and count them."""
+        if self.pending:
+            rows, rule_ids = self.db.keep_trees(self.run_id, self.pending)
+            pipeline.count_kept(rows, rule_ids)
+            self.pending = []
+
+
+def reuse_key(config: ScanConfig) -> str:
+    """What stored records depend on: tool version, the options that change findings, and
+    the bytes of every rule file and of the decoy list. Equal keys allow reuse."""
+    from leaktriage import __version__
+    from leaktriage.rules import bundled_rules_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    options = {k: v for k, v in config.to_json().items() if k not in ScanConfig.RUN_ONLY}
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    for folder in (bundled_rules_dir(), *(Path(d) for d in config.rule_dirs)):
+        for path in sorted(folder.rglob("*.yaml")) if folder.is_dir() else ():
+            digest.update(str(path.relative_to(folder)).encode() + b"\x00")
+            digest.update(path.read_bytes())
+    if config.decoys and Path(config.decoys).is_file():
+        digest.update(Path(config.decoys).read_bytes())
+    return digest.hexdigest()
+
+
 def _id_name(item: Item, parent_id: str | None) -> str:
     # Top-level files are told apart by their whole path; members by name within their parent.
     return item.name if parent_id else item.path
@@ -541,6 +658,17 @@ def _config(options: dict[str, Any]) -> ScanConfig:
 @contextmanager
 def _pool(config: ScanConfig) -> Iterator[ExtractorPool | None]:
     """The worker pool ``config`` asks for (None when parsing in-process)."""
+    if config.executor == "dask":
+        from leaktriage.cluster import DaskPool
+
+        if not config.scheduler:
+            raise InputError("executor 'dask' needs a scheduler address")
+        remote = DaskPool(config.scheduler, config.timeout_s, config.memory_limit_bytes)
+        try:
+            yield remote  # type: ignore[misc]
+        finally:
+            remote.close()
+        return
     workers = default_workers() if config.workers is None else config.workers
     if workers <= 0:
         yield None
@@ -626,6 +754,10 @@ class RunSummary:
     and beacon findings): a safety warning as much as evidence."""
     corpus: CorpusSummary | None = None
     """What the corpus analysis found (None when it did not run)."""
+    reused_files: int = 0
+    """Files on disk whose records were kept from the previous run (incremental scan)."""
+    gone: int = 0
+    """Records of files no longer in the dump, marked gone in this run."""
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -659,20 +791,30 @@ def run_scan(
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(tz=UTC)
     db = store.Store(out / store.DB_NAME)
-    run_id = db.start_run(config, root, started)
+    # An existing store is kept: unchanged files keep their records, removed ones are marked
+    # gone. Records are re-used only when they were made the same way (see reuse_key).
+    previous = db.last_run()
+    key = reuse_key(config)
+    reusable = bool(previous and config.reuse and db.reuse_key(previous["run_id"]) == key)
+    if previous and config.reuse and not reusable:
+        log.info("tool version, options or rules changed since the last run: full re-scan")
+    run_id = db.start_run(config, root, started, keep=previous is not None)
+    reuse = Reuse(db, run_id, config) if reusable else None
     with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
-        pipeline = Pipeline(config, Path(tmp), pool)
+        pipeline = Pipeline(config, Path(tmp), pool, reuse)
         with db.writer(run_id) as write:
             for record in pipeline.records(root):
                 write(record)
                 if progress:
                     progress(record)
+    gone = db.mark_gone(run_id)
+    db.set_reuse_key(run_id, key)
     counts = pipeline.counts
     # Corpus analysis, then the mail threads, over the whole store and before the exports so
     # they carry the findings. The corpus stage replaces every corpus-source finding, thread
     # checks included, so the threads run after it.
     corpus = analyze(db, config, corpus_progress) if config.use_rules else None
-    threaded = threads.analyse(db, pipeline.categories() if pipeline.ruleset else None)
+    threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
     pipeline.rule_hits.update(threaded.hits)
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
@@ -713,6 +855,8 @@ def run_scan(
         by_verdict=by_verdict,
         beacons=beacons,
         corpus=corpus,
+        reused_files=reuse.files if reuse else 0,
+        gone=gone,
     )
 
 

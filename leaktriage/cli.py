@@ -52,6 +52,8 @@ examples:
   leaktriage analyze triage                     re-run the corpus analysis on a scan's store
   leaktriage eval triage labels.csv             precision/recall against hand labels
   leaktriage scan mail/ --out t --dkim-keys archived_keys.txt   DKIM offline
+  leaktriage scan leak/ --out triage            again later: only new or changed files are read
+  leaktriage scan /data/leak --out t --executor dask --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 the scan ran (files that failed to parse are data, not errors);
             1 internal error, or failing rule tests; 2 usage error;
@@ -206,6 +208,34 @@ def build_parser() -> argparse.ArgumentParser:
         "parts (needs yara-python)",
     )
 
+    scan.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="re-process every file even when --out holds an earlier scan of them",
+    )
+    scan.add_argument(
+        "--verify-hashes",
+        action="store_true",
+        help="on a re-scan, re-hash unchanged-looking files and re-use a record only when "
+        "its sha256 still matches",
+    )
+    scan.add_argument(
+        "--no-md5",
+        action="store_true",
+        help="compute sha256 only (md5 is kept by default to match published leak indexes)",
+    )
+    scan.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where extraction runs: local worker processes (default) or a Dask cluster",
+    )
+    scan.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786",
+    )
+
     rules = sub.add_parser("rules", help="list, explain and test the rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     listing = rules_sub.add_parser("list", help="one line per rule")
@@ -338,7 +368,15 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         use_rules=not args.no_rules,
         dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
         dkim_dns=args.dkim_dns,
+        hash_md5=not args.no_md5,
+        reuse=not args.no_reuse,
+        verify_hashes=args.verify_hashes,
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
+    if args.executor == "dask" and not args.scheduler:
+        err.print("leaktriage: --executor dask needs --scheduler ADDRESS")
+        return 2
     if not args.path.exists() and not args.path.is_symlink():
         err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
         return 3
@@ -381,6 +419,11 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"Scanned {summary.items} items ({summary.bytes / MiB:.1f} MiB on disk) in "
         f"{seconds:.1f} s into {_clean(summary.out_dir)}"
     )
+    if summary.reused_files or summary.gone:
+        out.print(
+            f"Re-used the records of {summary.reused_files} unchanged files; "
+            f"{summary.gone} records marked gone (no longer in the dump)"
+        )
     table = Table(title="By status", show_edge=False)
     table.add_column("status")
     table.add_column("items", justify="right")

@@ -66,6 +66,19 @@ class ScanConfig:
     record per line; signatures are verified offline against it."""
     dkim_dns: bool = False
     """Also look DKIM keys up in live DNS (the only network use leaktriage ever makes)."""
+    reuse: bool = True
+    """Scanning into an output folder that holds an earlier scan keeps the records of files
+    whose provenance, size and mtime are unchanged (same tool version, options and rules)."""
+    verify_hashes: bool = False
+    """With ``reuse``: re-hash unchanged-looking files and keep their records only when the
+    sha256 still matches."""
+    executor: str = "local"
+    """Where extraction runs: ``local`` worker processes, or ``dask`` (a Dask cluster)."""
+    scheduler: str | None = None
+    """Address of the Dask scheduler (``tcp://host:8786``) for ``executor="dask"``."""
+
+    RUN_ONLY = ("workers", "reuse", "verify_hashes", "executor", "scheduler")
+    """Options that change how a scan runs but never what it finds."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form for the runs table."""

@@ -71,7 +71,9 @@ def write_manifest(
     items = [
         {"path": path, "record_id": record_id, "sha256": sha256, "size": size, "status": status}
         for record_id, path, sha256, size, status in store.db.execute(
-            "SELECT record_id, path, sha256, size, status FROM files ORDER BY path, record_id"
+            "SELECT record_id, path, sha256, size, status FROM files "
+            "LEFT JOIN file_state USING (record_id) WHERE coalesce(state, 'new') != 'gone' "
+            "ORDER BY path, record_id"
         )
     ]
     manifest: dict[str, Any] = {

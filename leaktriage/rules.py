@@ -428,6 +428,28 @@ def evaluate(condition: Condition, facts: Facts, ctx: Context) -> tuple[bool, Re
     return matched, evidence
 
 
+def needed_fields(condition: Condition) -> tuple[frozenset[str], ...]:
+    """Sets of fields one of which ``condition`` cannot be true without (all of its fields
+    present): a leaf needs its field (except ``exists: false``), ``any`` one of its children's
+    sets, ``all`` one set of each child, ``not`` nothing. Past 32 alternatives the sets of
+    ``all`` are merged to the fields every alternative shares (weaker, still exact)."""
+    if isinstance(condition, Leaf):
+        if condition.op == "exists" and not condition.arg:
+            return (frozenset(),)
+        return (frozenset({condition.field}),)
+    if condition.kind == "not" or not condition.children:
+        return (frozenset(),)
+    needs = [needed_fields(child) for child in condition.children]
+    if condition.kind == "any":
+        return tuple(dict.fromkeys(alt for need in needs for alt in need))
+    combined: tuple[frozenset[str], ...] = (frozenset(),)
+    for need in needs:
+        combined = tuple(dict.fromkeys(a | b for a in combined for b in need))
+        if len(combined) > 32:
+            combined = (frozenset.intersection(*combined),)
+    return combined
+
+
 def _evaluate_leaf(leaf: Leaf, facts: Facts, ctx: Context) -> tuple[bool, Read]:
     value = facts.get(leaf.field)
     if leaf.op == "exists":
@@ -518,6 +540,8 @@ class RuleSet:
     tables: dict[str, Table]
     techniques: dict[str, dict[str, Any]]
     sources: list[Path] = field(default_factory=list)
+    _gates: list[tuple[tuple[frozenset[str], ...], Rule]] | None = None
+    """Each rule with the fields it cannot match without (see ``needed_fields``)."""
 
     def context(self, leak_date: date | None = None, now: datetime | None = None) -> Context:
         """An evaluation context for one scan."""
@@ -528,7 +552,17 @@ class RuleSet:
     ) -> list[Finding]:
         """Findings of every rule (and of the decoy list, if any) on one record."""
         facts = record_facts(record)
-        found = [f for rule in self.rules if (f := rule.apply(record.record_id, facts, ctx))]
+        if self._gates is None:
+            self._gates = [(needed_fields(rule.match), rule) for rule in self.rules]
+        present = {name for name, value in facts.items() if value is not None}
+        # Most rules concern one format: skipping those whose required fields are absent
+        # gives the same findings at a fraction of the cost.
+        found = [
+            f
+            for gate, rule in self._gates
+            if any(need <= present for need in gate)
+            and (f := rule.apply(record.record_id, facts, ctx))
+        ]
         if decoys is not None:
             found.extend(decoys.findings(record.record_id, facts))
         return found

@@ -11,6 +11,7 @@ the library never installs it in a caller's process on its own.
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -68,6 +69,14 @@ def _is_dns(event: str, args: tuple[Any, ...]) -> bool:
     return isinstance(address, tuple) and len(address) >= 2 and address[1] == 53
 
 
+_THREAD_HOOK_INSTALLED = False
+_ALLOWED_HOSTS: set[str] = set()
+"""Host names that may be resolved (the Dask scheduler's, after ``allow_endpoint``)."""
+_ALLOWED_ENDPOINTS: set[tuple[str, int]] = set()
+"""(address, port) pairs this process may connect to."""
+_THREAD = threading.local()
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event not in BLOCKED_EVENTS:
         return
@@ -77,7 +86,55 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         family = getattr(args[0], "family", None)
         if family is not None and int(family) in _ALLOWED_SOCKET_FAMILIES:
             return
+        if event == "socket.connect" and len(args) > 1 and _endpoint(args[1]) in _ALLOWED_ENDPOINTS:
+            return
+    if event == "socket.getaddrinfo" and args and _host(args[0]) in _ALLOWED_HOSTS:
+        return
     raise NetworkBlockedError(f"refused {event} during a scan: leaktriage never goes online")
+
+
+def _host(value: object) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _endpoint(address: object) -> tuple[str, int] | None:
+    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+        return str(address[0]), address[1]
+    return None
+
+
+def allow_endpoint(host: str, port: int) -> None:
+    """Let this process reach one ``host:port`` (the Dask scheduler) and nothing else.
+
+    The name is resolved here, once; connections to the addresses it resolves to on that
+    port pass the hook, every other connection, look-up and process start is still refused.
+    """
+    _ALLOWED_HOSTS.add(host)
+    for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP):
+        _ALLOWED_ENDPOINTS.add((str(info[4][0]), port))
+
+
+def _thread_hook(event: str, args: tuple[Any, ...]) -> None:
+    if getattr(_THREAD, "refused", False):
+        _hook(event, args)
+
+
+@contextmanager
+def network_refused_in_this_thread() -> Iterator[None]:
+    """Refuse network and process starts in the calling thread only, for the block's time.
+
+    For a process that must keep its own connections (a Dask worker parsing in one of its
+    threads): the hook is process-wide but only acts for threads inside this block.
+    """
+    global _THREAD_HOOK_INSTALLED
+    if not _THREAD_HOOK_INSTALLED:
+        sys.addaudithook(_thread_hook)
+        _THREAD_HOOK_INSTALLED = True
+    _THREAD.refused = True
+    try:
+        yield
+    finally:
+        _THREAD.refused = False
 
 
 def forbid_network() -> None:

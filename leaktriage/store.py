@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -69,9 +70,6 @@ CREATE TABLE IF NOT EXISTS files (
   verdict TEXT,
   score REAL
 );
-CREATE INDEX IF NOT EXISTS files_path ON files(path);
-CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
-CREATE INDEX IF NOT EXISTS files_parent ON files(parent_id);
 CREATE TABLE IF NOT EXISTS fields (
   record_id TEXT NOT NULL REFERENCES files(record_id),
   name TEXT NOT NULL,
@@ -80,7 +78,6 @@ CREATE TABLE IF NOT EXISTS fields (
   value_type TEXT NOT NULL,
   PRIMARY KEY (record_id, name, ord)
 );
-CREATE INDEX IF NOT EXISTS fields_name_value ON fields(name, value);
 CREATE TABLE IF NOT EXISTS raw_fields (
   record_id TEXT NOT NULL REFERENCES files(record_id),
   key TEXT NOT NULL,
@@ -95,7 +92,6 @@ CREATE TABLE IF NOT EXISTS issues (
   message TEXT NOT NULL,
   PRIMARY KEY (record_id, ord)
 );
-CREATE INDEX IF NOT EXISTS issues_code ON issues(code);
 CREATE TABLE IF NOT EXISTS findings (
   finding_id INTEGER PRIMARY KEY,
   record_id TEXT NOT NULL REFERENCES files(record_id),
@@ -107,7 +103,6 @@ CREATE TABLE IF NOT EXISTS findings (
   source TEXT NOT NULL,
   score REAL
 );
-CREATE INDEX IF NOT EXISTS findings_record ON findings(record_id);
 CREATE TABLE IF NOT EXISTS evidence (
   finding_id INTEGER NOT NULL REFERENCES findings(finding_id),
   ord INTEGER NOT NULL,
@@ -115,6 +110,30 @@ CREATE TABLE IF NOT EXISTS evidence (
   value TEXT,
   note TEXT,
   PRIMARY KEY (finding_id, ord)
+);
+CREATE TABLE IF NOT EXISTS file_state (
+  record_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  first_run INTEGER NOT NULL,
+  last_run INTEGER NOT NULL,
+  gone_run INTEGER
+);
+-- The records of files still in the dump: what the corpus stage, the threads and the report
+-- read (records of removed files stay in files, marked gone, and are left out).
+CREATE VIEW IF NOT EXISTS present_files AS
+SELECT * FROM files
+WHERE record_id NOT IN (SELECT record_id FROM file_state WHERE state = 'gone');
+CREATE TABLE IF NOT EXISTS export_cache (
+  record_id TEXT PRIMARY KEY,
+  findings INTEGER NOT NULL,
+  verdict TEXT,
+  score REAL,
+  jsonl TEXT NOT NULL,
+  csv TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_keys (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
+  reuse_key TEXT NOT NULL
 );
 CREATE VIEW IF NOT EXISTS files_view AS
 SELECT f.record_id, f.path, f.status, f.mime, f.size, f.sha256,
@@ -178,6 +197,31 @@ CREATE VIEW IF NOT EXISTS issues_view AS
 SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
 FROM issues i JOIN files f USING (record_id);
 """
+
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE INDEX IF NOT EXISTS files_parent ON files(parent_id);
+CREATE INDEX IF NOT EXISTS fields_name_value ON fields(name, value);
+CREATE INDEX IF NOT EXISTS issues_code ON issues(code);
+CREATE INDEX IF NOT EXISTS findings_record ON findings(record_id);
+"""
+"""Secondary indexes: dropped while a fresh store is bulk-loaded and built once at the end
+(one sort instead of a B-tree insertion per row)."""
+
+_INDEX_NAMES = (
+    "files_path",
+    "files_sha256",
+    "files_parent",
+    "fields_name_value",
+    "issues_code",
+    "findings_record",
+)
+
+STATES = ("new", "rescanned", "reused", "gone")
+"""``scan_state`` of a record: extracted for the first time in the latest run; extracted
+again (same id, the file was touched or hashes were verified); kept from an earlier run
+(the file on disk has the same provenance, size and mtime); or no longer in the dump."""
 
 CSV_COLUMNS = (
     "record_id",
@@ -256,8 +300,9 @@ class Store:
             raise sqlite3.DatabaseError(
                 f"{path} has store schema {version}; this leaktriage writes {SCHEMA_VERSION}"
             )
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(_SCHEMA + _INDEXES)
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._bulk = False
 
     @classmethod
     def open_existing(cls, out_dir: Path) -> Store:
@@ -271,12 +316,33 @@ class Store:
         """Close the connection."""
         self.db.close()
 
-    def start_run(self, config: ScanConfig, root: Path, started: datetime) -> int:
-        """Record a new run and clear the per-file tables: the store holds the latest scan."""
+    def start_run(
+        self, config: ScanConfig, root: Path, started: datetime, keep: bool = False
+    ) -> int:
+        """Record a new run. Without ``keep`` the per-file tables are cleared (the store holds
+        the latest scan); with ``keep`` earlier records stay for an incremental run."""
         with self.db:
-            for table in (*CORPUS_TABLES, "evidence", "findings", "issues", "raw_fields", "fields"):
-                self.db.execute(f"DELETE FROM {table}")
-            self.db.execute("DELETE FROM files")
+            if keep:
+                # Stores written before records had a state: every record counts as present.
+                self.db.execute(
+                    "INSERT OR IGNORE INTO file_state (record_id, state, first_run, last_run) "
+                    "SELECT record_id, 'new', run_id, run_id FROM files"
+                )
+            else:
+                for table in (
+                    *CORPUS_TABLES,
+                    "evidence",
+                    "findings",
+                    "issues",
+                    "raw_fields",
+                    "fields",
+                    "files",
+                    "file_state",
+                    "export_cache",
+                ):
+                    self.db.execute(f"DELETE FROM {table}")
+                for name in _INDEX_NAMES:
+                    self.db.execute(f"DROP INDEX IF EXISTS {name}")
             cursor = self.db.execute(
                 "INSERT INTO runs (started_at, tool_version, input_path, config_json) "
                 "VALUES (?, ?, ?, ?)",
@@ -287,8 +353,79 @@ class Store:
                     json.dumps(config.to_json(), sort_keys=True),
                 ),
             )
+        self._bulk = not keep
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def set_reuse_key(self, run_id: int, key: str) -> None:
+        """Remember what a run's records depend on (tool version, options, rules)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO run_keys VALUES (?, ?)", (run_id, key))
+
+    def reuse_key(self, run_id: int) -> str | None:
+        """The key :meth:`set_reuse_key` stored for a finished run, or None."""
+        row = self.db.execute(
+            "SELECT k.reuse_key FROM run_keys k JOIN runs r USING (run_id) "
+            "WHERE run_id = ? AND r.finished_at IS NOT NULL",
+            (run_id,),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def previous_top(self, path: str) -> tuple[str, int | None, str | None, str | None] | None:
+        """(record_id, size, mtime, sha256) of the file on disk at ``path`` as the store last
+        saw it (records marked gone are not returned)."""
+        row = self.db.execute(
+            "SELECT f.record_id, f.size, f.mtime, f.sha256 FROM files f "
+            "LEFT JOIN file_state s USING (record_id) "
+            "WHERE f.path = ? AND f.depth = 0 AND coalesce(s.state, 'new') != 'gone' "
+            "ORDER BY f.record_id LIMIT 1",
+            (path,),
+        ).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def keep_trees(
+        self, run_id: int, top_ids: list[str]
+    ) -> tuple[list[tuple[str, str, str | None, int, int | None]], list[str]]:
+        """Mark the records of unchanged files, and everything inside them, as reused in
+        ``run_id``. Returns their (status, mime, verdict, depth, size) rows and the rule ids
+        of their findings, for the run's counts."""
+        with self.db as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (id TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM kept")
+            db.execute(
+                "INSERT OR IGNORE INTO kept WITH RECURSIVE tree(id) AS "
+                "(SELECT value FROM json_each(?) UNION ALL "
+                "SELECT f.record_id FROM files f JOIN tree ON f.parent_id = tree.id) "
+                "SELECT id FROM tree",
+                (json.dumps(top_ids),),
+            )
+            rows = db.execute(
+                "SELECT status, mime, verdict, depth, size FROM files JOIN kept "
+                "ON files.record_id = kept.id ORDER BY record_id"
+            ).fetchall()
+            rules = [
+                r[0]
+                for r in db.execute(
+                    "SELECT rule_id FROM findings JOIN kept ON findings.record_id = kept.id"
+                )
+            ]
+            db.execute(
+                "UPDATE file_state SET state = 'reused', last_run = ?, gone_run = NULL "
+                "WHERE record_id IN (SELECT id FROM kept)",
+                (run_id,),
+            )
+        return rows, rules
+
+    def mark_gone(self, run_id: int) -> int:
+        """Mark every record that ``run_id`` did not see as gone (kept, never deleted);
+        returns how many were marked."""
+        with self.db:
+            cursor = self.db.execute(
+                "UPDATE file_state SET state = 'gone', gone_run = ? "
+                "WHERE last_run < ? AND state != 'gone'",
+                (run_id, run_id),
+            )
+        return cursor.rowcount
 
     def finish_run(
         self, run_id: int, finished: datetime, counts: dict[str, int], items: int
@@ -314,6 +451,9 @@ class Store:
         yield write
         if pending:
             self._write_batch(run_id, pending)
+        if self._bulk:
+            self.db.executescript(_INDEXES)
+            self._bulk = False
 
     def _write_batch(self, run_id: int, records: list[FileRecord]) -> None:
         """Write a batch in one transaction, one statement per table (replacing any earlier
@@ -323,6 +463,8 @@ class Store:
         fields: list[tuple[str, str, int, str, str]] = []
         raw: list[tuple[str, str, str]] = []
         issues: list[tuple[str, int, str, str, str]] = []
+        states = [(r.record_id, run_id, run_id) for r in records]
+        cache = [_cache_row(r) for r in records]
         for r in records:
             rid = r.record_id
             files.append(
@@ -354,50 +496,74 @@ class Store:
             raw.extend(sorted((rid, k, v) for k, v in r.raw.items()))
             issues.extend((rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues))
         with self.db as db:
+            if not self._bulk:  # a fresh store has no earlier rows to replace
+                db.executemany(
+                    "DELETE FROM evidence WHERE finding_id IN "
+                    "(SELECT finding_id FROM findings WHERE record_id = ?)",
+                    ids,
+                )
+                for table in ("findings", "fields", "raw_fields", "issues"):
+                    db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
             db.executemany(
-                "DELETE FROM evidence WHERE finding_id IN "
-                "(SELECT finding_id FROM findings WHERE record_id = ?)",
-                ids,
+                "INSERT INTO file_state VALUES (?, 'new', ?, ?, NULL) ON CONFLICT (record_id) "
+                "DO UPDATE SET state = 'rescanned', last_run = excluded.last_run, gone_run = NULL",
+                states,
             )
-            for table in ("findings", "fields", "raw_fields", "issues"):
-                db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
+            db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", cache)
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
             )
             db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
             db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
             db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
-            for r in records:
-                self._insert_findings(r.record_id, r.findings)
+            self._insert_findings(records)
 
-    def _insert_findings(self, record_id: str, findings: tuple[Finding, ...]) -> None:
-        for f in findings:
-            cursor = self.db.execute(
-                "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
-                "source, score) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    record_id,
-                    f.rule_id,
-                    f.technique,
-                    f.severity.name.lower(),
-                    f.grade,
-                    f.message,
-                    f.source,
-                    f.score,
-                ),
-            )
-            self.db.executemany(
-                "INSERT INTO evidence VALUES (?,?,?,?,?)",
-                [(cursor.lastrowid, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)],
-            )
+    def _insert_findings(self, records: list[FileRecord]) -> None:
+        self.add_findings((r.record_id, r.findings) for r in records)
+
+    def add_findings(self, by_record: Iterable[tuple[str, Iterable[Finding]]]) -> None:
+        """Insert findings with their evidence, ``(record_id, findings)`` at a time (inside
+        the caller's transaction); the corpus stage and the thread checks add theirs so."""
+        # Ids are handed out here, after the highest one in use, so findings and their
+        # evidence go in with one statement each.
+        row = self.db.execute("SELECT coalesce(max(finding_id), 0) FROM findings").fetchone()
+        next_id = int(row[0]) + 1
+        findings: list[tuple[object, ...]] = []
+        evidence: list[tuple[object, ...]] = []
+        for record_id, found in by_record:
+            for f in found:
+                findings.append(
+                    (
+                        next_id,
+                        record_id,
+                        f.rule_id,
+                        f.technique,
+                        f.severity.name.lower(),
+                        f.grade,
+                        f.message,
+                        f.source,
+                        f.score,
+                    )
+                )
+                evidence.extend(
+                    (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
+                )
+                next_id += 1
+        self.db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
+        self.db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
 
     # --- reading -----------------------------------------------------------------------------
 
-    def record_ids(self) -> list[str]:
-        """Every record id, in output order (provenance path, then id)."""
+    def record_ids(self, include_gone: bool = False) -> list[str]:
+        """Every record id, in output order (provenance path, then id); records of files no
+        longer in the dump only with ``include_gone``."""
+        where = "" if include_gone else " WHERE coalesce(s.state, 'new') != 'gone'"
         return [
             row[0]
-            for row in self.db.execute("SELECT record_id FROM files ORDER BY path, record_id")
+            for row in self.db.execute(
+                "SELECT f.record_id FROM files f LEFT JOIN file_state s USING (record_id)"
+                f"{where} ORDER BY f.path, f.record_id"
+            )
         ]
 
     def find(self, key: str) -> FileRecord | None:
@@ -520,9 +686,10 @@ class Store:
             )
         return records
 
-    def iter_records(self) -> Iterator[FileRecord]:
-        """Every record in output order, loaded a few hundred at a time."""
-        ids = self.record_ids()
+    def iter_records(self, include_gone: bool = False) -> Iterator[FileRecord]:
+        """Every record of the dump as it now is, in output order, loaded a few hundred at a
+        time (records of removed files too with ``include_gone``)."""
+        ids = self.record_ids(include_gone)
         for start in range(0, len(ids), BATCH):
             yield from self.load_many(ids[start : start + BATCH])
 
@@ -544,7 +711,8 @@ class Store:
     def file_rows(self) -> Iterator[tuple[str, str, str | None, str | None, str, str]]:
         """(record_id, path, parent_id, sha256, mime, status) of every record, by record id."""
         yield from self.db.execute(
-            "SELECT record_id, path, parent_id, sha256, mime, status FROM files ORDER BY record_id"
+            "SELECT record_id, path, parent_id, sha256, mime, status FROM present_files "
+            "ORDER BY record_id"
         )
 
     def field_rows(self, names: tuple[str, ...]) -> Iterator[tuple[str, str, FieldValue]]:
@@ -562,7 +730,8 @@ class Store:
         """(record_id, text.sample) by record id: all of them, streamed, or those asked for."""
         if record_ids is None:
             yield from self.db.execute(
-                "SELECT record_id, value FROM fields WHERE name = 'text.sample' ORDER BY record_id"
+                "SELECT record_id, value FROM fields WHERE name = 'text.sample' "
+                "AND record_id IN (SELECT record_id FROM present_files) ORDER BY record_id"
             )
             return
         for start in range(0, len(record_ids), BATCH):
@@ -647,13 +816,12 @@ class Store:
             by_record: dict[str, list[Finding]] = {}
             for f in findings:
                 by_record.setdefault(f.record_id, []).append(f)
-            for rid in sorted(by_record):
-                self._insert_findings(rid, tuple(by_record[rid]))
+            self.add_findings((rid, by_record[rid]) for rid in sorted(by_record))
 
     def verdicts(self) -> Iterator[tuple[str, str, str | None]]:
         """(record_id, path, verdict) of every record, by path."""
         yield from self.db.execute(
-            "SELECT record_id, path, verdict FROM files ORDER BY path, record_id"
+            "SELECT record_id, path, verdict FROM present_files ORDER BY path, record_id"
         )
 
     def rule_hits(self) -> Iterator[tuple[str, str]]:
@@ -684,7 +852,7 @@ class Store:
         """Records per verdict."""
         return dict(
             self.db.execute(
-                "SELECT verdict, count(*) FROM files WHERE verdict IS NOT NULL "
+                "SELECT verdict, count(*) FROM present_files WHERE verdict IS NOT NULL "
                 "GROUP BY verdict ORDER BY verdict"
             ).fetchall()
         )
@@ -736,24 +904,51 @@ def export_csv(store: Store, path: Path) -> int:
 
 def export_files(store: Store, jsonl: Path | None, csv_path: Path | None) -> int:
     """Write ``files.jsonl`` (one JSON object per record, sorted by path) and ``files.csv``
-    (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count."""
+    (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count.
+
+    Every record ends with its ``scan_state`` (see ``STATES``); records of removed files stay,
+    as ``gone``. Lines are rendered once, when a record is written, and re-rendered here
+    only when its findings, verdict or score changed since (as corpus steps do).
+    """
     count = 0
     with contextlib.ExitStack() as stack:
         out_json = stack.enter_context(jsonl.open("w", encoding="utf-8")) if jsonl else None
-        writer = None
+        out_csv = None
         if csv_path:
-            handle = stack.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-        for record in store.iter_records():
-            data = record.to_json()
+            out_csv = stack.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
+            csv.writer(out_csv).writerow((*CSV_COLUMNS, "scan_state"))
+        rows = store.db.execute(
+            "SELECT f.record_id, c.jsonl, c.csv, c.findings, c.verdict, c.score, f.verdict, "
+            "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
+            "coalesce(s.state, 'new') FROM files f "
+            "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
+            "ORDER BY f.path, f.record_id"
+        )
+        for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
+            if line is None or (n_cached, v_cached, s_cached) != (n, verdict, score):
+                _, _, _, _, line, row = _cache_row(store.load(rid))
             if out_json is not None:
-                out_json.write(json.dumps(data, ensure_ascii=False, sort_keys=True))
-                out_json.write("\n")
-            if writer is not None:
-                writer.writerow(_csv_row(record, data))
+                out_json.write(f'{line[:-1]}, "scan_state": "{state}"}}\n')
+            if out_csv is not None:
+                out_csv.write(f"{row},{state}\r\n")
             count += 1
     return count
+
+
+def _cache_row(record: FileRecord) -> tuple[str, int, str | None, float | None, str, str]:
+    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``."""
+    data = record.to_json()
+    line = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(_csv_row(record, data))
+    return (
+        record.record_id,
+        len(record.findings),
+        record.verdict,
+        record.score,
+        line,
+        buffer.getvalue(),
+    )
 
 
 def _csv_cell(value: object) -> str:

@@ -102,7 +102,8 @@ def _messages(db: Store) -> list[_Message]:
     marks = ",".join("?" * len(_WANTED))
     found: dict[str, _Message] = {}
     for rid, path, name, value in db.db.execute(
-        "SELECT f.record_id, f.path, d.name, d.value FROM fields d JOIN files f USING (record_id) "
+        "SELECT f.record_id, f.path, d.name, d.value FROM fields d "
+        "JOIN present_files f USING (record_id) "
         f"WHERE d.name IN ({marks}) ORDER BY f.path, f.record_id, d.name, d.ord",
         _WANTED,
     ):
@@ -279,7 +280,7 @@ def _store_findings(
         for record in records:
             new = tuple(found[record.record_id])
             label, score = verdict(record.status, [*record.findings, *new], categories)
-            db._insert_findings(record.record_id, new)
+            db.add_findings([(record.record_id, new)])
             db.db.execute(
                 "UPDATE files SET verdict = ?, score = ? WHERE record_id = ?",
                 (label, score, record.record_id),

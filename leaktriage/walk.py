@@ -12,7 +12,9 @@ directory's exact DOS times and encryption flags; every other archive and compre
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -123,6 +125,14 @@ class TreeBudget:
     bytes_out: int = 0
 
 
+_PARALLEL_BYTES = 1 << 18
+
+
+@functools.lru_cache(maxsize=1)
+def _helper() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leaktriage-md5")
+
+
 class Hasher:
     """sha256 (and md5, to match other tools) over a stream of chunks."""
 
@@ -132,10 +142,16 @@ class Hasher:
         self.size = 0
 
     def update(self, chunk: bytes) -> None:
-        """Feed the next chunk."""
-        self._sha.update(chunk)
-        if self._md5 is not None:
-            self._md5.update(chunk)
+        """Feed the next chunk (large chunks: md5 in a helper thread beside sha256, as
+        hashlib releases the GIL; a large file then costs the slower hash, not the sum)."""
+        if self._md5 is not None and len(chunk) >= _PARALLEL_BYTES:
+            pending = _helper().submit(self._md5.update, chunk)
+            self._sha.update(chunk)
+            pending.result()
+        else:
+            self._sha.update(chunk)
+            if self._md5 is not None:
+                self._md5.update(chunk)
         self.size += len(chunk)
 
     def digests(self) -> tuple[str, str | None]:
@@ -713,6 +729,14 @@ def _entry_encrypted(entry: libarchive.entry.ArchiveEntry) -> bool:
     return bool(_IS_ENCRYPTED(entry._entry_p) > 0)
 
 
+def _block_size(declared: int | None) -> int:
+    # libarchive-c allocates (and zeroes) one buffer of this size per member: 1 MiB for each
+    # of thousands of small members is measurable. A header that lies costs only more reads.
+    if declared is None or declared >= CHUNK:
+        return CHUNK
+    return max(1 << 14, declared + 1)
+
+
 def _read_libarchive_member(
     entry: libarchive.entry.ArchiveEntry,
     item: Item,
@@ -724,7 +748,7 @@ def _read_libarchive_member(
 ) -> Item:
     spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
     try:
-        for block in entry.get_blocks(CHUNK):
+        for block in entry.get_blocks(_block_size(declared)):
             spool.write(block)
             code = budget.charge(spool.size, len(block))
             if code:

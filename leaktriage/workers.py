@@ -40,7 +40,12 @@ def _context() -> Any:
     # forkserver: workers start from a clean, single-threaded server process (forking the
     # scanning process itself could copy a held lock from the progress-bar thread).
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the extractors once; workers forked from it start warm.
+    context.set_forkserver_preload(["leaktriage._preload"])
+    return context
 
 
 def _worker_main(conn: Connection, memory_bytes: int, extract: ExtractFn) -> None:
@@ -96,7 +101,9 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     queue: deque[tuple[int, Source]] = field(default_factory=deque)
-    """Jobs sent and not answered yet; the first one is the one being parsed."""
+    """Jobs given to this worker and not answered yet; the first one is being parsed."""
+    sent: int = 0
+    """How many jobs of ``queue`` (from its head) went down the pipe already."""
     started: float = 0.0
     """When the first job in ``queue`` began (its deadline counts from here)."""
 
@@ -110,7 +117,11 @@ class ExtractorPool:
     behind the culprit go to its replacement untouched.
     """
 
-    QUEUE_DEPTH = 2
+    QUEUE_DEPTH = 6
+    PIPE_BYTES = 48 * 1024
+    """Bytes of jobs left unread in a worker's pipe at most (below the kernel's buffer)."""
+    INFLIGHT_BYTES = 96 * 1024 * 1024
+    """Bytes of queued jobs held for the workers; past it ``submit`` waits (memory bound)."""
 
     def __init__(
         self, workers: int, timeout_s: float, memory_bytes: int, extract: ExtractFn
@@ -119,7 +130,8 @@ class ExtractorPool:
         self._timeout = timeout_s
         self._memory = memory_bytes
         self._extract = extract
-        self._workers = [self._spawn() for _ in range(max(1, workers))]
+        self._size = max(1, workers)
+        self._workers: list[_Worker] = []  # started on the first job: a re-scan may need none
         self._done: deque[tuple[int, Outcome]] = deque()
         self.restarts = 0
 
@@ -137,20 +149,16 @@ class ExtractorPool:
         """Jobs in flight."""
         return sum(len(w.queue) for w in self._workers)
 
-    INLINE_BYTES = 64 * 1024
-    """Jobs carrying more bytes than this go only to an idle worker (see ``submit``)."""
-
     def submit(self, job_id: int, source: Source) -> None:
-        """Queue ``source`` on the least busy worker, first waiting if every queue is full.
-
-        A large job (a mailbox held in memory) is sent only to an idle worker, which is
-        reading: queued behind a job, its send could fill the pipe while that worker blocks
-        sending back a large result (a mailbox's messages), and both would wait forever.
-        """
-        large = source.data is not None and len(source.data) > self.INLINE_BYTES
+        """Queue ``source`` on the least busy worker, first waiting if every queue is full."""
+        if not self._workers:
+            self._workers = [self._spawn() for _ in range(self._size)]
         while True:
             worker = min(self._workers, key=lambda w: len(w.queue))
-            if not worker.queue or (not large and len(worker.queue) < self.QUEUE_DEPTH):
+            held = sum(_held(s) for w in self._workers for _, s in w.queue)
+            if len(worker.queue) < self.QUEUE_DEPTH and (
+                not worker.queue or held + _held(source) <= self.INFLIGHT_BYTES
+            ):
                 break
             self._collect(block=True)
         self._send(worker, job_id, source)
@@ -159,19 +167,46 @@ class ExtractorPool:
         if not worker.queue:
             worker.started = time.monotonic()
         worker.queue.append((job_id, source))
-        try:
-            worker.conn.send((job_id, source))
-        except (BrokenPipeError, OSError):
-            self._salvage(worker)
+        self._pump(worker)
+
+    def _pump(self, worker: _Worker) -> bool:
+        """Send queued jobs down the pipe: the head always (the worker is then waiting for
+        it), the ones behind it only while they fit the pipe's buffer unread. A large job
+        sent to a busy worker would block the scan until the worker reads it, while the
+        worker, to finish its current job, may be blocked sending a large result back."""
+        while worker.sent < len(worker.queue):
+            job_id, source = worker.queue[worker.sent]
+            if worker.sent:
+                waiting = sum(_held(s) + 1024 for _, s in list(worker.queue)[1 : worker.sent])
+                if waiting + _held(source) + 1024 > self.PIPE_BYTES:
+                    return True
+            worker.sent += 1
+            try:
+                worker.conn.send((job_id, source))
+            except (BrokenPipeError, OSError):
+                self._salvage(worker)
+                return False
+        return True
 
     def _salvage(self, worker: _Worker) -> None:
         """A worker found dead when sending it a job: keep the answers it sent before dying,
         blame the job it died on (never run it again: it would kill the next worker too),
-        and hand the jobs behind it, the new one included, to a replacement."""
-        while len(worker.queue) > 1:
-            if not self._receive(worker):
-                return  # the culprit was recorded and the rest handed over
-        self._replace(worker)  # it died idle: only the new job, which never started
+        and hand the jobs behind it, the unsent one included, to a replacement."""
+        worker.sent -= 1  # the job whose send failed never reached it
+        while worker.sent > 0:
+            try:
+                job_id, outcome = worker.conn.recv()
+            except (EOFError, OSError, ConnectionResetError):
+                break
+            worker.queue.popleft()
+            worker.sent -= 1
+            self._done.append((job_id, outcome))
+        if worker.sent > 0:  # it died on the job at the head, which it had been given
+            worker.process.join(timeout=5)
+            reason, text = _death_reason(worker.process.exitcode, self._memory)
+            self._fail(worker, reason, text)
+        else:  # it died idle: every queued job goes to the replacement as it was
+            self._replace(worker)
 
     def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
         """Outcomes that arrived (waiting for at least one when ``block`` and jobs are out)."""
@@ -213,9 +248,10 @@ class ExtractorPool:
             self._fail(worker, reason, text)
             return False
         worker.queue.popleft()
+        worker.sent -= 1
         worker.started = time.monotonic()
         self._done.append((job_id, outcome))
-        return True
+        return self._pump(worker)
 
     def _fail(self, worker: _Worker, reason: str, text: str) -> None:
         job_id, _source = worker.queue.popleft()
@@ -257,6 +293,10 @@ class ExtractorPool:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _held(source: Source) -> int:
+    return len(source.data) if source.data is not None else 0
 
 
 def _death_reason(exitcode: int | None, memory_bytes: int) -> tuple[str, str]:

@@ -53,3 +53,10 @@ def mirror(source: Source) -> tuple[Extraction, str | None, Status, str]:
     from leaktriage.extractors import Child
 
     return Extraction(children=[Child("copy", source.read())]), "test@1", Status.OK, "x/test"
+
+
+def echo_large(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """Answer with a result larger than a pipe's buffer (as an email with attachments does)."""
+    time.sleep(0.05)
+    size = len(source.data or b"")
+    return Extraction(raw={"echo": source.name, "pad": "x" * 2_000_000}), str(size), Status.OK, ""

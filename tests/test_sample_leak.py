@@ -172,3 +172,34 @@ def test_rule_list_and_explain_show_the_new_rules(capsys: pytest.CaptureFixture[
     text = " ".join(capsys.readouterr().out.split())
     assert "T0089.003 Alter Authentic Documents (formerly T0025 Leak altered documents)" in text
     assert "MacronLeaks" in text
+
+
+def test_rescan_after_a_removal_keeps_the_gone_record_out_of_the_analysis(
+    sample_leak: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from leaktriage.report.data import load_report_data
+    from leaktriage.store import Store
+
+    leak = tmp_path / "leak"
+    shutil.copytree(sample_leak, leak)
+    out = tmp_path / "out"
+    config = ScanConfig(leak_date=date.fromisoformat(LEAK_DATE), workers=1)
+    run_scan(leak, out, config)
+    (leak / "documents" / "ooxml" / "budget_ru.xlsx").unlink()
+    summary = run_scan(leak, out, config)
+    assert summary.gone == 1
+    states = {}
+    for line in (out / "files.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        states[record["path"].split("/", 1)[1]] = record["scan_state"]
+    assert states["documents/ooxml/budget_ru.xlsx"] == "gone"
+    assert states["documents/ole2/budget_ru.xls"] == "reused"
+    store = Store.open_existing(out)
+    try:
+        shown = {f["path"] for f in load_report_data(store).files}
+    finally:
+        store.close()
+    assert "leak/documents/ooxml/budget_ru.xlsx" not in shown
+    assert "leak/documents/ole2/budget_ru.xls" in shown

@@ -91,3 +91,30 @@ def test_large_jobs_and_large_results_never_deadlock() -> None:
     thread.join(300)  # a liveness guard, not a timing assertion: a deadlock never ends
     assert not thread.is_alive(), "the pool deadlocked"
     assert outcomes == dict(enumerate(blobs))
+
+
+def test_large_jobs_and_large_results_do_not_deadlock() -> None:
+    import threading
+
+    from tests._pool_targets import echo_large
+
+    names = [f"job-{i}" for i in range(12)]
+    outcomes: dict[str, tuple[str, str | None]] = {}
+
+    def drive() -> None:
+        with ExtractorPool(2, timeout_s=60.0, memory_bytes=0, extract=echo_large) as pool:
+            for job_id, name in enumerate(names):
+                pool.submit(
+                    job_id, Source(name=name, mime="x/test", size=1 << 20, data=b"y" * (1 << 20))
+                )
+                for done_id, outcome in pool.finished():
+                    outcomes[names[done_id]] = (outcome[0].raw["echo"], outcome[1])
+            while len(outcomes) < len(names):
+                for done_id, outcome in pool.finished(block=True):
+                    outcomes[names[done_id]] = (outcome[0].raw["echo"], outcome[1])
+
+    runner = threading.Thread(target=drive, daemon=True)
+    runner.start()
+    runner.join(120)
+    assert not runner.is_alive(), "scan process and workers blocked on each other's pipes"
+    assert outcomes == {name: (name, str(1 << 20)) for name in names}

@@ -178,7 +178,8 @@ def analyze(
     categories: dict[str, str] = {}
     if config.use_rules:
         categories = load_rules(Path(d) for d in config.rule_dirs).categories()
-    touched = sorted(set(before) | {f.record_id for f in findings})
+    # Records of files no longer in the dump (marked gone) keep their last verdict.
+    touched = sorted(rid for rid in set(before) | {f.record_id for f in findings} if rid in by_id)
     stored = store.findings_by_record(touched)
     updates = []
     for rid in touched:

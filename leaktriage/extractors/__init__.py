@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import io
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,13 @@ from typing import BinaryIO
 from leaktriage.errors import RegistryError
 from leaktriage.fields import FIELDS
 from leaktriage.model import FieldValue, Issue, Status
+
+# pymupdf imports two optional add-ons when they are installed (recent wheels require them):
+# pymupdf4llm (Markdown export) and pymupdf-layout, whose import loads an ONNX model. The pdf
+# extractor uses neither, and loading them costs every worker process about half a second of
+# CPU at start. A None entry in sys.modules makes those two imports fail quietly.
+for _addon in ("pymupdf.layout", "pymupdf4llm"):
+    sys.modules.setdefault(_addon, None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,7 +147,7 @@ def _iso(text: str | None) -> str:
 
 def _chosen(db: sqlite3.Connection, limit: int) -> set[str] | None:
     """Record ids the table keeps when the store has more than ``limit`` files, else None."""
-    (total,) = db.execute("SELECT count(*) FROM files").fetchone()
+    (total,) = db.execute("SELECT count(*) FROM present_files").fetchone()
     if total <= limit:
         return None
     # The order of ReportData.flagged: verdict rank, strongest finding, score, path.
@@ -156,12 +156,13 @@ def _chosen(db: sqlite3.Connection, limit: int) -> set[str] | None:
     factor = " ".join(f"WHEN '{g}' THEN {f}" for g, f in GRADE_FACTORS.items())
     strongest = (
         f"(SELECT max((CASE x.severity {weight} ELSE 0 END) * (CASE x.grade {factor} ELSE 0.5 "
-        "END)) FROM findings x WHERE x.record_id = files.record_id)"
+        "END)) FROM findings x WHERE x.record_id = present_files.record_id)"
     )
     return {
         row[0]
         for row in db.execute(
-            f"SELECT record_id FROM files ORDER BY CASE coalesce(verdict, 'no_signal') {rank} "
+            "SELECT record_id FROM present_files "
+            f"ORDER BY CASE coalesce(verdict, 'no_signal') {rank} "
             f"ELSE 9 END, coalesce({strongest}, 0) DESC, score DESC, path, record_id LIMIT ?",
             (*VERDICTS, limit),
         )
@@ -186,7 +187,7 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
     chosen = _chosen(db, max_files)
     for row in db.execute(
         "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, extension, "
-        "extension_mismatch, mtime, status, extractor, verdict, score FROM files "
+        "extension_mismatch, mtime, status, extractor, verdict, score FROM present_files "
         "ORDER BY path, record_id"
     ):
         if chosen is not None and row[0] not in chosen:
@@ -271,10 +272,10 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
         f["chain"] = _chain(f, files, index)
     groups, outliers = _corpus(db, files, index)
     verdicts = dict(
-        db.execute("SELECT coalesce(verdict, 'no_signal'), count(*) FROM files GROUP BY 1")
+        db.execute("SELECT coalesce(verdict, 'no_signal'), count(*) FROM present_files GROUP BY 1")
     )
-    by_type = dict(db.execute("SELECT mime, count(*) FROM files GROUP BY mime"))
-    by_status = dict(db.execute("SELECT status, count(*) FROM files GROUP BY status"))
+    by_type = dict(db.execute("SELECT mime, count(*) FROM present_files GROUP BY mime"))
+    by_status = dict(db.execute("SELECT status, count(*) FROM present_files GROUP BY status"))
     return ReportData(
         run=run,
         leak_date=leak_date,

@@ -1,0 +1,25 @@
+"""Imported once by the forkserver, before any worker exists, so workers start warm.
+
+Every worker would otherwise import the extractors (PyMuPDF, Pillow, olefile...), open the
+libmagic database and load langdetect's language profiles itself: about half a second of
+CPU per worker, paid again for each replacement of a worker that was killed. Forked from a
+server that did it once, workers share those pages. Nothing here reads a document.
+"""
+
+from __future__ import annotations
+
+from leaktriage import api, detect
+from leaktriage.extractors import discover
+
+
+def warm() -> None:
+    """Import and initialise what every extraction needs."""
+    discover()
+    detect._magic()
+    from langdetect.detector_factory import init_factory
+
+    init_factory()
+
+
+warm()
+__all__ = ["api"]

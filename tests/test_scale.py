@@ -1,0 +1,275 @@
+"""Scale: same output whatever the workers or executor, incremental re-scans, gone records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from corpus_fixtures.build import build_sample_leak
+from corpus_fixtures.mixed import build_mixed
+from leaktriage.api import run_scan
+from leaktriage.config import ScanConfig
+from leaktriage.store import Store, export_files
+
+
+def _lines(out: Path) -> list[dict[str, object]]:
+    with (out / "files.jsonl").open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def _states(out: Path) -> Counter[str]:
+    return Counter(str(line["scan_state"]) for line in _lines(out))
+
+
+def _without_state(out: Path) -> list[str]:
+    text = (out / "files.jsonl").read_text(encoding="utf-8")
+    return [line[: line.rindex(', "scan_state": ')] for line in text.splitlines()]
+
+
+@pytest.fixture()
+def leak(tmp_path: Path) -> Path:
+    """A private copy of the sample leak, to change between scans."""
+    root = tmp_path / "leak"
+    build_sample_leak(root)
+    return root
+
+
+def test_outputs_identical_for_one_or_two_workers(sample_leak: Path, tmp_path: Path) -> None:
+    one = run_scan(sample_leak, tmp_path / "w1", ScanConfig(workers=1))
+    two = run_scan(sample_leak, tmp_path / "w2", ScanConfig(workers=2))
+    assert one.items == two.items == len(_lines(tmp_path / "w1"))
+    for name in ("files.jsonl", "files.csv"):
+        assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes()
+    assert one.by_status == two.by_status
+    assert one.rule_hits == two.rule_hits
+
+
+def test_rescan_reuses_unchanged_and_marks_removed_gone(leak: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run_scan(leak, out, ScanConfig(workers=1))
+    before = _lines(out)
+    assert _states(out) == Counter({"new": first.items})
+
+    again = run_scan(leak, out, ScanConfig(workers=1))
+    assert _states(out) == Counter({"reused": first.items})
+    assert again.reused_files == sum(1 for p in leak.rglob("*") if p.is_file())
+    assert (again.items, again.by_status, again.rule_hits) == (
+        first.items,
+        first.by_status,
+        first.rule_hits,
+    )
+    assert [{k: v for k, v in line.items() if k != "scan_state"} for line in _lines(out)] == [
+        {k: v for k, v in line.items() if k != "scan_state"} for line in before
+    ]
+
+    # One file changed, one removed (an archive: its members go too), one added.
+    changed = leak / "documents" / "pdf" / "report.pdf"
+    changed.write_bytes(changed.read_bytes() + b"\n% appended\n")
+    removed = leak / "archives" / "campagne_2017.zip"
+    removed_paths = {
+        str(line["path"])
+        for line in before
+        if str(line["path"]).startswith("leak/archives/campagne_2017.zip")
+    }
+    removed.unlink()
+    shutil.copy(leak / "mail" / "meeting.eml", leak / "mail" / "meeting-copy.eml")
+    third = run_scan(leak, out, ScanConfig(workers=1))
+    lines = _lines(out)
+    by_path: dict[str, list[str]] = {}
+    for line in lines:
+        by_path.setdefault(str(line["path"]), []).append(str(line["scan_state"]))
+    assert sorted(by_path["leak/documents/pdf/report.pdf"]) == ["gone", "new"]
+    assert all(by_path[p] == ["gone"] for p in removed_paths)
+    assert by_path["leak/mail/meeting-copy.eml"] == ["new"]
+    assert by_path["leak/mail/meeting.eml"] == ["reused"]
+    copies = [p for p in by_path if p.startswith("leak/mail/meeting-copy.eml!")]
+    assert copies and all(by_path[p] == ["new"] for p in copies)
+    assert third.gone == len(removed_paths) + 1
+    # Gone records stay in the store; the manifest lists what the dump now holds.
+    store = Store.open_existing(out)
+    try:
+        assert len(store.record_ids(include_gone=True)) == len(lines)
+        assert len(store.record_ids()) == len(lines) - third.gone == third.items
+    finally:
+        store.close()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["items_total"] == third.items
+    assert not removed_paths & {item["path"] for item in manifest["items"]}
+
+
+def test_verify_hashes_catches_a_change_that_keeps_size_and_mtime(
+    leak: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_scan(leak, out, ScanConfig(workers=0))
+    target = leak / "documents" / "misc" / "notes.txt"
+    info = target.stat()
+    data = bytearray(target.read_bytes())
+    data[0] = ord("X") if data[0] != ord("X") else ord("Y")
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    path = "leak/documents/misc/notes.txt"
+
+    run_scan(leak, out, ScanConfig(workers=0))
+    assert [line["scan_state"] for line in _lines(out) if line["path"] == path] == ["reused"]
+
+    run_scan(leak, out, ScanConfig(workers=0, verify_hashes=True))
+    states = sorted(str(line["scan_state"]) for line in _lines(out) if line["path"] == path)
+    assert states == ["gone", "new"]
+    assert set(_states(out)) == {"reused", "new", "gone"}
+
+
+def test_changed_options_rescan_everything_with_the_same_ids(leak: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run_scan(leak, out, ScanConfig(workers=0))
+    ids = [line["record_id"] for line in _lines(out)]
+    run_scan(leak, out, ScanConfig(workers=0, leak_date=date(2017, 5, 5)))
+    assert _states(out) == Counter({"rescanned": first.items})
+    assert [line["record_id"] for line in _lines(out)] == ids
+    run_scan(leak, out, ScanConfig(workers=0, leak_date=date(2017, 5, 5), reuse=False))
+    assert _states(out) == Counter({"rescanned": first.items})
+
+
+def test_export_follows_findings_added_after_the_write(leak: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_scan(leak, out, ScanConfig(workers=0))
+    store = Store.open_existing(out)
+    try:
+        rid = store.record_ids()[0]
+        with store.db:
+            store.db.execute(
+                "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
+                "source, score) VALUES (?, 'corpus-near-duplicate', 'T0089.003', 'medium', 'C', "
+                "'near copy of another file', 'corpus', 3.0)",
+                (rid,),
+            )
+            store.db.execute("UPDATE files SET verdict = 'suspicious' WHERE record_id = ?", (rid,))
+        export_files(store, out / "again.jsonl", None)
+    finally:
+        store.close()
+    first = json.loads((out / "again.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["record_id"] == rid
+    assert first["verdict"] == "suspicious"
+    assert first["findings"][-1]["rule_id"] == "corpus-near-duplicate"
+    assert first["scan_state"] == "new"
+
+
+def test_mixed_corpus_is_deterministic(tmp_path: Path) -> None:
+    count, size = build_mixed(tmp_path / "a", 120)
+    build_mixed(tmp_path / "b", 120)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert count == len(files_a) == 120
+    assert size == sum((tmp_path / "a" / p).stat().st_size for p in files_a)
+    assert all(
+        (tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in files_a
+    )
+    assert sum(1 for p in files_a if p.suffix == ".zip" and p.name.startswith("envoi_")) == 2
+    assert sum(1 for p in files_a if p.name.startswith("archive_")) == 2
+
+
+def test_sandbox_lets_through_only_the_allowed_endpoint() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    script = (
+        "import socket, sys\n"
+        "from leaktriage.sandbox import allow_endpoint, forbid_network\n"
+        "from leaktriage.errors import NetworkBlockedError\n"
+        "forbid_network()\n"
+        f"allow_endpoint('127.0.0.1', {server.getsockname()[1]})\n"
+        f"socket.create_connection(('127.0.0.1', {server.getsockname()[1]})).close()\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {other.getsockname()[1]}))\n"
+        "except NetworkBlockedError:\n"
+        "    print('other refused')\n"
+        "try:\n"
+        "    socket.getaddrinfo('example.org', 80)\n"
+        "except NetworkBlockedError:\n"
+        "    print('lookup refused')\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        server.close()
+        other.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["other refused", "lookup refused"]
+
+
+def test_dask_cluster_gives_the_local_output(sample_leak: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip(
+        "distributed", reason="the distributed package is not installed (pip install .[dask])"
+    )
+    import dask
+
+    run_scan(sample_leak, tmp_path / "local", ScanConfig(workers=2))
+    # Non-daemonic workers: each task parses in an isolated, sandboxed worker process. The
+    # scan runs as the command does, with the network refused but for the scheduler.
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "leaktriage",
+                "-q",
+                "scan",
+                str(sample_leak),
+                "--out",
+                str(tmp_path / "dask"),
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("files.jsonl", "files.csv"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()
+    # Daemonic workers (Dask's default) cannot start processes: tasks parse in a thread that
+    # refuses the network. Same records.
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        run_scan(
+            sample_leak,
+            tmp_path / "daemonic",
+            ScanConfig(executor="dask", scheduler=cluster.scheduler_address),
+        )
+    assert (tmp_path / "local" / "files.jsonl").read_bytes() == (
+        tmp_path / "daemonic" / "files.jsonl"
+    ).read_bytes()
+
+
+def test_cli_dask_needs_a_scheduler_and_no_md5_drops_md5(leak: Path, tmp_path: Path) -> None:
+    from leaktriage.cli import main
+
+    assert main(["-q", "scan", str(leak), "--out", str(tmp_path / "o"), "--executor", "dask"]) == 2
+    assert not (tmp_path / "o").exists()
+    one = leak / "documents" / "misc" / "notes.txt"
+    assert main(["-q", "scan", str(one), "--out", str(tmp_path / "m"), "--no-md5"]) == 0
+    (line,) = _lines(tmp_path / "m")
+    assert line["md5"] is None
+    assert line["sha256"] == hashlib.sha256(one.read_bytes()).hexdigest()
