@@ -28,12 +28,13 @@ from rich.table import Table
 from leaktriage import __version__
 from leaktriage.api import run_scan
 from leaktriage.config import GiB, Limits, MiB, ScanConfig
-from leaktriage.errors import LeakTriageError
+from leaktriage.errors import InputError, LeakTriageError
 from leaktriage.fields import FIELDS
 from leaktriage.model import FileRecord, json_value
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
+    from leaktriage.store import Store
 
 EXAMPLES = """\
 examples:
@@ -73,6 +74,16 @@ def _clean(text: object) -> str:
         for ch in str(text)
     )
     return escape(value)
+
+
+def _open_store(out_dir: Path) -> Store:
+    """The store of a scan's output folder; a missing one is an input error (exit code 3)."""
+    from leaktriage.store import Store
+
+    try:
+        return Store.open_existing(out_dir)
+    except FileNotFoundError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _date(text: str) -> date:
@@ -510,13 +521,8 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
 
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.corpus import analyze
-    from leaktriage.store import Store
 
-    try:
-        store = Store.open_existing(args.out)
-    except FileNotFoundError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return 3
+    store = _open_store(args.out)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -564,13 +570,8 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _eval(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.evaluate import LABELS, PREDICTIONS, evaluate
-    from leaktriage.store import Store
 
-    try:
-        store = Store.open_existing(args.out)
-    except FileNotFoundError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return 3
+    store = _open_store(args.out)
     try:
         result = evaluate(store, args.labels)
     finally:
@@ -681,13 +682,8 @@ def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.store import Store
 
-    try:
-        store = Store.open_existing(args.out)
-    except FileNotFoundError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return 3
+    store = _open_store(args.out)
     try:
         record = store.find(args.key)
     finally:
@@ -752,13 +748,8 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.report import REPORT_NAME, write_html
     from leaktriage.report.data import load_report_data
     from leaktriage.report.summary import summary_of
-    from leaktriage.store import Store
 
-    try:
-        store = Store.open_existing(args.out)
-    except FileNotFoundError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return 3
+    store = _open_store(args.out)
     try:
         summary = summary_of(load_report_data(store), args.top)
         target = None
@@ -807,13 +798,8 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.report import WRITERS, write_ftm
-    from leaktriage.store import Store
 
-    try:
-        store = Store.open_existing(args.out)
-    except FileNotFoundError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return 3
+    store = _open_store(args.out)
     default, writer = WRITERS[args.format]
     target: Path = args.target or store.path.parent / default
     try:
