@@ -936,6 +936,50 @@ CORPUS_CATEGORIES = {
 }
 """Categories of the corpus analysis's findings (``leaktriage.corpus``), beside the rules'."""
 
+CORPUS_TITLES = {
+    "corpus-altered-copy": (
+        "Near-copy of another file in the dump, with different text",
+        "Two files carry nearly the same text but different bytes; the passages that differ, "
+        "and which copy was saved later and by whom, say what was changed.",
+    ),
+    "corpus-edit-burst": (
+        "One of several unrelated files re-saved within minutes by one account",
+        "Files with separate histories last saved by the same account within a few minutes: "
+        "the pattern of a batch re-save, as with the MacronLeaks spreadsheets.",
+    ),
+    "corpus-fingerprint-outlier": (
+        "Authoring fingerprint rare in this dump on several attributes",
+        "Its author, application, code page, language or time zone match few other files "
+        "here; each rare value is listed with how common it is.",
+    ),
+    "corpus-shared-identifier": (
+        "Shares a document identifier with other files",
+        "Word session ids, document ids or PDF ids link versions of one document; a link "
+        "across folders or mailboxes shows where copies travelled.",
+    ),
+    "corpus-language-outlier": (
+        "Language or script unlike the rest of the dump",
+        "Its text language, metadata script or declared language departs from the dump's "
+        "majority (both counts are given).",
+    ),
+    "corpus-outlier-score": (
+        "Unusual for this dump (isolation-forest outlier score)",
+        "A model fitted on this dump's fingerprints finds the file unusual; never enough on "
+        "its own to call a file altered.",
+    ),
+    "email-reply-before-parent": (
+        "Reply dated before the message it answers",
+        "A message in this dump answers another that is dated later: one of the two dates, "
+        "or the reply itself, was made up.",
+    ),
+    "email-offset-unusual-for-sender": (
+        "Time-zone offset the sender rarely uses",
+        "The Date header's offset differs from the one this sender uses in almost all of "
+        "their messages in the dump.",
+    ),
+}
+"""Title and rationale of each corpus finding, for reports (the rules' come from their files)."""
+
 
 def verdict(
     status: Status, findings: Iterable[Finding], categories: Mapping[str, str]

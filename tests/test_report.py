@@ -552,3 +552,19 @@ def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned
     assert f"This table holds 20 of the {items} files" in html
     assert "This table holds" not in render_html(full)
     assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]
+
+
+def test_corpus_findings_have_titles_in_the_report(scanned: Path) -> None:
+    from leaktriage.rules import CORPUS_CATEGORIES, CORPUS_TITLES
+
+    assert set(CORPUS_TITLES) == set(CORPUS_CATEGORIES)
+    store = Store.open_existing(scanned)
+    try:
+        data = load_report_data(store)
+    finally:
+        store.close()
+    info = data.rules["corpus-altered-copy"]
+    assert info.title == "Near-copy of another file in the dump, with different text"
+    assert info.category == "alteration"
+    html = (scanned / "report.html").read_text(encoding="utf-8")
+    assert "Near-copy of another file in the dump, with different text" in html

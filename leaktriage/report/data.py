@@ -13,7 +13,14 @@ from typing import Any
 
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Severity
-from leaktriage.rules import GRADE_FACTORS, WEIGHTS, RuleSet, load_rules
+from leaktriage.rules import (
+    CORPUS_CATEGORIES,
+    CORPUS_TITLES,
+    GRADE_FACTORS,
+    WEIGHTS,
+    RuleSet,
+    load_rules,
+)
 from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
@@ -179,9 +186,15 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
     leak_date = date.fromisoformat(leak) if leak else None
     ruleset = _ruleset(config)
     rules = {
-        r.id: RuleInfo(r.title, r.rationale, list(r.false_positives), r.category)
-        for r in ruleset.rules
+        rule_id: RuleInfo(title, rationale, [], CORPUS_CATEGORIES[rule_id])
+        for rule_id, (title, rationale) in CORPUS_TITLES.items()
     }
+    rules.update(
+        {
+            r.id: RuleInfo(r.title, r.rationale, list(r.false_positives), r.category)
+            for r in ruleset.rules
+        }
+    )
     files: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     chosen = _chosen(db, max_files)
