@@ -603,8 +603,25 @@ def bundled_rules_dir() -> Path:
 
 
 def load_rules(extra: Iterable[Path] = (), bundled: bool = True) -> RuleSet:
-    """Load the bundled rules and any newsroom folders; raise RuleError listing every problem."""
-    roots = ([bundled_rules_dir()] if bundled else []) + [Path(p) for p in extra]
+    """Load the bundled rules and any newsroom folders; raise RuleError listing every problem.
+
+    Parsed rule sets are kept for the life of the process and re-read when a file under
+    the folders changes (name, size or mtime), so an ingestion script calling
+    ``triage_file`` per document does not parse every YAML file each time.
+    """
+    roots = tuple([bundled_rules_dir()] if bundled else []) + tuple(Path(p) for p in extra)
+    signature = tuple(
+        (str(path), stat.st_mtime_ns, stat.st_size)
+        for root in roots
+        if root.is_dir()
+        for path in sorted(root.rglob("*.yaml"))
+        if (stat := path.stat())
+    )
+    return _load_rules(roots, signature)
+
+
+@lru_cache(maxsize=8)
+def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], ...]) -> RuleSet:
     errors: list[str] = []
     techniques: dict[str, dict[str, Any]] = {}
     tables: dict[str, Table] = {}
@@ -636,7 +653,7 @@ def load_rules(extra: Iterable[Path] = (), bundled: bool = True) -> RuleSet:
             rules[rule.id] = rule
     if errors:
         raise RuleError(errors)
-    return RuleSet(sorted(rules.values(), key=lambda r: r.id), tables, techniques, roots)
+    return RuleSet(sorted(rules.values(), key=lambda r: r.id), tables, techniques, list(roots))
 
 
 def _load_techniques(path: Path, errors: list[str]) -> dict[str, dict[str, Any]]:

@@ -218,3 +218,23 @@ def test_messages_leave_out_groups_whose_facts_are_absent() -> None:
     )
     assert render_message("Share[ (template {ooxml.attached_template})] found", {}) == "Share found"
     assert render_message("Author {doc.author}", {}) == "Author ?"
+
+
+def test_rule_sets_are_reused_until_a_file_changes(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    source = next(Path(load_rules().sources[0]).rglob("macros-present.yaml"))
+    text = source.read_text(encoding="utf-8").replace("id: macros-present", "id: our-macros")
+    rule = folder / "our-macros.yaml"
+    rule.write_text(text, encoding="utf-8")
+    first = load_rules([folder])
+    assert load_rules([folder]) is first
+    rule.write_text(text.replace("Document carries macros", "Has macros"), encoding="utf-8")
+    stat = rule.stat()
+    os.utime(rule, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = load_rules([folder])
+    assert second is not first
+    assert second.get("our-macros") is not None
+    assert second.get("our-macros").title.startswith("Has macros")  # type: ignore[union-attr]
