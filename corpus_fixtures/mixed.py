@@ -37,7 +37,8 @@ FOLDER_SIZE = 200
 
 def _blobs() -> list[tuple[str, bytes]]:
     return [
-        (f"{family}_{name}", builder())
+        # Nested fixtures (a Maildir's cur/ and new/) become flat names in the mixed dump.
+        (f"{family}_{name.replace('/', '_')}", builder())
         for family, items in sorted(all_fixtures().items())
         for name, builder in sorted(items.items())
         if not any(word in name for word in HOSTILE_WORDS)

@@ -406,7 +406,10 @@ class Store:
             rules = [
                 r[0]
                 for r in db.execute(
-                    "SELECT rule_id FROM findings JOIN kept ON findings.record_id = kept.id"
+                    # Rule hits only: the corpus stage and the thread checks run again
+                    # over the whole store and count their own.
+                    "SELECT rule_id FROM findings JOIN kept ON findings.record_id = kept.id "
+                    "WHERE findings.source = 'rule'"
                 )
             ]
             db.execute(
