@@ -802,9 +802,11 @@ def run_scan(
     reuse = Reuse(db, run_id, config) if reusable else None
     with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
         pipeline = Pipeline(config, Path(tmp), pool, reuse)
+        written = 0
         with db.writer(run_id) as write:
             for record in pipeline.records(root):
                 write(record)
+                written += 1
                 if progress:
                     progress(record)
     gone = db.mark_gone(run_id)
@@ -812,10 +814,15 @@ def run_scan(
     counts = pipeline.counts
     # Corpus analysis, then the mail threads, over the whole store and before the exports so
     # they carry the findings. The corpus stage replaces every corpus-source finding, thread
-    # checks included, so the threads run after it.
-    corpus = analyze(db, config, corpus_progress) if config.use_rules else None
-    threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
-    pipeline.rule_hits.update(threaded.hits)
+    # checks included, so the threads run after it. A re-scan that found nothing new, changed
+    # or gone keeps the previous run's results, which were made from the same records.
+    corpus = None
+    if reuse is not None and written == 0 and gone == 0:
+        pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
+    else:
+        corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+        threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
+        pipeline.rule_hits.update(threaded.hits)
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")

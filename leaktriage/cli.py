@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -435,32 +435,12 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"Re-used the records of {summary.reused_files} unchanged files; "
             f"{summary.gone} records marked gone (no longer in the dump)"
         )
-    table = Table(title="By status", show_edge=False)
-    table.add_column("status")
-    table.add_column("items", justify="right")
-    for status, count in summary.by_status.items():
-        table.add_row(status, str(count))
-    out.print(table)
-    types = Table(title="By type", show_edge=False)
-    types.add_column("type")
-    types.add_column("items", justify="right")
-    for mime, count in sorted(summary.by_mime.items(), key=lambda kv: (-kv[1], kv[0])):
-        types.add_row(_clean(mime), str(count))
-    out.print(types)
+    out.print(_counts("By status", "status", summary.by_status.items()))
+    out.print(_counts("By type", "type", _most_first(summary.by_mime)))
     if summary.by_verdict:
-        verdicts = Table(title="By verdict", show_edge=False)
-        verdicts.add_column("verdict")
-        verdicts.add_column("items", justify="right")
-        for name, count in summary.by_verdict.items():
-            verdicts.add_row(name, str(count))
-        out.print(verdicts)
+        out.print(_counts("By verdict", "verdict", summary.by_verdict.items()))
     if summary.rule_hits:
-        hits = Table(title="Rule hits", show_edge=False)
-        hits.add_column("rule")
-        hits.add_column("items", justify="right")
-        for rule_id, count in sorted(summary.rule_hits.items(), key=lambda kv: (-kv[1], kv[0])):
-            hits.add_row(rule_id, str(count))
-        out.print(hits)
+        out.print(_counts("Rule hits", "rule", _most_first(summary.rule_hits)))
     if summary.corpus is not None:
         _print_corpus(summary.corpus, out)
     if summary.beacons:
@@ -475,6 +455,21 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
     out.print(f"Report: {_clean(summary.out_dir / 'report.html')} (opens offline in a browser)")
     return 0
+
+
+def _counts(title: str, what: str, rows: Iterable[tuple[str, int]], unit: str = "items") -> Table:
+    """A two-column table of counts (values from the dump are cleaned)."""
+    table = Table(title=title, show_edge=False)
+    table.add_column(what)
+    table.add_column(unit, justify="right")
+    for name, count in rows:
+        table.add_row(_clean(name), str(count))
+    return table
+
+
+def _most_first(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Counts by decreasing count, then name."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _print_corpus(summary: CorpusSummary, out: Console) -> None:
@@ -511,12 +506,7 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
         shown = ", ".join(f"{k.replace('_', ' ')} {_clean(v)}" for k, v in summary.majority.items())
         out.print(f"Dump majority: {shown}")
     if summary.findings_by_rule:
-        hits = Table(title="Corpus hits", show_edge=False)
-        hits.add_column("rule")
-        hits.add_column("findings", justify="right")
-        for rule_id, count in summary.findings_by_rule.items():
-            hits.add_row(rule_id, str(count))
-        out.print(hits)
+        out.print(_counts("Corpus hits", "rule", summary.findings_by_rule.items(), "findings"))
 
 
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -559,12 +549,7 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
         store.close()
     if not args.quiet:
         _print_corpus(summary, out)
-        table = Table(title="By verdict", show_edge=False)
-        table.add_column("verdict")
-        table.add_column("items", justify="right")
-        for name, count in verdicts.items():
-            table.add_row(name, str(count))
-        out.print(table)
+        out.print(_counts("By verdict", "verdict", verdicts.items()))
     return 0
 
 
@@ -762,12 +747,7 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"[bold]{summary.items}[/bold] items from {_clean(summary.input_path)}, leak date {leak}: "
         f"[bold]{summary.flagged}[/bold] flagged"
     )
-    verdicts = Table(title="By verdict", show_edge=False)
-    verdicts.add_column("verdict")
-    verdicts.add_column("items", justify="right")
-    for name, count in summary.by_verdict.items():
-        verdicts.add_row(name, str(count))
-    out.print(verdicts)
+    out.print(_counts("By verdict", "verdict", summary.by_verdict.items()))
     if summary.top_rules:
         rules = Table(title="Rules that fired most", show_edge=False)
         rules.add_column("rule")

@@ -636,24 +636,12 @@ class Store:
             record_ids,
         ):
             evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
-        for fid, rid, rule_id, technique, severity, grade, message, source, score in db.execute(
-            "SELECT finding_id, record_id, rule_id, technique, severity, grade, message, source, "
-            f"score FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+        for row in db.execute(
+            f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) "
+            "ORDER BY finding_id",
             record_ids,
         ):
-            findings[rid].append(
-                Finding(
-                    rid,
-                    rule_id,
-                    technique,
-                    Severity[severity.upper()],
-                    grade,
-                    message,
-                    tuple(evidence.get(fid, ())),
-                    source,
-                    score,
-                )
-            )
+            findings[row[1]].append(_finding(row, tuple(evidence.get(row[0], ()))))
         records = []
         for rid in record_ids:
             row = rows.get(rid)
@@ -752,25 +740,27 @@ class Store:
         for start in range(0, len(record_ids), BATCH):
             chunk = record_ids[start : start + BATCH]
             marks = ",".join("?" * len(chunk))
-            for rid, rule_id, technique, severity, grade, message, source, score in self.db.execute(
-                "SELECT record_id, rule_id, technique, severity, grade, message, source, score "
-                f"FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+            for row in self.db.execute(
+                f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) "
+                "ORDER BY finding_id",
                 chunk,
             ):
-                found[rid].append(
-                    Finding(
-                        rid,
-                        rule_id,
-                        technique,
-                        Severity[severity.upper()],
-                        grade,
-                        message,
-                        (),
-                        source,
-                        score,
-                    )
-                )
+                found[row[1]].append(_finding(row))
         return found
+
+    def hits_of(self, rule_ids: Iterable[str]) -> list[str]:
+        """One rule id per record that a stored finding of one of ``rule_ids`` is on, as the
+        scan counts its hits (records marked gone left out)."""
+        wanted = sorted(set(rule_ids))
+        marks = ",".join("?" * len(wanted))
+        return [
+            row[1]
+            for row in self.db.execute(
+                f"SELECT DISTINCT record_id, rule_id FROM findings WHERE rule_id IN ({marks}) "
+                "AND record_id IN (SELECT record_id FROM present_files) ORDER BY 1, 2",
+                wanted,
+            )
+        ]
 
     def corpus_record_ids(self) -> list[str]:
         """Records that carry corpus findings now."""
@@ -875,6 +865,19 @@ class Store:
         if row is None:
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+_FINDING_COLUMNS = (
+    "finding_id, record_id, rule_id, technique, severity, grade, message, source, score"
+)
+
+
+def _finding(row: tuple[Any, ...], evidence: tuple[Evidence, ...] = ()) -> Finding:
+    """A stored finding from a row of ``_FINDING_COLUMNS``."""
+    _fid, rid, rule_id, technique, severity, grade, message, source, score = row
+    return Finding(
+        rid, rule_id, technique, Severity[severity.upper()], grade, message, evidence, source, score
+    )
 
 
 def _dumps(value: object) -> str:
