@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from leaktriage import __version__
+from leaktriage.model import Severity
 from leaktriage.report.data import (
     FLAGGED,
     SEVERITIES,
@@ -165,16 +166,13 @@ def _payload(data: ReportData) -> dict[str, Any]:
     }
 
 
-_SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
-
-
 def _reasons(data: ReportData, f: dict[str, Any]) -> list[dict[str, str]]:
     """The three strongest findings of a flagged file (severity, then grade), for the first
     screen."""
     out = []
     ranked = sorted(
         f["findings"],
-        key=lambda x: (-_SEVERITY_RANK.get(x["severity"], 0), str(x.get("grade") or "C")),
+        key=lambda x: (-Severity[str(x["severity"]).upper()], str(x.get("grade") or "C")),
     )
     for x in ranked:
         if x["severity"] == "info":
