@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -758,6 +759,9 @@ class RunSummary:
     """Files on disk whose records were kept from the previous run (incremental scan)."""
     gone: int = 0
     """Records of files no longer in the dump, marked gone in this run."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds of each stage (walk and extraction, corpus, threads, exports,
+    report), for finding where a slow scan spends its time."""
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -778,9 +782,8 @@ def run_scan(
     total)`` follows it), so the exports and the report carry its findings.
     """
     from leaktriage import store, threads
-    from leaktriage.corpus import analyze
-    from leaktriage.manifest import write_manifest
-    from leaktriage.report import REPORT_NAME, write_html
+    from leaktriage.manifest import kept_outputs, write_manifest
+    from leaktriage.report import REPORT_NAME
 
     config = config or ScanConfig()
     root = Path(path)
@@ -800,6 +803,15 @@ def run_scan(
         log.info("tool version, options or rules changed since the last run: full re-scan")
     run_id = db.start_run(config, root, started, keep=previous is not None)
     reuse = Reuse(db, run_id, config) if reusable else None
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(now - clock, 3)
+        clock = now
+
     with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
         pipeline = Pipeline(config, Path(tmp), pool, reuse)
         written = 0
@@ -812,22 +824,35 @@ def run_scan(
     gone = db.mark_gone(run_id)
     db.set_reuse_key(run_id, key)
     counts = pipeline.counts
+    lap("extract")
     # Corpus analysis, then the mail threads, over the whole store and before the exports so
     # they carry the findings. The corpus stage replaces every corpus-source finding, thread
     # checks included, so the threads run after it. A re-scan that found nothing new, changed
     # or gone keeps the previous run's results, which were made from the same records.
     corpus = None
-    if reuse is not None and written == 0 and gone == 0:
+    unchanged = reuse is not None and written == 0 and gone == 0
+    if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
+        from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
+
         corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+        lap("corpus")
         threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
         pipeline.rule_hits.update(threaded.hits)
+        lap("threads")
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     store.export_files(db, out / "files.jsonl", out / "files.csv")
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
-    write_html(db, out / REPORT_NAME)
+    lap("exports")
+    # The report shows records, findings and corpus results only: when none of them changed
+    # and the previous report is intact (its manifest hash), it is kept, not re-rendered.
+    if not (unchanged and REPORT_NAME in kept_outputs(out, [REPORT_NAME])):
+        from leaktriage.report import write_html
+
+        write_html(db, out / REPORT_NAME)
+    lap("report")
     write_manifest(
         out,
         db,
@@ -864,6 +889,7 @@ def run_scan(
         corpus=corpus,
         reused_files=reuse.files if reuse else 0,
         gone=gone,
+        phases=phases,
     )
 
 

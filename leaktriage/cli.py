@@ -430,6 +430,10 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"Scanned {summary.items} items ({summary.bytes / MiB:.1f} MiB on disk) in "
         f"{seconds:.1f} s into {_clean(summary.out_dir)}"
     )
+    if summary.phases:
+        out.print(
+            "Time by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.phases.items())
+        )
     if summary.reused_files or summary.gone:
         out.print(
             f"Re-used the records of {summary.reused_files} unchanged files; "

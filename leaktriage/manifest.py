@@ -57,6 +57,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def kept_outputs(out: Path, names: list[str]) -> set[str]:
+    """Those of ``names`` in ``out`` whose bytes are still the ones the previous run's
+    manifest recorded (an output edited or damaged since is not trusted)."""
+    try:
+        recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    if not isinstance(recorded, dict):
+        return set()
+    return {
+        name
+        for name in names
+        if (out / name).is_file() and recorded.get(name) == file_sha256(out / name)
+    }
+
+
 def write_manifest(
     out: Path,
     store: Store,
@@ -67,15 +83,15 @@ def write_manifest(
     counts: dict[str, int],
     outputs: list[Path],
 ) -> Path:
-    """Write ``manifest.json`` into ``out`` and return its path."""
-    items = [
-        {"path": path, "record_id": record_id, "sha256": sha256, "size": size, "status": status}
-        for record_id, path, sha256, size, status in store.db.execute(
-            "SELECT record_id, path, sha256, size, status FROM files "
-            "LEFT JOIN file_state USING (record_id) WHERE coalesce(state, 'new') != 'gone' "
-            "ORDER BY path, record_id"
-        )
-    ]
+    """Write ``manifest.json`` into ``out`` and return its path.
+
+    The run's facts come first, indented; ``items`` follows with one item per line, streamed
+    from the store, so the manifest of a large dump is written in bounded memory.
+    """
+    present = (
+        "FROM files LEFT JOIN file_state USING (record_id) WHERE coalesce(state, 'new') != 'gone'"
+    )
+    (total,) = store.db.execute(f"SELECT count(*) {present}").fetchone()
     manifest: dict[str, Any] = {
         "tool": "leaktriage",
         "version": __version__,
@@ -88,10 +104,24 @@ def write_manifest(
         "started": iso_utc(started),
         "finished": iso_utc(finished),
         "counts": dict(sorted(counts.items())),
-        "items_total": len(items),
+        "items_total": total,
         "outputs": {p.name: file_sha256(p) for p in outputs},
-        "items": items,
     }
+    head = json.dumps(manifest, indent=1, ensure_ascii=False)
     target = out / "manifest.json"
-    target.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    with target.open("w", encoding="utf-8") as handle:
+        handle.write(head[:-2] + ',\n "items": [')
+        rows = store.db.execute(
+            f"SELECT path, record_id, sha256, size, status {present} ORDER BY path, record_id"
+        )
+        for n, (path, record_id, sha256, size, status) in enumerate(rows):
+            item = {
+                "path": path,
+                "record_id": record_id,
+                "sha256": sha256,
+                "size": size,
+                "status": status,
+            }
+            handle.write(("\n  " if n == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False))
+        handle.write("\n ]\n}" if total else "]\n}")
     return target

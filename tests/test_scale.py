@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -105,6 +106,30 @@ def test_rescan_reuses_unchanged_and_marks_removed_gone(leak: Path, tmp_path: Pa
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["items_total"] == third.items
     assert not removed_paths & {item["path"] for item in manifest["items"]}
+
+
+def test_unchanged_rescan_keeps_an_intact_report_and_redraws_a_damaged_one(
+    leak: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_scan(leak, out, ScanConfig(workers=1))
+    report = out / "report.html"
+    first = report.read_bytes()
+    os.utime(report, ns=(1_000_000_000, 1_000_000_000))
+
+    again = run_scan(leak, out, ScanConfig(workers=1))
+    assert again.phases["extract"] >= 0 and "corpus" not in again.phases
+    assert report.stat().st_mtime_ns == 1_000_000_000  # not rewritten
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outputs"]["report.html"] == hashlib.sha256(first).hexdigest()
+
+    report.write_text("<p>edited by hand</p>", encoding="utf-8")
+    run_scan(leak, out, ScanConfig(workers=1))
+
+    def undated(page: bytes) -> bytes:  # the header names the newest run's start
+        return re.sub(rb"<span>scanned [^<]*</span>", b"", page)
+
+    assert undated(report.read_bytes()) == undated(first)  # redrawn from the same records
 
 
 def test_verify_hashes_catches_a_change_that_keeps_size_and_mtime(
