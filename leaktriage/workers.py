@@ -123,6 +123,9 @@ class ExtractorPool:
     INFLIGHT_BYTES = 96 * 1024 * 1024
     """Bytes of queued jobs held for the workers; past it ``submit`` waits (memory bound)."""
 
+    _open = 0
+    """Pools of this process with workers running (the fork server stops when none is)."""
+
     def __init__(
         self, workers: int, timeout_s: float, memory_bytes: int, extract: ExtractFn
     ) -> None:
@@ -153,6 +156,7 @@ class ExtractorPool:
         """Queue ``source`` on the least busy worker, first waiting if every queue is full."""
         if not self._workers:
             self._workers = [self._spawn() for _ in range(self._size)]
+            ExtractorPool._open += 1
         while True:
             worker = min(self._workers, key=lambda w: len(w.queue))
             held = sum(_held(s) for w in self._workers for _, s in w.queue)
@@ -277,7 +281,7 @@ class ExtractorPool:
             self._send(fresh, job_id, source)
 
     def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker, and the fork server once no pool of this process needs it."""
         for worker in self._workers:
             with contextlib.suppress(BrokenPipeError, OSError):
                 worker.conn.send(None)
@@ -287,12 +291,31 @@ class ExtractorPool:
                 worker.process.kill()
                 worker.process.join(timeout=2)
             worker.conn.close()
+        if self._workers:
+            self._workers = []
+            ExtractorPool._open -= 1
+            if ExtractorPool._open == 0:
+                _stop_forkserver()
 
     def __enter__(self) -> ExtractorPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _stop_forkserver() -> None:
+    """Stop the fork server: it holds the pre-loaded parsers (over 100 MiB) for nothing once
+    extraction is over, while the corpus stage and the report run. The next pool starts a
+    new one. ``_stop`` is CPython's own way of doing so (used by its tests); where it is
+    missing the server simply stays until the process exits."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if callable(stop):
+        with contextlib.suppress(OSError, ChildProcessError):
+            stop()
 
 
 def _held(source: Source) -> int:
