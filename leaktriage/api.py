@@ -867,6 +867,7 @@ def run_scan(
             out / REPORT_NAME,
             *([keys_file] if keys_file else []),
         ],
+        phases,
     )
     beacons = db.findings_by_rules(
         rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"

@@ -82,6 +82,7 @@ def write_manifest(
     finished: datetime,
     counts: dict[str, int],
     outputs: list[Path],
+    phases: dict[str, float] | None = None,
 ) -> Path:
     """Write ``manifest.json`` into ``out`` and return its path.
 
@@ -106,6 +107,8 @@ def write_manifest(
         "counts": dict(sorted(counts.items())),
         "items_total": total,
         "outputs": {p.name: file_sha256(p) for p in outputs},
+        # Wall-clock seconds per stage: what a slow scan spent its time on.
+        "phases": phases or {},
     }
     head = json.dumps(manifest, indent=1, ensure_ascii=False)
     target = out / "manifest.json"
