@@ -11,7 +11,9 @@ import contextlib
 import csv
 import io
 import json
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -295,6 +297,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=OFF")
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise sqlite3.DatabaseError(
@@ -442,118 +445,61 @@ class Store:
 
     @contextmanager
     def writer(self, run_id: int) -> Iterator[Callable[[FileRecord], None]]:
-        """A function that queues records, flushed in batches of ``BATCH`` per transaction."""
+        """A function that queues records, written in batches of ``BATCH`` per transaction.
+
+        Rows are prepared in the calling thread; a second connection inserts them from a
+        background thread. SQLite runs without Python's lock, so a batch goes to disk while
+        the scan makes the next one. Leaving the block waits until every batch is in (and
+        raises what the inserting thread hit, if anything).
+        """
         pending: list[FileRecord] = []
+        batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        failures: list[BaseException] = []
+        bulk = self._bulk
+
+        def insert() -> None:
+            try:
+                with contextlib.closing(sqlite3.connect(self.path)) as db:
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    while (batch := batches.get()) is not None:
+                        _insert_batch(db, batch, replace=not bulk)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the scanning thread
+                failures.append(exc)
+                while batches.get() is not None:  # keep taking batches: the scan must not block
+                    pass
+
+        thread = threading.Thread(target=insert, name="leaktriage-store-writer", daemon=True)
+        thread.start()
+
+        def send(batch: _Batch | None) -> None:
+            if failures and batch is not None:
+                raise failures[0]
+            batches.put(batch)
 
         def write(record: FileRecord) -> None:
             pending.append(record)
             if len(pending) >= BATCH:
-                self._write_batch(run_id, pending)
+                send(_batch_rows(run_id, pending))
                 pending.clear()
 
-        yield write
-        if pending:
-            self._write_batch(run_id, pending)
+        try:
+            yield write
+            if pending:
+                send(_batch_rows(run_id, pending))
+        finally:
+            batches.put(None)
+            thread.join()
+        if failures:
+            raise failures[0]
         if self._bulk:
             self.db.executescript(_INDEXES)
             self._bulk = False
 
-    def _write_batch(self, run_id: int, records: list[FileRecord]) -> None:
-        """Write a batch in one transaction, one statement per table (replacing any earlier
-        rows of the same records)."""
-        ids = [(r.record_id,) for r in records]
-        files: list[tuple[object, ...]] = []
-        fields: list[tuple[str, str, int, str, str]] = []
-        raw: list[tuple[str, str, str]] = []
-        issues: list[tuple[str, int, str, str, str]] = []
-        states = [(r.record_id, run_id, run_id) for r in records]
-        cache = [_cache_row(r) for r in records]
-        for r in records:
-            rid = r.record_id
-            files.append(
-                (
-                    rid,
-                    run_id,
-                    r.path,
-                    r.name,
-                    r.parent_id,
-                    r.depth,
-                    r.size,
-                    r.sha256,
-                    r.md5,
-                    r.mime,
-                    r.extension,
-                    int(r.extension_mismatch),
-                    _time(r.mtime),
-                    int(r.mtime_zone_known),
-                    _time(r.outer_mtime),
-                    r.status.value,
-                    r.extractor,
-                    r.verdict,
-                    r.score,
-                )
-            )
-            for name in sorted(r.fields):
-                for ord_, (text, kind) in enumerate(_encode(r.fields[name])):
-                    fields.append((rid, name, ord_, text, kind))
-            raw.extend(sorted((rid, k, v) for k, v in r.raw.items()))
-            issues.extend((rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues))
-        with self.db as db:
-            if not self._bulk:  # a fresh store has no earlier rows to replace
-                db.executemany(
-                    "DELETE FROM evidence WHERE finding_id IN "
-                    "(SELECT finding_id FROM findings WHERE record_id = ?)",
-                    ids,
-                )
-                for table in ("findings", "fields", "raw_fields", "issues"):
-                    db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
-            db.executemany(
-                "INSERT INTO file_state VALUES (?, 'new', ?, ?, NULL) ON CONFLICT (record_id) "
-                "DO UPDATE SET state = 'rescanned', last_run = excluded.last_run, gone_run = NULL",
-                states,
-            )
-            db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", cache)
-            db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
-            )
-            db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
-            db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
-            db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
-            self._insert_findings(records)
-
-    def _insert_findings(self, records: list[FileRecord]) -> None:
-        self.add_findings((r.record_id, r.findings) for r in records)
-
     def add_findings(self, by_record: Iterable[tuple[str, Iterable[Finding]]]) -> None:
         """Insert findings with their evidence, ``(record_id, findings)`` at a time (inside
         the caller's transaction); the corpus stage and the thread checks add theirs so."""
-        # Ids are handed out here, after the highest one in use, so findings and their
-        # evidence go in with one statement each.
-        row = self.db.execute("SELECT coalesce(max(finding_id), 0) FROM findings").fetchone()
-        next_id = int(row[0]) + 1
-        findings: list[tuple[object, ...]] = []
-        evidence: list[tuple[object, ...]] = []
-        for record_id, found in by_record:
-            for f in found:
-                findings.append(
-                    (
-                        next_id,
-                        record_id,
-                        f.rule_id,
-                        f.technique,
-                        f.severity.name.lower(),
-                        f.grade,
-                        f.message,
-                        f.source,
-                        f.score,
-                    )
-                )
-                evidence.extend(
-                    (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
-                )
-                next_id += 1
-        self.db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
-        self.db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
+        _insert_findings(self.db, by_record)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -865,6 +811,132 @@ class Store:
         if row is None:
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+BUSY_TIMEOUT_MS = 60_000
+"""How long a connection waits for the other one's write transaction to end."""
+
+_Batch = tuple[
+    list[tuple[str]],
+    list[tuple[object, ...]],
+    list[tuple[str, str, int, str, str]],
+    list[tuple[str, str, str]],
+    list[tuple[str, int, str, str, str]],
+    list[tuple[str, int, int]],
+    list[tuple[str, int, str | None, float | None, str, str]],
+    list[tuple[str, tuple[Finding, ...]]],
+]
+"""The rows of one batch of records, table by table (ids, files, fields, raw fields,
+issues, states, export lines, findings)."""
+
+
+def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
+    """Every table's rows for a batch of records."""
+    files: list[tuple[object, ...]] = []
+    fields: list[tuple[str, str, int, str, str]] = []
+    raw: list[tuple[str, str, str]] = []
+    issues: list[tuple[str, int, str, str, str]] = []
+    for r in records:
+        rid = r.record_id
+        files.append(
+            (
+                rid,
+                run_id,
+                r.path,
+                r.name,
+                r.parent_id,
+                r.depth,
+                r.size,
+                r.sha256,
+                r.md5,
+                r.mime,
+                r.extension,
+                int(r.extension_mismatch),
+                _time(r.mtime),
+                int(r.mtime_zone_known),
+                _time(r.outer_mtime),
+                r.status.value,
+                r.extractor,
+                r.verdict,
+                r.score,
+            )
+        )
+        for name in sorted(r.fields):
+            for ord_, (text, kind) in enumerate(_encode(r.fields[name])):
+                fields.append((rid, name, ord_, text, kind))
+        raw.extend(sorted((rid, k, v) for k, v in r.raw.items()))
+        issues.extend((rid, i, x.stage, x.code, x.message) for i, x in enumerate(r.issues))
+    return (
+        [(r.record_id,) for r in records],
+        files,
+        fields,
+        raw,
+        issues,
+        [(r.record_id, run_id, run_id) for r in records],
+        [_cache_row(r) for r in records],
+        [(r.record_id, r.findings) for r in records],
+    )
+
+
+def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
+    """Write a batch in one transaction, one statement per table; with ``replace``, earlier
+    rows of the same records go first (a fresh store has none)."""
+    ids, files, fields, raw, issues, states, cache, findings = batch
+    with db:
+        if replace:
+            db.executemany(
+                "DELETE FROM evidence WHERE finding_id IN "
+                "(SELECT finding_id FROM findings WHERE record_id = ?)",
+                ids,
+            )
+            for table in ("findings", "fields", "raw_fields", "issues"):
+                db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
+        db.executemany(
+            "INSERT INTO file_state VALUES (?, 'new', ?, ?, NULL) ON CONFLICT (record_id) "
+            "DO UPDATE SET state = 'rescanned', last_run = excluded.last_run, gone_run = NULL",
+            states,
+        )
+        db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", cache)
+        db.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
+        )
+        db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
+        db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
+        db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
+        _insert_findings(db, findings)
+
+
+def _insert_findings(
+    db: sqlite3.Connection, by_record: Iterable[tuple[str, Iterable[Finding]]]
+) -> None:
+    """Insert findings and their evidence (inside the caller's transaction)."""
+    # Ids are handed out here, after the highest one in use, so findings and their
+    # evidence go in with one statement each.
+    row = db.execute("SELECT coalesce(max(finding_id), 0) FROM findings").fetchone()
+    next_id = int(row[0]) + 1
+    findings: list[tuple[object, ...]] = []
+    evidence: list[tuple[object, ...]] = []
+    for record_id, found in by_record:
+        for f in found:
+            findings.append(
+                (
+                    next_id,
+                    record_id,
+                    f.rule_id,
+                    f.technique,
+                    f.severity.name.lower(),
+                    f.grade,
+                    f.message,
+                    f.source,
+                    f.score,
+                )
+            )
+            evidence.extend(
+                (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
+            )
+            next_id += 1
+    db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
+    db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
 
 
 _FINDING_COLUMNS = (

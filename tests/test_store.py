@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from leaktriage.config import ScanConfig
 from leaktriage.model import Evidence, FileRecord, Finding, Issue, Severity, Status
@@ -71,6 +74,53 @@ def test_round_trip_is_lossless(tmp_path: Path) -> None:
     assert store.find("dump/mail.zip!budget.xlsx") == record
     assert store.find("aaaaaaaa") == record
     assert store.find("nothing") is None
+
+
+def test_writer_thread_failure_stops_the_scan_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaktriage.store as store_module
+
+    calls: list[int] = []
+
+    def broken(db: sqlite3.Connection, batch: object, replace: bool) -> None:
+        calls.append(1)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store_module, "_insert_batch", broken)
+    monkeypatch.setattr(store_module, "BATCH", 2)
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with (
+        pytest.raises(sqlite3.OperationalError, match="disk is full"),
+        store.writer(run) as write,
+    ):
+        for n in range(50):  # more batches than the queue holds: must not block
+            write(_record(record_id=f"{n:032d}", path=f"dump/{n}.xlsx"))
+    assert calls == [1]  # the first failure stops the inserts
+    assert store.record_ids() == []
+
+
+def test_records_written_in_many_batches_are_all_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaktriage.store as store_module
+
+    monkeypatch.setattr(store_module, "BATCH", 3)
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    records = []
+    for n in range(20):
+        rid = f"{n:032d}"
+        finding = dataclasses.replace(_record().findings[0], record_id=rid)
+        records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
+    with store.writer(run) as write:
+        for record in records:
+            write(record)
+    assert store.record_ids() == sorted(r.record_id for r in records)
+    assert [store.load(r.record_id) for r in records] == records
+    finding_ids = [row[0] for row in store.db.execute("SELECT finding_id FROM findings")]
+    assert sorted(finding_ids) == list(range(1, 21))
 
 
 def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
