@@ -17,8 +17,9 @@ from corpus_fixtures import FOREIGN_PEOPLE
 from corpus_fixtures.synthetic import Planted, build_synthetic_leak
 from leaktriage.api import run_scan
 from leaktriage.config import ScanConfig
-from leaktriage.corpus import analyze
+from leaktriage.corpus import analyze, fingerprints
 from leaktriage.corpus.copies import Sketcher, hunks
+from leaktriage.corpus.data import Doc
 from leaktriage.errors import InputError
 from leaktriage.evaluate import evaluate, read_labels
 from leaktriage.model import Finding, Severity, Status
@@ -348,3 +349,37 @@ def test_language_and_identifier_findings_name_their_counts(
         severity, message = messages[(a, "corpus-shared-identifier")]
         assert severity == "info"  # a link between versions, not a suspicion of either
         assert "with 1 other file(s) across 2 places" in message
+
+
+def _prints(spec: list[tuple[tuple[str, ...], int]]) -> list[fingerprints.Fingerprint]:
+    prints = []
+    for values, copies in spec:
+        for n in range(copies):
+            rid = hashlib.sha256(repr((values, n)).encode()).hexdigest()[:32]
+            doc = Doc(rid, f"dump/{rid}.docx", None, rid * 2, "application/msword", "ok")
+            prints.append(fingerprints.Fingerprint(doc, values))
+    return prints
+
+
+def test_clusters_fitted_on_the_common_fingerprints_match_the_exact_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    office = ("L. Martin", "L. Martin", "Campagne", "Word", "16.0", "Normal", "+02:00", "1252")
+    office += ("fr-FR", "Latin")
+    press = ("P. Durand", "P. Durand", "Presse", "Word", "15.0", "Normal", "+02:00", "1252")
+    press += ("fr-FR", "Latin")
+    near_office = [((*office[:7], f"cp{n}", *office[8:]), 1) for n in range(12)]
+    foreign = [(tuple(f"x{n}-{i}" for i in range(10)), 1) for n in range(12)]
+    prints = _prints([(office, 60), (press, 40), *near_office, *foreign])
+    exact = fingerprints.clusters(prints)
+    monkeypatch.setattr(fingerprints, "CLUSTER_FIT_MAX", 2)  # fit on the two common ones
+    sampled = fingerprints.clusters(prints)
+
+    def members(found: list[fingerprints.Cluster]) -> list[list[str]]:
+        return [[m.doc.record_id for m in c.members] for c in found]
+
+    assert members(sampled) == members(exact)
+    assert [len(c.members) for c in sampled] == [72, 40]  # 60 + the 12 one attribute away
+    assert sampled[0].dominant["author"] == ("L. Martin", 72)
+    clustered = {m.doc.record_id for c in sampled for m in c.members}
+    assert not clustered & {fp.doc.record_id for fp in prints if fp.values[0].startswith("x")}

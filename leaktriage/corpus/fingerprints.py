@@ -171,11 +171,10 @@ def clusters(prints: list[Fingerprint]) -> list[Cluster]:
     """
     if not prints:
         return []
-    distinct = sorted({fp.values for fp in prints})
+    counts = Counter(fp.values for fp in prints)
+    distinct = sorted(counts)
     index = {values: i for i, values in enumerate(distinct)}
-    weights = np.zeros(len(distinct))
-    for fp in prints:
-        weights[index[fp.values]] += 1
+    weights = np.array([counts[values] for values in distinct], dtype=np.float64)
     # Hamming distance only asks "same value or not": any per-column coding will do.
     codebook: dict[tuple[int, str], int] = {}
     codes = np.array(
@@ -186,11 +185,7 @@ def clusters(prints: list[Fingerprint]) -> list[Cluster]:
         dtype=np.float64,
     )
     min_samples = max(3, math.ceil(0.005 * len(prints)))
-    labels = (
-        DBSCAN(eps=1.5 / len(ATTRIBUTES), min_samples=min_samples, metric="hamming")
-        .fit(codes, sample_weight=weights)
-        .labels_
-    )
+    labels = _cluster_labels(codes, weights, min_samples)
     grouped: dict[int, list[Fingerprint]] = {}
     for fp in prints:
         label = int(labels[index[fp.values]])
@@ -206,6 +201,49 @@ def clusters(prints: list[Fingerprint]) -> list[Cluster]:
         found.append(Cluster(members, dominant))
     found.sort(key=lambda c: (-len(c.members), c.label, c.members[0].doc.record_id))
     return found
+
+
+CLUSTER_FIT_MAX = 20_000
+"""Most distinct fingerprints DBSCAN is fitted on. Its neighbour search grows with the square
+of that number in the worst case (every file with a fingerprint of its own); above it, the
+most common fingerprints are clustered and each other one joins the cluster of a core
+fingerprint within reach, or none."""
+EPS = 1.5 / len(ATTRIBUTES)
+"""Neighbours differ on at most one attribute of ten (Hamming distance)."""
+
+
+def _cluster_labels(codes: np.ndarray, weights: np.ndarray, min_samples: int) -> np.ndarray:
+    """DBSCAN cluster label per distinct fingerprint (-1: in no cluster).
+
+    Up to ``CLUSTER_FIT_MAX`` distinct fingerprints this is DBSCAN itself. Past it, DBSCAN
+    is fitted on the ``CLUSTER_FIT_MAX`` most common ones (a cluster is made of common
+    values, and its core points are the most shared fingerprints), and the others, taken a
+    block at a time, get the label of their nearest core fingerprint when it is within
+    ``EPS``: memory stays bounded by the fitted sample, not the dump.
+    """
+    if len(codes) <= CLUSTER_FIT_MAX:
+        model = DBSCAN(eps=EPS, min_samples=min_samples, metric="hamming")
+        labels: np.ndarray = model.fit(codes, sample_weight=weights).labels_
+        return labels
+    # Most common first; ties in the order of the sorted fingerprints (deterministic).
+    order = np.lexsort((np.arange(len(codes)), -weights))
+    fitted, rest = order[:CLUSTER_FIT_MAX], order[CLUSTER_FIT_MAX:]
+    model = DBSCAN(eps=EPS, min_samples=min_samples, metric="hamming")
+    model.fit(codes[fitted], sample_weight=weights[fitted])
+    labels = np.full(len(codes), -1, dtype=np.int64)
+    labels[fitted] = model.labels_
+    cores = fitted[model.core_sample_indices_]
+    if len(cores) == 0:
+        return labels
+    from sklearn.neighbors import NearestNeighbors
+
+    nearest = NearestNeighbors(n_neighbors=1, metric="hamming").fit(codes[cores])
+    for start in range(0, len(rest), CLUSTER_FIT_MAX):
+        block = rest[start : start + CLUSTER_FIT_MAX]
+        distance, which = nearest.kneighbors(codes[block])
+        reach = distance[:, 0] <= EPS
+        labels[block[reach]] = labels[cores[which[reach, 0]]]
+    return labels
 
 
 def _top(item: tuple[str, int]) -> tuple[int, str]:
