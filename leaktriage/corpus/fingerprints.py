@@ -14,9 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import DBSCAN
-from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import OneHotEncoder
 
 from leaktriage.corpus.data import Doc
 
@@ -221,6 +218,10 @@ def _cluster_labels(codes: np.ndarray, weights: np.ndarray, min_samples: int) ->
     block at a time, get the label of their nearest core fingerprint when it is within
     ``EPS``: memory stays bounded by the fitted sample, not the dump.
     """
+    # scikit-learn takes a second to import (SciPy's statistics come with it): only a dump
+    # with fingerprints to cluster pays for it.
+    from sklearn.cluster import DBSCAN
+
     if len(codes) <= CLUSTER_FIT_MAX:
         model = DBSCAN(eps=EPS, min_samples=min_samples, metric="hamming")
         labels: np.ndarray = model.fit(codes, sample_weight=weights).labels_
@@ -260,6 +261,9 @@ def outlier_scores(prints: list[Fingerprint]) -> list[float]:
     """
     if len(prints) < 10:
         return [0.5] * len(prints)
+    from sklearn.ensemble import IsolationForest
+    from sklearn.preprocessing import OneHotEncoder
+
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=True, dtype=np.float32)
     matrix = encoder.fit_transform(np.array([fp.values for fp in prints], dtype=object))
     forest = IsolationForest(
