@@ -533,24 +533,30 @@ def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
 
 
 def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned: Path) -> None:
+    # Report data streams its files from the store: used while the store is open.
     store = Store.open_existing(scanned)
-    full = load_report_data(store)
-    capped = load_report_data(store, max_files=20)
-    items = len(store.record_ids())
-    store.close()
-    assert items > 200
-    assert full.total == capped.total == len(full.files) == items
-    assert len(capped.files) == 20 and {f["verdict"] for f in capped.files} <= {
-        "likely_altered",
-        "decoy_suspected",
-        "suspicious",
-    }
-    assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
-    assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
-    assert capped.timeline == full.timeline
-    html = render_html(capped)
+    try:
+        full = load_report_data(store)
+        capped = load_report_data(store, max_files=20)
+        items = len(store.record_ids())
+        assert items > 200
+        assert full.total == capped.total == len(full.files) == full.shown == items
+        assert len(capped.files) == capped.shown == 20
+        assert {f["verdict"] for f in capped.files} <= {
+            "likely_altered",
+            "decoy_suspected",
+            "suspicious",
+        }
+        assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
+        assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
+        timeline = {kind: list(points) for kind, points in full.timeline.items()}
+        assert {kind: list(points) for kind, points in capped.timeline.items()} == timeline
+        assert sum(len(points) for points in timeline.values()) > 100
+        html = render_html(capped)
+        assert "This table holds" not in render_html(full)
+    finally:
+        store.close()
     assert f"This table holds 20 of the {items} files" in html
-    assert "This table holds" not in render_html(full)
     assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]
 
 
