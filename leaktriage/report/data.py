@@ -360,8 +360,12 @@ def _iter_files(
     fact = next(fields, None)
     findings = rows(
         "SELECT r.idx, x.rule_id, x.technique, x.severity, x.grade, x.message, x.source, "
-        f"x.score, x.finding_id, e.field, e.value, e.note FROM {table} r "
-        "JOIN findings x USING (record_id) LEFT JOIN evidence e USING (finding_id) "
+        f"x.score, x.finding_id FROM {table} r JOIN findings x USING (record_id) WHERE 1{where} "
+        "ORDER BY r.idx, x.finding_id"
+    )
+    evidence = rows(
+        f"SELECT r.idx, x.finding_id, e.field, e.value, e.note FROM {table} r "
+        "JOIN findings x USING (record_id) JOIN evidence e USING (finding_id) "
         f"WHERE 1{where} ORDER BY r.idx, x.finding_id, e.ord"
     )
     issues = rows(
@@ -433,36 +437,24 @@ def _iter_files(
             elif len(value) > VALUE_CAP or (name == "text.sample" and len(value) > SAMPLE_CAP):
                 value = cut(value, SAMPLE_CAP if name == "text.sample" else VALUE_CAP)
             values.append(value)
-        found: list[dict[str, Any]] = []
-        last = None
-        for (
-            _,
-            rule_id,
-            technique,
-            severity,
-            grade,
-            message,
-            source,
-            score,
-            fid,
-            *ev,
-        ) in findings.take(idx):
-            if fid != last:
-                last = fid
-                found.append(
-                    {
-                        "rule_id": rule_id,
-                        "technique": technique,
-                        "severity": severity,
-                        "grade": grade,
-                        "message": cut(message),
-                        "source": source,
-                        "score": score,
-                        "evidence": [],
-                    }
-                )
-            if ev[0] is not None:
-                found[-1]["evidence"].append([ev[0], cut(ev[1]), ev[2] or ""])
+        cited: dict[int, list[list[str]]] = {}
+        for _, fid, field_name, value, note in evidence.take(idx):
+            cited.setdefault(fid, []).append([field_name, cut(value), note or ""])
+        found = [
+            {
+                "rule_id": rule_id,
+                "technique": technique,
+                "severity": severity,
+                "grade": grade,
+                "message": cut(message),
+                "source": source,
+                "score": score,
+                "evidence": cited.get(fid, []),
+            }
+            for _, rule_id, technique, severity, grade, message, source, score, fid in (
+                findings.take(idx)
+            )
+        ]
         found.sort(key=lambda x: (sev_rank.get(x["severity"], 9), x["rule_id"]))
         chain: list[int] = []
         for _, anc in chains.take(idx):

@@ -10,6 +10,7 @@ sheet by hash and nothing else: no request of any kind can leave the page.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import io
 import json
@@ -99,7 +100,9 @@ def _script_safe(text: str) -> str:
     return text
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)
 """One encoder for every piece of the payload (``json.dumps`` with these options would build
 a new one per call)."""
 
@@ -201,15 +204,23 @@ def write_payload(data: ReportData, out: IO[str]) -> None:
             details.clear()
             rows.clear()
 
-        for f in data.iter_files():
-            row, detail = _row_and_detail(f)
-            details.append(detail)
-            rows.append(row)
-            if len(details) >= CHUNK:
+        # Millions of short-lived lists and dicts, none in a cycle: reference counting frees
+        # them, and the cyclic collector's passes over them cost a sixth of the time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for f in data.iter_files():
+                row, detail = _row_and_detail(f)
+                details.append(detail)
+                rows.append(row)
+                if len(details) >= CHUNK:
+                    flush()
+                    sep = ","
+            if details:
                 flush()
-                sep = ","
-        if details:
-            flush()
+        finally:
+            if collecting:
+                gc.enable()
         out.write(f'],"legend":{_script_safe(_dumps(VERDICT_LEGEND))},"rows":[')
         spill.seek(0)
         shutil.copyfileobj(spill, out)
