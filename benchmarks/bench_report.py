@@ -152,14 +152,18 @@ def build_store(folder: Path, count: int) -> Path:
 
 
 _RENDER = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+from leaktriage.report import write_html
 from leaktriage.store import Store
 store = Store(Path(sys.argv[1]))
 wall, cpu = time.monotonic(), time.process_time()
 write_html(store, Path(sys.argv[2]))
 wall, cpu = time.monotonic() - wall, time.process_time() - cpu
-print(json.dumps([wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))
+# VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork into the child's ru_maxrss.
+status = Path("/proc/self/status").read_text()
+hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+print(json.dumps([wall, cpu, hwm]))
 """
 
 
