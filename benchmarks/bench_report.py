@@ -8,7 +8,8 @@ archive members; one in twelve flagged with findings and evidence; a cluster of 
 modified after the leak date), renders ``report.html`` from it and loads it in headless
 Chromium (Debian ``chromium``/``chromium-driver``). With ``--sample`` it also scans the
 sample leak and measures its report. Prints, per report: records, file size, Python render
-time, and in the browser DOMContentLoaded, the first table render (the report's own
+time (wall and CPU seconds) and peak RSS of a fresh interpreter rendering it, and in the
+browser (unless ``--no-browser``) DOMContentLoaded, the first table render (the report's own
 ``performance.now()`` once its script has drawn the summary and the table's first page)
 the load event and the first contentful paint, best of three cold loads.
 """
@@ -16,8 +17,10 @@ the load event and the first contentful paint, best of three cold loads.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leaktriage.config import ScanConfig
 from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity, Status
-from leaktriage.report import write_html
 from leaktriage.store import DB_NAME, Store
 from tests._chromium import MISSING, chromium, requests_seen
 
@@ -149,6 +151,37 @@ def build_store(folder: Path, count: int) -> Path:
     return folder / DB_NAME
 
 
+_RENDER = """
+import json, sys, time
+from pathlib import Path
+from leaktriage.report import write_html
+from leaktriage.store import Store
+store = Store(Path(sys.argv[1]))
+wall, cpu = time.monotonic(), time.process_time()
+write_html(store, Path(sys.argv[2]))
+wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+# VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork into the child's ru_maxrss.
+status = Path("/proc/self/status").read_text()
+hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+print(json.dumps([wall, cpu, hwm]))
+"""
+
+
+def render(db: Path, report: Path) -> tuple[float, float, float]:
+    """Render ``report`` from the store ``db`` in a fresh interpreter: (wall s, CPU s, peak
+    RSS MiB of that process, interpreter and imports included)."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER, str(db), str(report)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    wall, cpu, peak_kib = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(wall), float(cpu), float(peak_kib) / 1024
+
+
 def measure(report: Path, profile: Path, loads: int = 3) -> dict[str, float]:
     """Best-of-``loads`` browser timings (ms) of one report; fails if it made a request."""
     best: dict[str, float] = {}
@@ -190,8 +223,11 @@ def main() -> None:
     parser.add_argument("--files", type=int, nargs="*", default=[20_000, 1_000])
     parser.add_argument("--sample", action="store_true", help="also the sample leak's report")
     parser.add_argument("--keep", type=Path, help="keep the stores and reports here")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="render only (no Chromium timings)"
+    )
     args = parser.parse_args()
-    if MISSING:
+    if MISSING and not args.no_browser:
         raise SystemExit(MISSING)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
     targets = [(f"synthetic {n}", build_store(work / f"store_{n}", n)) for n in args.files]
@@ -206,20 +242,22 @@ def main() -> None:
         run_scan(leak, work / "sample_out", ScanConfig(leak_date=LEAK, workers=2))
         targets.append(("sample leak", work / "sample_out" / DB_NAME))
     print(
-        f"{'report':<18} {'records':>8} {'size MB':>8} {'render s':>9} "
-        f"{'DCL ms':>8} {'table ms':>9} {'load ms':>8} {'paint ms':>9}"
+        f"{'report':<18} {'records':>8} {'size MB':>8} {'render s':>9} {'CPU s':>6} "
+        f"{'peak MiB':>9} {'DCL ms':>8} {'table ms':>9} {'load ms':>8} {'paint ms':>9}"
     )
     for label, db in targets:
         store = Store(db)
         records = len(store.record_ids())
-        started = time.monotonic()
-        report = write_html(store, db.parent / "report.html")
-        render = time.monotonic() - started
         store.close()
+        report = db.parent / "report.html"
+        wall, cpu, peak = render(db, report)
         size = report.stat().st_size / 1e6
-        t = measure(report, work / f"profile_{label.replace(' ', '_')}")
+        nan = float("nan")
+        t = {"dcl": nan, "table": nan, "load": nan, "fcp": nan}
+        if not args.no_browser:
+            t = measure(report, work / f"profile_{label.replace(' ', '_')}")
         print(
-            f"{label:<18} {records:>8} {size:>8.2f} {render:>9.2f} "
+            f"{label:<18} {records:>8} {size:>8.2f} {wall:>9.2f} {cpu:>6.2f} {peak:>9.0f} "
             f"{t['dcl']:>8.0f} {t['table']:>9.0f} {t['load']:>8.0f} {t['fcp']:>9.0f}"
         )
     if not args.keep:

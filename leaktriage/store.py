@@ -1002,14 +1002,13 @@ def export_files(store: Store, jsonl: Path | None, csv_path: Path | None) -> int
             "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
             "ORDER BY f.path, f.record_id"
         )
-        for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
-            if line is None or (n_cached, v_cached, s_cached) != (n, verdict, score):
-                _, _, _, _, line, row = _cache_row(store.load(rid))
+        for window in _export_windows(store, rows):
             if out_json is not None:
-                out_json.write(f'{line[:-1]}, "scan_state": "{state}"}}\n')
+                lines = (f'{line[:-1]}, "scan_state": "{state}"}}\n' for line, _, state in window)
+                out_json.write("".join(lines))
             if out_csv is not None:
-                out_csv.write(f"{row},{state}\r\n")
-            count += 1
+                out_csv.write("".join(f"{row},{state}\r\n" for _, row, state in window))
+            count += len(window)
     return count
 
 
@@ -1050,3 +1049,91 @@ def _csv_row(record: FileRecord, data: dict[str, Any]) -> list[str]:
             value = data[column]
         row.append(_csv_cell(value))
     return row
+
+
+def _export_windows(
+    store: Store, rows: Iterable[tuple[Any, ...]]
+) -> Iterator[list[tuple[str, str, str]]]:
+    """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query,
+    ``BATCH`` records at a time in the query's order. Cached lines are used as they are; a
+    record whose findings, verdict or score changed since it was cached (as corpus steps
+    do) gets those three patched into its cached line and row, from one query per window;
+    a record without a cached line is loaded and rendered whole."""
+    pending: list[tuple[str, str | None, str | None, str, Any, Any, bool]] = []
+
+    def flush() -> list[tuple[str, str, str]]:
+        changed = [p[0] for p in pending if p[6] and p[1] is not None]
+        missing = [p[0] for p in pending if p[1] is None or p[2] is None]
+        found = _findings_json(store, changed) if changed else {}
+        whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
+        out: list[tuple[str, str, str]] = []
+        for rid, line, row, state, verdict, score, stale in pending:
+            if line is None or row is None:
+                _, _, _, _, line, row = whole[rid]
+            elif stale:
+                line, row = _patched(line, row, verdict, score, found.get(rid, []))
+            out.append((line, row, state))
+        pending.clear()
+        return out
+
+    for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
+        stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
+        pending.append((rid, line, row, state, verdict, score, stale))
+        if len(pending) >= BATCH:
+            yield flush()
+    if pending:
+        yield flush()
+
+
+_VERDICT_CELL = CSV_COLUMNS.index("verdict")
+_SCORE_CELL = CSV_COLUMNS.index("score")
+
+
+def _patched(
+    line: str, row: str, verdict: str | None, score: float | None, findings: list[Any]
+) -> tuple[str, str]:
+    """A cached JSON line and CSV row with the record's current findings, verdict and score:
+    the bytes :func:`_cache_row` gives for the record as the store now holds it."""
+    data = json.loads(line)
+    data["verdict"] = verdict
+    data["score"] = score
+    data["findings"] = findings
+    cells = next(csv.reader([row]))
+    cells[_VERDICT_CELL] = _csv_cell(verdict)
+    cells[_SCORE_CELL] = _csv_cell(score)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True), buffer.getvalue()
+
+
+def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The findings of ``record_ids`` in their ``files.jsonl`` form (``Finding.to_json`` of
+    the stored finding), in finding id order."""
+    marks = ",".join("?" * len(record_ids))
+    evidence: dict[int, list[dict[str, Any]]] = {}
+    for fid, field_name, value, note in store.db.execute(
+        "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
+        f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
+        record_ids,
+    ):
+        evidence.setdefault(fid, []).append(
+            {"field": field_name, "value": value, "note": note or ""}
+        )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for fid, rid, rule_id, technique, severity, grade, message, source, score in store.db.execute(
+        f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+        record_ids,
+    ):
+        found.setdefault(rid, []).append(
+            {
+                "rule_id": rule_id,
+                "technique": technique,
+                "severity": Severity[severity.upper()].name.lower(),
+                "grade": grade,
+                "message": message,
+                "evidence": evidence.get(fid, []),
+                "source": source,
+                "score": score,
+            }
+        )
+    return found

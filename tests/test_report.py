@@ -4,6 +4,7 @@ scan of the sample leak (which carries the hostile-metadata fixtures)."""
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import html as html_lib
 import json
@@ -533,24 +534,30 @@ def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
 
 
 def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned: Path) -> None:
+    # Report data streams its files from the store: used while the store is open.
     store = Store.open_existing(scanned)
-    full = load_report_data(store)
-    capped = load_report_data(store, max_files=20)
-    items = len(store.record_ids())
-    store.close()
-    assert items > 200
-    assert full.total == capped.total == len(full.files) == items
-    assert len(capped.files) == 20 and {f["verdict"] for f in capped.files} <= {
-        "likely_altered",
-        "decoy_suspected",
-        "suspicious",
-    }
-    assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
-    assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
-    assert capped.timeline == full.timeline
-    html = render_html(capped)
+    try:
+        full = load_report_data(store)
+        capped = load_report_data(store, max_files=20)
+        items = len(store.record_ids())
+        assert items > 200
+        assert full.total == capped.total == len(full.files) == full.shown == items
+        assert len(capped.files) == capped.shown == 20
+        assert {f["verdict"] for f in capped.files} <= {
+            "likely_altered",
+            "decoy_suspected",
+            "suspicious",
+        }
+        assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
+        assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
+        timeline = {kind: list(points) for kind, points in full.timeline.items()}
+        assert {kind: list(points) for kind, points in capped.timeline.items()} == timeline
+        assert sum(len(points) for points in timeline.values()) > 100
+        html = render_html(capped)
+        assert "This table holds" not in render_html(full)
+    finally:
+        store.close()
     assert f"This table holds 20 of the {items} files" in html
-    assert "This table holds" not in render_html(full)
     assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]
 
 
@@ -568,3 +575,189 @@ def test_corpus_findings_have_titles_in_the_report(scanned: Path) -> None:
     assert info.category == "alteration"
     html = (scanned / "report.html").read_text(encoding="utf-8")
     assert "Near-copy of another file in the dump, with different text" in html
+
+
+def test_streamed_payload_is_one_dump_of_every_file(
+    scanned: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON block, written a few files at a time, is byte for byte ``script_json`` of
+    the whole payload made from the file dicts, and the provenance chains lead to the
+    containers."""
+    from leaktriage.report import html as report_html
+    from leaktriage.report.data import VERDICT_LEGEND, VERDICTS
+
+    monkeypatch.setattr(report_html, "CHUNK", 7)
+    store = Store.open_existing(scanned)
+    try:
+        data = load_report_data(store)
+        text = render_html(data)
+        files = data.files
+        parents = dict(store.db.execute("SELECT record_id, parent_id FROM present_files"))
+    finally:
+        store.close()
+    pairs = [report_html._row_and_detail(f) for f in files]
+    used = {x["rule_id"] for f in files for x in f["findings"]}
+    whole = {
+        "columns": report_html.COLUMNS,
+        "rows": [row for row, _ in pairs],
+        "details": [detail for _, detail in pairs],
+        "rules": {
+            rid: [info.title, info.rationale, info.false_positives]
+            for rid, info in sorted(data.rules.items())
+            if rid in used
+        },
+        "techniques": data.techniques,
+        "verdicts": list(VERDICTS),
+        "legend": VERDICT_LEGEND,
+    }
+    block = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S
+    )
+    assert block is not None and block.group(1) == str(script_json(whole))
+    nested = [f for f in files if f["parent_id"]]
+    assert len(nested) > 20
+    for f in nested:
+        assert f["chain"], f["path"]
+        assert files[f["chain"][-1]]["record_id"] == parents[f["record_id"]]
+        for outer in f["chain"]:
+            assert f["path"].startswith(files[outer]["path"] + "!")
+    # Raw metadata for flagged files only.
+    assert any(f["raw"] for f in files)
+    assert all(not f["raw"] for f in files if f["verdict"] not in report_html.FLAGGED)
+
+
+def _synthetic_store(folder: Path, count: int) -> Store:
+    """``count`` records: a zip every tenth file holding the next nine, one in seven flagged,
+    long values and lists to cut."""
+    from leaktriage.model import Evidence, FileRecord, Finding, Severity, Status
+
+    folder.mkdir(parents=True)
+    store = Store(folder / "triage.sqlite")
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    run = store.start_run(ScanConfig(leak_date=date(2017, 5, 5)), Path("dump"), started)
+    with store.writer(run) as write:
+        archive = ""
+        for n in range(count):
+            top = n % 10 == 0
+            rid = f"{n:032x}"
+            if top:
+                archive = rid
+            name = f"doc_{n:06d}.zip" if top else f"member_{n:06d}.docx"
+            path = f"dump/d{n // 100:03d}/doc_{n - n % 10:06d}.zip" + ("" if top else f"!{name}")
+            flagged = n % 7 == 0
+            write(
+                FileRecord(
+                    record_id=rid,
+                    path=path,
+                    name=name,
+                    parent_id=None if top else archive,
+                    depth=0 if top else 1,
+                    size=1000 + n,
+                    sha256=f"{n % 5000:064x}",
+                    md5=None,
+                    mime="application/zip" if top else "application/msword",
+                    extension="zip" if top else "docx",
+                    extension_mismatch=False,
+                    mtime=started,
+                    mtime_zone_known=True,
+                    outer_mtime=None,
+                    status=Status.OK,
+                    extractor="x@1",
+                    fields={
+                        "doc.author": f"Auteur {n % 13}",
+                        "doc.title": "Titre " + "x" * (n % 900),
+                        "doc.created": datetime(2016, 1 + n % 12, 1 + n % 28, tzinfo=UTC),
+                        "doc.keywords": tuple(f"k{i}" for i in range(n % 30)),
+                        "text.sample": "Texte " * 80,
+                    },
+                    raw={f"Raw:{i}": f"valeur {i} " * 30 for i in range(8)},
+                    findings=(
+                        Finding(
+                            rid,
+                            "container-time-after-leak-date",
+                            "T0089.003",
+                            Severity.HIGH,
+                            "B",
+                            "Written after the leak date " + "y" * 500,
+                            (Evidence("doc.modified", "2017-05-06", ""),),
+                        ),
+                    )
+                    if flagged
+                    else (),
+                    verdict="likely_altered" if flagged else "no_signal",
+                    score=40.0 if flagged else 0.0,
+                )
+            )
+    store.finish_run(run, started, {"ok": count}, count)
+    return store
+
+
+def test_report_memory_does_not_grow_with_the_store(tmp_path: Path) -> None:
+    import tracemalloc
+
+    peaks = []
+    for count in (500, 5000):
+        store = _synthetic_store(tmp_path / str(count), count)
+        try:
+            tracemalloc.start()
+            write_html(store, tmp_path / f"{count}.html")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            rows = _payload((tmp_path / f"{count}.html").read_text(encoding="utf-8"))["rows"]
+            assert isinstance(rows, list) and len(rows) == count
+        finally:
+            store.close()
+    small, large = peaks
+    # Ten times the records, about the same peak (the first screen and one chunk of files).
+    assert large < 1.5 * small + 2_000_000, peaks
+
+
+def test_export_patches_changed_records_like_a_full_render(scanned: Path, tmp_path: Path) -> None:
+    """Records whose findings, verdict or score changed after they were cached, or that have
+    no cached line, come out as a fresh render of the stored record would."""
+    from leaktriage.store import _cache_row, export_files
+
+    out = tmp_path / "out"
+    shutil.copytree(scanned, out)
+    store = Store.open_existing(out)
+    try:
+        ids = store.record_ids()
+        with store.db:
+            store.db.execute(
+                "INSERT INTO findings (record_id, rule_id, technique, severity, grade, message, "
+                "source, score) VALUES (?, 'corpus-altered-copy', 'T0089.003', 'high', 'A', "
+                "'=HYPERLINK(\"x\")', 'corpus', 7.5)",
+                (ids[3],),
+            )
+            fid = store.db.execute("SELECT max(finding_id) FROM findings").fetchone()[0]
+            store.db.execute(
+                "INSERT INTO evidence VALUES (?, 0, 'doc.title', ?, NULL)", (fid, 'a "b"\nc')
+            )
+            store.db.execute(
+                "UPDATE files SET verdict = 'suspicious', score = 12.25 WHERE record_id = ?",
+                (ids[5],),
+            )
+            (fewer,) = store.db.execute(
+                "SELECT record_id FROM findings GROUP BY record_id HAVING count(*) > 1 "
+                "ORDER BY record_id LIMIT 1"
+            ).fetchone()
+            store.db.execute(
+                "DELETE FROM findings WHERE finding_id = "
+                "(SELECT min(finding_id) FROM findings WHERE record_id = ?)",
+                (fewer,),
+            )
+            store.db.execute("DELETE FROM export_cache WHERE record_id = ?", (ids[9],))
+        assert export_files(store, out / "again.jsonl", out / "again.csv") == len(ids)
+        states = dict(store.db.execute("SELECT record_id, state FROM file_state"))
+        expected = {rid: _cache_row(store.load(rid)) for rid in (ids[3], ids[5], fewer, ids[9])}
+    finally:
+        store.close()
+    lines = (out / "again.jsonl").read_text(encoding="utf-8").splitlines()
+    with (out / "again.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    for rid, (_, _, _, _, line, row) in expected.items():
+        i = ids.index(rid)
+        assert lines[i] == f'{line[:-1]}, "scan_state": "{states[rid]}"}}'
+        assert rows[i] == [*next(csv.reader([row])), states[rid]]
+    assert rows[5][11:13] == ["suspicious", "12.25"]
+    assert json.loads(lines[3])["findings"][-1]["evidence"][0]["value"] == 'a "b"\nc'

@@ -3,16 +3,17 @@ timeline dates and corpus groups. Reads the store only; never computes a finding
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from leaktriage.errors import LeakTriageError
-from leaktriage.model import Severity
 from leaktriage.rules import (
     CORPUS_CATEGORIES,
     CORPUS_TITLES,
@@ -77,51 +78,121 @@ class RuleInfo:
     category: str
 
 
+_TABLE_IDS = itertools.count()
+"""Numbers the temporary tables of shown files, one per :func:`load_report_data`."""
+
+
+def _sql_list(names: Iterable[str]) -> str:
+    """Fixed identifiers (verdict names) as a list of SQL literals."""
+    return ", ".join(f"'{n}'" for n in names)
+
+
+_FLAGGED_SQL = _sql_list(sorted(FLAGGED))
+_RANK_SQL = (
+    "CASE coalesce(f.verdict, 'no_signal') "
+    + " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(VERDICTS))
+    + " ELSE 9 END"
+)
+_STRONGEST_SQL = (
+    "coalesce((SELECT max((CASE x.severity "
+    + " ".join(f"WHEN '{s.name.lower()}' THEN {w}" for s, w in WEIGHTS.items())
+    + " ELSE 0 END) * (CASE x.grade "
+    + " ".join(f"WHEN '{g}' THEN {w}" for g, w in GRADE_FACTORS.items())
+    + " ELSE 0.5 END)) FROM findings x WHERE x.record_id = f.record_id), 0)"
+)
+"""Weight of a file's strongest finding, as the verdict's score counts it."""
+_FLAGGED_ORDER = f"{_RANK_SQL}, {_STRONGEST_SQL} DESC, coalesce(f.score, 0) DESC, f.path, r.idx"
+"""The order of :meth:`ReportData.flagged`: verdict rank, strongest finding, score, path."""
+
+
 @dataclass(slots=True)
 class ReportData:
-    """Everything the HTML report and the terminal summary show."""
+    """Everything the HTML report and the terminal summary show.
+
+    Counts, rule tallies and what the first screen lists are read when it is made; the
+    files themselves are streamed from the store (:meth:`iter_files`), a few rows at a
+    time, so the memory it takes does not grow with the dump. Use it while the store is
+    open."""
 
     run: dict[str, Any]
     leak_date: date | None
-    files: list[dict[str, Any]]
-    """One dict per record, in path order; ``idx`` is the position in this list."""
+    db: sqlite3.Connection
+    table: str
+    """Temporary table ``(idx, record_id)`` of the files the table holds, in path order."""
+    shown: int
+    """Files the table holds (``idx`` runs from 0 to ``shown - 1``)."""
     by_verdict: dict[str, int]
     by_type: list[tuple[str, int]]
     by_status: dict[str, int]
     top_rules: list[tuple[str, int, str]]
     """(rule id, records it fired on, title)."""
     rules: dict[str, RuleInfo]
+    used_rules: list[str]
+    """Rule ids that fired on a file the table holds, sorted."""
     techniques: dict[str, str]
     """Technique id -> "T0089.003 Alter Authentic Documents (formerly T0025 ...)"."""
     groups: list[dict[str, Any]] = field(default_factory=list)
+    """The corpus groups the first screen lists (``GROUPS_SHOWN`` fingerprint clusters and
+    ``GROUPS_SHOWN_OTHER`` others), each with its first ``MEMBERS_SHOWN`` members as
+    ``(idx, role, name)`` and ``count``, its members in the table."""
     outliers: list[dict[str, Any]] = field(default_factory=list)
+    """The ``OUTLIERS_SHOWN`` highest outlier scores among the files of the table."""
     total: int = 0
-    """Files in the store; more than ``len(files)`` when the table was capped."""
-    timeline: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)
-    """Per timeline row, the (date, flagged) of every file of the store that has one."""
+    """Files in the store; more than ``shown`` when the table was capped."""
+    timeline: dict[str, Iterable[tuple[datetime, bool]]] = field(default_factory=dict)
+    """Per timeline row, the (date, flagged) of every file of the store that has one,
+    read from the store each time it is iterated."""
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Every file of the table as a dict, in path order (``idx`` is the position). Holds
+        them all in memory: the report itself streams :meth:`iter_files`."""
+        return list(self.iter_files())
+
+    def iter_files(self, idxs: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """The files of the table (only those at ``idxs``, when given) in path order."""
+        return _iter_files(self.db, self.table, idxs)
 
     def flagged(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Flagged files, most worrying first: verdict order, then the strongest single
         finding (a high grade-A one, such as a changed earlier revision, before many weak
         ones), then the score, then the path."""
-        rank = {v: i for i, v in enumerate(VERDICTS)}
-        chosen = sorted(
-            (f for f in self.files if f["verdict"] in FLAGGED),
-            key=lambda f: (rank[f["verdict"]], -_strongest(f), -(f["score"] or 0.0), f["path"]),
+        order = [
+            row[0]
+            for row in self.db.execute(
+                f"SELECT r.idx FROM {self.table} r JOIN files f USING (record_id) "
+                f"WHERE f.verdict IN ({_FLAGGED_SQL}) ORDER BY {_FLAGGED_ORDER} LIMIT ?",
+                (-1 if limit is None else limit,),
+            )
+        ]
+        by_idx = {f["idx"]: f for f in self.iter_files(order)}
+        return [by_idx[i] for i in order]
+
+    def flagged_unique(self, limit: int) -> list[dict[str, Any]]:
+        """The most worrying flagged files, one entry ``{"file", "copies"}`` per content
+        (sha256): a forged file copied into several archives is listed once, with the count
+        of its other places. Up to a third of the places go to suspected decoys, so a dump
+        full of forgeries still shows its traps."""
+        query = (
+            "WITH flagged AS (SELECT r.idx AS idx, f.verdict AS verdict, "
+            "coalesce(nullif(f.sha256, ''), f.record_id) AS key, "
+            f"row_number() OVER (ORDER BY {_FLAGGED_ORDER}) AS pos "
+            f"FROM {self.table} r JOIN files f USING (record_id) "
+            f"WHERE f.verdict IN ({_FLAGGED_SQL})), "
+            "firsts AS (SELECT idx, verdict = 'decoy_suspected' AS decoy, pos, "
+            "count(*) OVER (PARTITION BY key) - 1 AS copies, "
+            "row_number() OVER (PARTITION BY key ORDER BY pos) AS k FROM flagged), "
+            "entries AS (SELECT idx, decoy, pos, copies, "
+            "row_number() OVER (PARTITION BY decoy ORDER BY pos) AS n FROM firsts WHERE k = 1) "
+            "SELECT pos, idx, copies, decoy FROM entries WHERE n <= CASE WHEN decoy THEN ? "
+            "ELSE ? END ORDER BY pos"
         )
-        return chosen[:limit] if limit is not None else chosen
-
-
-def _strongest(f: dict[str, Any]) -> float:
-    """Weight of a file's strongest finding, as the verdict's score counts it."""
-    return max(
-        (
-            WEIGHTS.get(Severity[str(x["severity"]).upper()], 0.0)
-            * GRADE_FACTORS.get(str(x.get("grade")), 0.5)
-            for x in f["findings"]
-        ),
-        default=0.0,
-    )
+        found = self.db.execute(query, (limit // 3, limit)).fetchall()
+        decoys = [e for e in found if e[3]]
+        others = [e for e in found if not e[3]][: limit - len(decoys)]
+        chosen = sorted([*others, *decoys])
+        by_idx = {f["idx"]: f for f in self.iter_files([e[1] for e in chosen])}
+        return [{"file": by_idx[idx], "copies": copies} for _, idx, copies, _ in chosen]
 
 
 def technique_label(technique_id: str, techniques: dict[str, dict[str, Any]]) -> str:
@@ -152,33 +223,30 @@ def _iso(text: str | None) -> str:
     return text or ""
 
 
-def _chosen(db: sqlite3.Connection, limit: int) -> set[str] | None:
-    """Record ids the table keeps when the store has more than ``limit`` files, else None."""
+def _shown_table(db: sqlite3.Connection, limit: int) -> str:
+    """A temporary table ``(idx, record_id)`` of the files the report's table holds, in path
+    order: every file, or when the store has more than ``limit``, the ``limit`` most
+    worrying (the order of :meth:`ReportData.flagged`)."""
+    name = f"temp.report_files_{next(_TABLE_IDS)}"
+    db.execute(f"CREATE TABLE {name} (idx INTEGER PRIMARY KEY, record_id TEXT NOT NULL UNIQUE)")
     (total,) = db.execute("SELECT count(*) FROM present_files").fetchone()
-    if total <= limit:
-        return None
-    # The order of ReportData.flagged: verdict rank, strongest finding, score, path.
-    rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(VERDICTS)))
-    weight = " ".join(f"WHEN '{s.name.lower()}' THEN {w}" for s, w in WEIGHTS.items())
-    factor = " ".join(f"WHEN '{g}' THEN {f}" for g, f in GRADE_FACTORS.items())
-    strongest = (
-        f"(SELECT max((CASE x.severity {weight} ELSE 0 END) * (CASE x.grade {factor} ELSE 0.5 "
-        "END)) FROM findings x WHERE x.record_id = present_files.record_id)"
-    )
-    return {
-        row[0]
-        for row in db.execute(
-            "SELECT record_id FROM present_files "
-            f"ORDER BY CASE coalesce(verdict, 'no_signal') {rank} "
-            f"ELSE 9 END, coalesce({strongest}, 0) DESC, score DESC, path, record_id LIMIT ?",
-            (*VERDICTS, limit),
+    source = "SELECT record_id, path FROM present_files"
+    if total > limit:
+        source = (
+            f"SELECT f.record_id, f.path FROM present_files f ORDER BY {_RANK_SQL}, "
+            f"{_STRONGEST_SQL} DESC, f.score DESC, f.path, f.record_id LIMIT {int(limit)}"
         )
-    }
+    db.execute(
+        f"INSERT INTO {name} (idx, record_id) SELECT "
+        f"row_number() OVER (ORDER BY path, record_id) - 1, record_id FROM ({source})"
+    )
+    db.commit()
+    return name
 
 
 def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
-    """Read a store into :class:`ReportData` (a few queries, no extractor). The table holds
-    at most ``max_files`` files; counts and timeline cover them all."""
+    """Read what the report shows out of a store (a few queries, no extractor). The table
+    holds at most ``max_files`` files; counts and timeline cover them all."""
     db = store.db
     run = store.last_run() or {}
     config = json.loads(run.get("config_json") or "{}")
@@ -195,104 +263,36 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
             for r in ruleset.rules
         }
     )
-    files: list[dict[str, Any]] = []
-    index: dict[str, int] = {}
-    chosen = _chosen(db, max_files)
-    for row in db.execute(
-        "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, extension, "
-        "extension_mismatch, mtime, status, extractor, verdict, score FROM present_files "
-        "ORDER BY path, record_id"
-    ):
-        if chosen is not None and row[0] not in chosen:
-            continue
-        index[row[0]] = len(files)
-        files.append(
-            {
-                "idx": len(files),
-                "record_id": row[0],
-                "path": row[1],
-                "name": row[2],
-                "parent_id": row[3],
-                "depth": row[4],
-                "size": row[5],
-                "sha256": row[6] or "",
-                "md5": row[7] or "",
-                "mime": row[8],
-                "extension": row[9],
-                "extension_mismatch": bool(row[10]),
-                "mtime": _iso(row[11]),
-                "status": row[12],
-                "extractor": row[13] or "",
-                "verdict": row[14] or "no_signal",
-                "score": row[15],
-                "facts": {},
-                "findings": [],
-                "issues": [],
-                "raw": [],
-                "diffs": [],
-                "corpus": [],
-            }
-        )
-    for rid, name, value, _kind in db.execute(
-        "SELECT record_id, name, value, value_type FROM fields ORDER BY record_id, name, ord"
-    ):
-        i = index.get(rid)
-        if i is None:
-            continue
-        values = files[i]["facts"].setdefault(name, [])
-        if len(values) < LIST_CAP:
-            values.append(cut(value, SAMPLE_CAP if name == "text.sample" else VALUE_CAP))
-    evidence: dict[int, list[list[str]]] = {}
-    for fid, field_name, value, note in db.execute(
-        "SELECT finding_id, field, value, note FROM evidence ORDER BY finding_id, ord"
-    ):
-        evidence.setdefault(fid, []).append([field_name, cut(value), note or ""])
+    table = _shown_table(db, max_files)
     hits = dict(
         db.execute("SELECT rule_id, count(DISTINCT record_id) FROM findings GROUP BY rule_id")
     )
-    for fid, rid, rule_id, technique, severity, grade, message, source, score in db.execute(
-        "SELECT finding_id, record_id, rule_id, technique, severity, grade, message, source, "
-        "score FROM findings ORDER BY record_id, finding_id"
-    ):
-        i = index.get(rid)
-        if i is None:
-            continue
-        files[i]["findings"].append(
-            {
-                "rule_id": rule_id,
-                "technique": technique,
-                "severity": severity,
-                "grade": grade,
-                "message": cut(message),
-                "source": source,
-                "score": score,
-                "evidence": evidence.get(fid, []),
-            }
-        )
-    for rid, stage, code, message in db.execute(
-        "SELECT record_id, stage, code, message FROM issues ORDER BY record_id, ord"
-    ):
-        if (i := index.get(rid)) is not None:
-            files[i]["issues"].append([stage, code, cut(message)])
-    for rid, key, value in db.execute(
-        "SELECT record_id, key, value FROM raw_fields ORDER BY record_id, key"
-    ):
-        if (i := index.get(rid)) is not None and files[i]["verdict"] in FLAGGED:
-            files[i]["raw"].append([key, cut(value, 200)])
-    sev_rank = {s: n for n, s in enumerate(SEVERITIES)}
-    for f in files:
-        f["findings"].sort(key=lambda x: (sev_rank.get(x["severity"], 9), x["rule_id"]))
-        f["chain"] = _chain(f, files, index)
-    groups, outliers = _corpus(db, files, index)
     verdicts = dict(
         db.execute("SELECT coalesce(verdict, 'no_signal'), count(*) FROM present_files GROUP BY 1")
     )
     by_type = dict(db.execute("SELECT mime, count(*) FROM present_files GROUP BY mime"))
     by_status = dict(db.execute("SELECT status, count(*) FROM present_files GROUP BY status"))
+    techniques = [
+        row[0]
+        for row in db.execute(
+            f"SELECT DISTINCT x.technique FROM {table} r JOIN findings x USING (record_id) "
+            "ORDER BY 1"
+        )
+    ]
+    used = [
+        row[0]
+        for row in db.execute(
+            f"SELECT DISTINCT x.rule_id FROM {table} r JOIN findings x USING (record_id) ORDER BY 1"
+        )
+    ]
+    (shown,) = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    groups, outliers = _first_screen_corpus(db, table)
     return ReportData(
         run=run,
         leak_date=leak_date,
-        files=files,
+        db=db,
+        table=table,
+        shown=shown,
         by_verdict={v: verdicts[v] for v in VERDICTS if verdicts.get(v)},
         by_type=sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])),
         by_status=dict(sorted(by_status.items())),
@@ -301,28 +301,227 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
             for rule_id, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         rules=rules,
-        techniques={
-            t: technique_label(t, ruleset.techniques)
-            for t in sorted({x["technique"] for f in files for x in f["findings"]})
-        },
+        used_rules=used,
+        techniques={t: technique_label(t, ruleset.techniques) for t in techniques},
         groups=groups,
         outliers=outliers,
         total=sum(by_status.values()),
-        timeline=_timeline(db),
+        timeline={kind: _TimelineRow(db, names) for kind, names in TIMELINE_FIELDS.items()},
     )
 
 
-def _chain(f: dict[str, Any], files: list[dict[str, Any]], index: dict[str, int]) -> list[int]:
-    """Indexes of the containers of ``f``, outermost first (archive -> mail -> attachment)."""
-    chain: list[int] = []
-    parent = f["parent_id"]
-    while parent is not None and parent in index and len(chain) < 32:
-        i = index[parent]
-        if i in chain:
-            break
-        chain.append(i)
-        parent = files[i]["parent_id"]
-    return chain[::-1]
+class _Rows:
+    """Rows of a cursor ordered by their first column (a file's ``idx``), handed out one
+    file at a time while the files are read in the same order."""
+
+    __slots__ = ("_it", "_row")
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._it = iter(rows)
+        self._row: tuple[Any, ...] | None = next(self._it, None)
+
+    def take(self, idx: int) -> list[tuple[Any, ...]]:
+        """The rows of file ``idx`` (none left before it: the caller goes in order)."""
+        out: list[tuple[Any, ...]] = []
+        row = self._row
+        while row is not None and row[0] == idx:
+            out.append(row)
+            row = next(self._it, None)
+        self._row = row
+        return out
+
+
+class _NoRows:
+    __slots__ = ()
+
+    def take(self, idx: int) -> list[tuple[Any, ...]]:
+        return []
+
+
+def _iter_files(
+    db: sqlite3.Connection, table: str, idxs: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The files of ``table`` (those at ``idxs`` only, when given) as dicts, in path order:
+    one ordered query per table, merged file by file, so only one file is held at a time."""
+    where = "" if idxs is None else " AND r.idx IN (SELECT value FROM json_each(?))"
+    args: tuple[str, ...] = () if idxs is None else (json.dumps(sorted(set(idxs))),)
+
+    def rows(sql: str, repeat: int = 1) -> _Rows:
+        return _Rows(db.execute(sql, args * repeat))
+
+    # The facts are most of the rows: merged inline rather than through _Rows.
+    fields = iter(
+        db.execute(
+            f"SELECT r.idx, d.name, d.value FROM {table} r JOIN fields d USING (record_id) "
+            f"WHERE d.ord < {LIST_CAP}{where} ORDER BY r.idx, d.name, d.ord",
+            args,
+        )
+    )
+    fact = next(fields, None)
+    findings = rows(
+        "SELECT r.idx, x.rule_id, x.technique, x.severity, x.grade, x.message, x.source, "
+        f"x.score, x.finding_id FROM {table} r JOIN findings x USING (record_id) WHERE 1{where} "
+        "ORDER BY r.idx, x.finding_id"
+    )
+    evidence = rows(
+        f"SELECT r.idx, x.finding_id, e.field, e.value, e.note FROM {table} r "
+        "JOIN findings x USING (record_id) JOIN evidence e USING (finding_id) "
+        f"WHERE 1{where} ORDER BY r.idx, x.finding_id, e.ord"
+    )
+    issues = rows(
+        f"SELECT r.idx, i.stage, i.code, i.message FROM {table} r JOIN issues i "
+        f"USING (record_id) WHERE 1{where} ORDER BY r.idx, i.ord"
+    )
+    raw = rows(
+        f"SELECT r.idx, k.key, k.value FROM {table} r JOIN files f USING (record_id) "
+        f"JOIN raw_fields k ON k.record_id = r.record_id WHERE f.verdict IN ({_FLAGGED_SQL})"
+        f"{where} ORDER BY r.idx, k.key"
+    )
+    chains = rows(
+        "WITH RECURSIVE up(idx, n, anc, parent) AS ("
+        f"SELECT r.idx, 0, -1, f.parent_id FROM {table} r JOIN files f USING (record_id) "
+        f"WHERE f.parent_id IS NOT NULL{where} "
+        "UNION ALL SELECT up.idx, up.n + 1, p.idx, pf.parent_id FROM up "
+        f"JOIN {table} p ON p.record_id = up.parent JOIN files pf ON pf.record_id = up.parent "
+        "WHERE up.n < 32) SELECT idx, anc FROM up WHERE n > 0 ORDER BY idx, n"
+    )
+    tables = _tables(db)
+    corpus: _Rows | _NoRows = _NoRows()
+    scores: _Rows | _NoRows = _NoRows()
+    pairs: _Rows | _NoRows = _NoRows()
+    if {"corpus_groups", "corpus_members"} <= tables:
+        corpus = rows(
+            f"SELECT r.idx, g.kind, g.label, m.role FROM {table} r JOIN corpus_members m "
+            f"USING (record_id) JOIN corpus_groups g USING (group_id) WHERE 1{where} "
+            "ORDER BY r.idx, g.kind, g.size DESC, g.group_id, m.rowid"
+        )
+    if "corpus_scores" in tables:
+        scores = rows(
+            f"SELECT r.idx, s.outlier_score, s.rare_json FROM {table} r JOIN corpus_scores s "
+            f"USING (record_id) WHERE 1{where} ORDER BY r.idx, s.outlier_score DESC, s.rowid"
+        )
+    if "corpus_pairs" in tables:
+        pairs = rows(
+            "SELECT r.idx, o.idx, p.similarity, p.diff_json, 0, p.record_a, p.record_b, p.rowid "
+            f"FROM corpus_pairs p JOIN {table} r ON r.record_id = p.record_a "
+            f"JOIN {table} o ON o.record_id = p.record_b WHERE 1{where} UNION ALL "
+            "SELECT r.idx, o.idx, p.similarity, p.diff_json, 1, p.record_a, p.record_b, p.rowid "
+            f"FROM corpus_pairs p JOIN {table} r ON r.record_id = p.record_b "
+            f"JOIN {table} o ON o.record_id = p.record_a WHERE 1{where} "
+            "ORDER BY 1, 6, 7, 8, 5",
+            2,
+        )
+    sev_rank = {s: n for n, s in enumerate(SEVERITIES)}
+    for row in db.execute(
+        "SELECT r.idx, f.record_id, f.path, f.name, f.parent_id, f.depth, f.size, f.sha256, "
+        "f.md5, f.mime, f.extension, f.extension_mismatch, f.mtime, f.status, f.extractor, "
+        f"f.verdict, f.score FROM {table} r JOIN files f USING (record_id) WHERE 1{where} "
+        "ORDER BY r.idx",
+        args,
+    ):
+        idx = row[0]
+        verdict = row[15] or "no_signal"
+        facts: dict[str, list[str]] = {}
+        values: list[str] = []
+        current = None
+        while fact is not None and fact[0] == idx:
+            _, name, value = fact
+            fact = next(fields, None)
+            if name != current:
+                current = name
+                values = facts[name] = []
+            elif len(values) >= LIST_CAP:
+                continue
+            if value is None:
+                value = ""
+            elif len(value) > VALUE_CAP or (name == "text.sample" and len(value) > SAMPLE_CAP):
+                value = cut(value, SAMPLE_CAP if name == "text.sample" else VALUE_CAP)
+            values.append(value)
+        cited: dict[int, list[list[str]]] = {}
+        for _, fid, field_name, value, note in evidence.take(idx):
+            cited.setdefault(fid, []).append([field_name, cut(value), note or ""])
+        found = [
+            {
+                "rule_id": rule_id,
+                "technique": technique,
+                "severity": severity,
+                "grade": grade,
+                "message": cut(message),
+                "source": source,
+                "score": score,
+                "evidence": cited.get(fid, []),
+            }
+            for _, rule_id, technique, severity, grade, message, source, score, fid in (
+                findings.take(idx)
+            )
+        ]
+        found.sort(key=lambda x: (sev_rank.get(x["severity"], 9), x["rule_id"]))
+        chain: list[int] = []
+        for _, anc in chains.take(idx):
+            if anc in chain:
+                break
+            chain.append(anc)
+        f: dict[str, Any] = {
+            "idx": idx,
+            "record_id": row[1],
+            "path": row[2],
+            "name": row[3],
+            "parent_id": row[4],
+            "depth": row[5],
+            "size": row[6],
+            "sha256": row[7] or "",
+            "md5": row[8] or "",
+            "mime": row[9],
+            "extension": row[10],
+            "extension_mismatch": bool(row[11]),
+            "mtime": _iso(row[12]),
+            "status": row[13],
+            "extractor": row[14] or "",
+            "verdict": verdict,
+            "score": row[16],
+            "facts": facts,
+            "findings": found,
+            "issues": [[stage, code, cut(msg)] for _, stage, code, msg in issues.take(idx)],
+            "raw": [[key, cut(value, 200)] for _, key, value in raw.take(idx)]
+            if verdict in FLAGGED
+            else [],
+            "diffs": [_diff(p) for p in pairs.take(idx)],
+            "corpus": [
+                [kind or "", cut(label or "", 200), role]
+                for _, kind, label, role in corpus.take(idx)
+            ],
+            "chain": chain[::-1],
+        }
+        for _, score, rare in scores.take(idx):
+            f["rare"] = _rare(rare)
+            f["outlier_score"] = score
+        yield f
+
+
+def _diff(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A file's side of a corpus pair: the other file, the similarity and the hunks."""
+    _, other, similarity, diff, side = row[:5]
+    hunks = [
+        [cut(str(h.get("a", "")), 1500), cut(str(h.get("b", "")), 1500)]
+        for h in (_loads(diff) or [])[:20]
+        if isinstance(h, dict)
+    ]
+    if side:
+        hunks = [[y, x] for x, y in hunks]
+    return {"other": other, "similarity": similarity, "hunks": hunks}
+
+
+def _rare(text: str | None) -> list[list[Any]]:
+    return [
+        [
+            cut(str(r.get("attribute", "")), 80),
+            cut(str(r.get("value", "")), 200),
+            int(r.get("count") or 0),
+            int(r.get("total") or 0),
+        ]
+        for r in (_loads(text) or [])
+        if isinstance(r, dict)
+    ]
 
 
 def _loads(text: str | None) -> Any:
@@ -332,73 +531,57 @@ def _loads(text: str | None) -> Any:
         return None
 
 
-def _corpus(
-    db: sqlite3.Connection, files: list[dict[str, Any]], index: dict[str, int]
+GROUPS_SHOWN = 40
+"""Fingerprint clusters the first screen lists."""
+GROUPS_SHOWN_OTHER = 60
+"""Other corpus groups (copies, bursts, identifiers) the first screen lists."""
+MEMBERS_SHOWN = 6
+"""Members named per group on the first screen."""
+OUTLIERS_SHOWN = 15
+"""Outliers the first screen lists."""
+
+
+def _first_screen_corpus(
+    db: sqlite3.Connection, table: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Corpus groups, outliers and pair diffs, when the corpus stage wrote its tables."""
+    """The corpus groups and outliers the first screen lists, when the corpus stage wrote
+    its tables: a bounded number of each, whatever the size of the dump."""
     tables = _tables(db)
     groups: list[dict[str, Any]] = []
     if {"corpus_groups", "corpus_members"} <= tables:
-        members: dict[int, list[tuple[int, str]]] = {}
-        for gid, rid, role in db.execute(
-            "SELECT group_id, record_id, role FROM corpus_members ORDER BY group_id, record_id"
-        ):
-            if (i := index.get(rid)) is not None:
-                members.setdefault(gid, []).append((i, role or ""))
-        for gid, kind, label, size, summary in db.execute(
-            "SELECT group_id, kind, label, size, summary_json FROM corpus_groups "
-            "ORDER BY kind, size DESC, group_id"
-        ):
-            summary_data = _loads(summary)
-            group = {
-                "group_id": gid,
-                "kind": kind or "",
-                "label": cut(label or "", 200),
-                "size": size or 0,
-                "summary": _summary_pairs(summary_data),
-                "members": sorted(members.get(gid, []), key=lambda m: files[m[0]]["path"]),
-            }
-            groups.append(group)
-            for i, role in group["members"]:
-                files[i]["corpus"].append([group["kind"], group["label"], role])
+        for clusters, limit in ((True, GROUPS_SHOWN), (False, GROUPS_SHOWN_OTHER)):
+            for gid, kind, label, size, summary in db.execute(
+                "SELECT group_id, kind, label, size, summary_json FROM corpus_groups "
+                "WHERE (coalesce(kind, '') = 'fingerprint_cluster') = ? "
+                "ORDER BY kind, size DESC, group_id LIMIT ?",
+                (clusters, limit),
+            ):
+                members = db.execute(
+                    f"SELECT r.idx, coalesce(m.role, ''), f.name FROM corpus_members m "
+                    f"JOIN {table} r USING (record_id) JOIN files f USING (record_id) "
+                    "WHERE m.group_id = ? ORDER BY r.idx, m.rowid",
+                    (gid,),
+                ).fetchall()
+                groups.append(
+                    {
+                        "group_id": gid,
+                        "kind": kind or "",
+                        "label": cut(label or "", 200),
+                        "size": size or 0,
+                        "summary": _summary_pairs(_loads(summary)),
+                        "members": [list(m) for m in members[:MEMBERS_SHOWN]],
+                        "count": len(members),
+                    }
+                )
     outliers: list[dict[str, Any]] = []
     if "corpus_scores" in tables:
-        for rid, score, rare in db.execute(
-            "SELECT record_id, outlier_score, rare_json FROM corpus_scores "
-            "ORDER BY outlier_score DESC, record_id"
+        for idx, path, score, rare in db.execute(
+            f"SELECT r.idx, f.path, s.outlier_score, s.rare_json FROM corpus_scores s "
+            f"JOIN {table} r USING (record_id) JOIN files f USING (record_id) "
+            "ORDER BY s.outlier_score DESC, s.record_id LIMIT ?",
+            (OUTLIERS_SHOWN,),
         ):
-            if (i := index.get(rid)) is None:
-                continue
-            values = [
-                [
-                    cut(str(r.get("attribute", "")), 80),
-                    cut(str(r.get("value", "")), 200),
-                    int(r.get("count") or 0),
-                    int(r.get("total") or 0),
-                ]
-                for r in (_loads(rare) or [])
-                if isinstance(r, dict)
-            ]
-            files[i]["rare"] = values
-            files[i]["outlier_score"] = score
-            outliers.append({"idx": i, "score": score, "rare": values})
-    if "corpus_pairs" in tables:
-        for a, b, similarity, diff in db.execute(
-            "SELECT record_a, record_b, similarity, diff_json FROM corpus_pairs "
-            "ORDER BY record_a, record_b"
-        ):
-            ia, ib = index.get(a), index.get(b)
-            if ia is None or ib is None:
-                continue
-            hunks = [
-                [cut(str(h.get("a", "")), 1500), cut(str(h.get("b", "")), 1500)]
-                for h in (_loads(diff) or [])[:20]
-                if isinstance(h, dict)
-            ]
-            files[ia]["diffs"].append({"other": ib, "similarity": similarity, "hunks": hunks})
-            files[ib]["diffs"].append(
-                {"other": ia, "similarity": similarity, "hunks": [[y, x] for x, y in hunks]}
-            )
+            outliers.append({"idx": idx, "path": path, "score": score, "rare": _rare(rare)})
     return groups, outliers
 
 
@@ -414,30 +597,31 @@ def _summary_pairs(data: Any) -> list[list[str]]:
     return [["summary", cut(json.dumps(data, sort_keys=True), 200)]]
 
 
-def _timeline(db: sqlite3.Connection) -> dict[str, list[tuple[datetime, bool]]]:
-    """Per timeline row, the (date, flagged) of every file that has one, streamed from SQL."""
-    names = sorted({n for group in TIMELINE_FIELDS.values() for n in group})
-    marks = ",".join("?" * len(names))
-    per_file: dict[str, tuple[bool, dict[str, str]]] = {}
-    for rid, verdict, name, value in db.execute(
-        "SELECT f.record_id, f.verdict, d.name, d.value FROM fields d JOIN files f "
-        f"USING (record_id) WHERE d.ord = 0 AND d.name IN ({marks}) ORDER BY f.path, f.record_id",
-        names,
-    ):
-        per_file.setdefault(rid, ((verdict or "") in FLAGGED, {}))[1][name] = value
-    points: dict[str, list[tuple[datetime, bool]]] = {k: [] for k in TIMELINE_FIELDS}
-    for flagged, facts in per_file.values():
-        for kind, group in TIMELINE_FIELDS.items():
-            for name in group:
-                if name in facts:
-                    moment = _parse(facts[name])
-                    if moment is not None and moment != DOS_ZERO:
-                        points[kind].append((moment, flagged))
-                    break
-    return points
+class _TimelineRow:
+    """The (date, flagged) points of one timeline row, read from the store each time it is
+    iterated (the first of ``names`` a file has wins), so the points are never all held."""
+
+    __slots__ = ("_db", "_names")
+
+    def __init__(self, db: sqlite3.Connection, names: tuple[str, ...]) -> None:
+        self._db = db
+        self._names = names
+
+    def __iter__(self) -> Iterator[tuple[datetime, bool]]:
+        marks = ",".join("?" * len(self._names))
+        first = " ".join(f"WHEN ? THEN {i}" for i in range(len(self._names)))
+        for verdict, value, _ in self._db.execute(
+            f"SELECT f.verdict, d.value, min(CASE d.name {first} END) FROM fields d "
+            f"JOIN files f USING (record_id) WHERE d.ord = 0 AND d.name IN ({marks}) "
+            "GROUP BY d.record_id ORDER BY f.path, f.record_id",
+            (*self._names, *self._names),
+        ):
+            moment = _parse(value)
+            if moment is not None and moment != DOS_ZERO:
+                yield moment, (verdict or "") in FLAGGED
 
 
-def timeline_points(data: ReportData) -> dict[str, list[tuple[datetime, bool]]]:
+def timeline_points(data: ReportData) -> dict[str, Iterable[tuple[datetime, bool]]]:
     """The timeline's points (kept for callers holding report data)."""
     return data.timeline
 

@@ -9,7 +9,11 @@ creator only, the last editor and company go to the notes, as the evidence needs
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -17,13 +21,15 @@ from typing import IO, Any
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from followthemoney.types import registry
+from followthemoney.value import string_list
 
 from leaktriage.model import FileRecord
-from leaktriage.store import Store
+from leaktriage.store import BATCH, Store
 
 ID_PREFIX = "leaktriage"
 """Namespace of the entity ids: ``make_id(ID_PREFIX, record_id)``."""
 ENTITIES_NAME = "entities.ftm.json"
+_TABLE_IDS = itertools.count()
 
 _CONTAINERS = frozenset(
     {
@@ -158,6 +164,14 @@ def _folders(path: str) -> list[str]:
     return parents[::-1]
 
 
+@functools.lru_cache(maxsize=1024)
+def _mime_values(mime: str) -> tuple[str, ...]:
+    """What ``entity.add("mimeType", mime)`` would keep: FtM parses a MIME type with the
+    email header parser, the costliest step per entity, and a dump has few distinct ones."""
+    values = (registry.mimetype.clean_text(v) for v in string_list(mime, sanitize=True))
+    return tuple(v for v in values if v is not None)
+
+
 def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
     """The FtM entity of one record; top-level files hang under the Folder of their
     directory."""
@@ -168,7 +182,7 @@ def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
     entity.add("fileName", name)
     if record.size is not None:
         entity.add("fileSize", record.size)
-    entity.add("mimeType", record.mime)
+    entity.add("mimeType", list(_mime_values(record.mime)), cleaned=True)
     if record.extension:
         entity.add("extension", record.extension)
     if record.sha256:
@@ -198,18 +212,33 @@ def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
 
 
 def iter_entities(store: Store) -> Iterator[EntityProxy]:
-    """A Folder per directory of the dump, then every record's entity in path order."""
-    tops = [row[0] for row in store.db.execute("SELECT path FROM files WHERE parent_id IS NULL")]
-    for folder in sorted({f for path in tops for f in _folders(path)}):
-        yield folder_entity(folder)
-    parents = {
-        row[0]
-        for row in store.db.execute(
-            "SELECT DISTINCT parent_id FROM files WHERE parent_id IS NOT NULL"
-        )
-    }
-    for record in store.iter_records():
-        yield make_entity(record, record.record_id in parents)
+    """A Folder per directory of the dump, then every record's entity in path order. Streams:
+    the directories are gathered in a temporary table, the records loaded ``BATCH`` at a
+    time, whatever the size of the dump."""
+    db = store.db
+    table = f"temp.ftm_folders_{next(_TABLE_IDS)}"
+    db.execute(f"CREATE TABLE {table} (path TEXT PRIMARY KEY)")
+    try:
+        tops = db.execute("SELECT path FROM files WHERE parent_id IS NULL")
+        while chunk := tops.fetchmany(BATCH):
+            folders = {(f,) for (path,) in chunk for f in _folders(path)}
+            db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", sorted(folders))
+        db.commit()
+        for (folder,) in db.execute(f"SELECT path FROM {table} ORDER BY path"):
+            yield folder_entity(folder)
+    finally:
+        # Gone with the connection anyway; dropped now unless a cursor still reads it.
+        with contextlib.suppress(sqlite3.OperationalError):
+            db.execute(f"DROP TABLE {table}")
+    rows = db.execute(
+        "SELECT f.record_id, EXISTS (SELECT 1 FROM files c WHERE c.parent_id = f.record_id) "
+        "FROM files f LEFT JOIN file_state s USING (record_id) "
+        "WHERE coalesce(s.state, 'new') != 'gone' ORDER BY f.path, f.record_id"
+    )
+    while chunk := rows.fetchmany(BATCH):
+        parents = {rid for rid, has_children in chunk if has_children}
+        for record in store.load_many([rid for rid, _ in chunk]):
+            yield make_entity(record, record.record_id in parents)
 
 
 def write_ftm(store: Store, out: Path | IO[str]) -> int:

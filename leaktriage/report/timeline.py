@@ -8,6 +8,7 @@ stands out. The size of the SVG does not grow with the dump (bins, not one mark 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
@@ -59,7 +60,7 @@ def _ticks(lo: datetime, hi: datetime) -> list[tuple[datetime, str]]:
 
 
 def timeline_svg(
-    points: dict[str, list[tuple[datetime, bool]]],
+    points: Mapping[str, Iterable[tuple[datetime, bool]]],
     leak_date: date | None,
     latest: datetime | None = None,
 ) -> str:
@@ -68,13 +69,21 @@ def timeline_svg(
     ``latest`` is the newest plausible date (the run's start): later ones go to the edge bin.
     """
     ceiling = (latest or datetime.now(tz=UTC)) + timedelta(days=366)
-    plausible = [m for rows in points.values() for m, _ in rows if PLAUSIBLE_FROM <= m <= ceiling]
-    if not plausible:
+    # Each row is read twice (range, then bins), never held: it may stream from the store.
+    first = last = None
+    for rows in points.values():
+        for m, _ in rows:
+            if PLAUSIBLE_FROM <= m <= ceiling:
+                if first is None or m < first:
+                    first = m
+                if last is None or m > last:
+                    last = m
+    if first is None or last is None:
         return ""
     leak = (
         datetime(leak_date.year, leak_date.month, leak_date.day, tzinfo=UTC) if leak_date else None
     )
-    lo, hi = min(plausible), max(plausible)
+    lo, hi = first, last
     if leak is not None:
         lo, hi = min(lo, leak), max(hi, leak + timedelta(days=1))
     pad = max((hi - lo) * 0.03, timedelta(days=1))
@@ -109,8 +118,9 @@ def timeline_svg(
         base = TOP + ROW * (row + 1) - 4
         total = [0] * BINS
         flagged = [0] * BINS
-        early = late = after = after_flagged = 0
+        early = late = after = after_flagged = count = 0
         for moment, is_flagged in rows:
+            count += 1
             if leak is not None and leak + timedelta(days=1) <= moment <= ceiling:
                 after += 1
                 after_flagged += int(is_flagged)
@@ -129,7 +139,7 @@ def timeline_svg(
             f'<text x="{LEFT - 6}" y="{base - 22}" text-anchor="end" fill="#222" '
             f'font-weight="bold">{escape(kind)}</text>'
             f'<text x="{LEFT - 6}" y="{base - 8}" text-anchor="end" fill="#555">'
-            f"{len(rows)} files</text>"
+            f"{count} files</text>"
         )
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="#999"/>'
