@@ -1110,30 +1110,18 @@ def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[s
     """The findings of ``record_ids`` in their ``files.jsonl`` form (``Finding.to_json`` of
     the stored finding), in finding id order."""
     marks = ",".join("?" * len(record_ids))
-    evidence: dict[int, list[dict[str, Any]]] = {}
+    evidence: dict[int, list[Evidence]] = {}
     for fid, field_name, value, note in store.db.execute(
         "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
         f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
         record_ids,
     ):
-        evidence.setdefault(fid, []).append(
-            {"field": field_name, "value": value, "note": note or ""}
-        )
+        evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
     found: dict[str, list[dict[str, Any]]] = {}
-    for fid, rid, rule_id, technique, severity, grade, message, source, score in store.db.execute(
+    for row in store.db.execute(
         f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
         record_ids,
     ):
-        found.setdefault(rid, []).append(
-            {
-                "rule_id": rule_id,
-                "technique": technique,
-                "severity": Severity[severity.upper()].name.lower(),
-                "grade": grade,
-                "message": message,
-                "evidence": evidence.get(fid, []),
-                "source": source,
-                "score": score,
-            }
-        )
+        finding = _finding(row, tuple(evidence.get(row[0], ())))
+        found.setdefault(finding.record_id, []).append(finding.to_json())
     return found
