@@ -6,7 +6,8 @@
 
 Only stacks that pass through the worker loop (workers._worker_main) are counted. Prints:
 the worker samples (and seconds at --rate Hz) per extractor module (the innermost
-leaktriage/extractors/<name>.py frame, or detect.sniff, or "other"); then the --top
+leaktriage/extractors/<name>.py frame, or detect.sniff, textfacts, the pipe to the scanning
+process, or "other"); then the --top
 functions by inclusive and by self samples (line numbers dropped).
 """
 
@@ -29,6 +30,8 @@ def _frames(stack: str) -> list[str]:
 
 
 def _bucket(frames: list[str]) -> str:
+    if any("multiprocessing/connection.py" in f for f in frames):
+        return "ipc (pipe send/recv, mostly waiting)"
     for frame in reversed(frames):
         if "leaktriage/extractors/" in frame:
             return frame.split("leaktriage/extractors/")[1].rstrip(")").split("/")[0]
