@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from itertools import islice
 
 from leaktriage.model import FieldValue
 
@@ -78,8 +79,14 @@ def char_script(char: str) -> str | None:
     return _SCRIPT_ALIASES.get(first, first.capitalize())
 
 
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
 def scripts_of(text: str) -> list[str]:
     """Sorted scripts of the letters in ``text``."""
+    if text.isascii():
+        # The only ASCII letters are A-Z and a-z, all of them Latin.
+        return ["Latin"] if _ASCII_LETTER.search(text) else []
     found = {script for ch in set(text) if (script := char_script(ch))}
     return sorted(found)
 
@@ -113,7 +120,7 @@ _LANG_READY = False
 def detect_language(text: str) -> tuple[str, float] | None:
     """(ISO 639-1 code, probability) of ``text`` from langdetect, seeded so runs agree."""
     global _LANG_READY
-    if len(text) < MIN_LANGUAGE_CHARS or len(_WORDS.findall(text)) < 5:
+    if len(text) < MIN_LANGUAGE_CHARS or sum(1 for _ in islice(_WORDS.finditer(text), 5)) < 5:
         return None
     from langdetect import DetectorFactory
 

@@ -270,7 +270,26 @@ def _decode_words(raw: str) -> tuple[str, bool]:
     """The header text with RFC 2047 encoded words decoded, everything else as written.
 
     Returns the text and False when an encoded word was broken (the raw text is kept then).
+    A leak repeats its headers (the same From, Subject and Received lines in a thread, the
+    same long recipient list), and the decoding depends on the text alone: each value is
+    decoded once per process (a few long ones are remembered, many short ones).
     """
+    if len(raw) <= 1024:
+        return _decode_words_cached(raw)
+    return _decode_words_long(raw)
+
+
+@lru_cache(maxsize=4096)
+def _decode_words_cached(raw: str) -> tuple[str, bool]:
+    return _decode_words_uncached(raw)
+
+
+@lru_cache(maxsize=32)
+def _decode_words_long(raw: str) -> tuple[str, bool]:
+    return _decode_words_uncached(raw)
+
+
+def _decode_words_uncached(raw: str) -> tuple[str, bool]:
     text = _clean(_unfold(raw))
     if "=?" not in text:
         return text, True

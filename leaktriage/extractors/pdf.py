@@ -217,9 +217,9 @@ def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extract
     _common(out, info, xmp)
     active = _Active()
     _guard(out, "catalog", lambda: _catalog(doc, out, active))
-    texts: list[str] = []
+    texts: dict[int, str] = {}
     _guard(out, "pages", lambda: _pages(doc, source, out, active, texts))
-    sample = "".join(texts)[: source.text_sample_bytes]
+    sample = "".join(texts.values())[: source.text_sample_bytes]
     out.put("text.sample", sample)
     _raw_keywords(data, active)
     out.put("pdf.has_javascript", active.javascript)
@@ -228,7 +228,7 @@ def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extract
     out.put("links.external", merge(active.links, find_links(sample)))
     _guard(out, "embedded", lambda: _embedded(doc, out))
     if len(history.revision_ends) > 1:
-        _guard(out, "revisions", lambda: _revisions(doc, data, history, info, out))
+        _guard(out, "revisions", lambda: _revisions(doc, data, history, info, out, texts))
 
 
 def _guard(out: Extraction, part: str, work: Callable[[], None]) -> None:
@@ -263,7 +263,7 @@ def decode_text(raw: bytes) -> str:
             text = raw.decode("utf-8") if not raw.isascii() else ""
         except UnicodeDecodeError:
             text = ""
-        text = text or "".join(_PDFDOC.get(byte) or chr(byte) for byte in raw)
+        text = text or raw.decode("latin-1").translate(_PDFDOC)
     return text.rstrip("\x00")
 
 
@@ -280,7 +280,7 @@ def read_string(text: str, pos: int) -> tuple[bytes, int] | None:
         end = text.find(">", pos)
         if end < 0:
             return None
-        digits = re.sub(r"[^0-9A-Fa-f]", "", text[pos + 1 : end])
+        digits = _NOT_HEX.sub("", text[pos + 1 : end])
         if len(digits) % 2:
             digits += "0"
         return bytes.fromhex(digits), end + 1
@@ -288,16 +288,23 @@ def read_string(text: str, pos: int) -> tuple[bytes, int] | None:
         return None
     out = bytearray()
     depth, i = 1, pos + 1
-    escapes = {"n": 10, "r": 13, "t": 9, "b": 8, "f": 12, "(": 40, ")": 41, "\\": 92}
-    while i < len(text):
+    size = len(text)
+    while i < size:
+        # A run of plain characters is copied in one go (one byte each, "?" above U+00FF).
+        plain = _PLAIN_RUN.match(text, i)
+        if plain is not None:
+            out += plain.group(0).encode("latin-1", errors="replace")
+            i = plain.end()
+            if i >= size:
+                break
         char = text[i]
-        if char == "\\" and i + 1 < len(text):
+        if char == "\\" and i + 1 < size:
             nxt = text[i + 1]
-            if nxt in escapes:
-                out.append(escapes[nxt])
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
                 i += 2
             elif nxt in "01234567":
-                digits_match = re.match(r"[0-7]{1,3}", text[i + 1 : i + 4])
+                digits_match = _OCTAL.match(text, i + 1, i + 4)
                 assert digits_match is not None
                 out.append(int(digits_match.group(0), 8) & 0xFF)
                 i += 1 + len(digits_match.group(0))
@@ -316,6 +323,12 @@ def read_string(text: str, pos: int) -> tuple[bytes, int] | None:
         out.extend(char.encode("latin-1", errors="replace") if ord(char) < 256 else b"?")
         i += 1
     return None
+
+
+_ESCAPES = {"n": 10, "r": 13, "t": 9, "b": 8, "f": 12, "(": 40, ")": 41, "\\": 92}
+_PLAIN_RUN = re.compile(r"[^\\()]+")
+_OCTAL = re.compile(r"[0-7]{1,3}")
+_NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 
 
 def _value_text(doc: Any, kind: str, value: str) -> str | None:
@@ -602,7 +615,12 @@ def _raw_keywords(data: bytes, active: _Active) -> None:
     active.launch = active.launch or _RAW_LAUNCH.search(data) is not None
 
 
-def _pages(doc: Any, source: Source, out: Extraction, active: _Active, texts: list[str]) -> None:
+def _pages(
+    doc: Any, source: Source, out: Extraction, active: _Active, texts: dict[int, str]
+) -> None:
+    """Fonts, annotations, forms and scanned pages; ``texts`` gets the text of the pages read
+    for the sample (page number -> text, in page order), which the revision comparison
+    re-uses instead of extracting it a second time."""
     fonts: dict[str, None] = {}
     not_embedded: dict[str, None] = {}
     annots = widgets = signatures = 0
@@ -634,7 +652,7 @@ def _pages(doc: Any, source: Source, out: Extraction, active: _Active, texts: li
         page_text: str | None = None
         if text_chars < source.text_sample_bytes:
             page_text = page.get_text()
-            texts.append(page_text)
+            texts[number] = page_text
             text_chars += len(page_text)
         if page.get_images() and _covered_by_images(page):
             if page_text is None:
@@ -873,10 +891,16 @@ def _put_history(out: Extraction, history: _History) -> None:
 
 
 def _revisions(
-    doc: Any, data: bytes, history: _History, info: dict[str, str], out: Extraction
+    doc: Any,
+    data: bytes,
+    history: _History,
+    info: dict[str, str],
+    out: Extraction,
+    known: dict[int, str],
 ) -> None:
-    """Reopen every earlier revision and compare its text with the final document's."""
-    final = _document_text(doc)
+    """Reopen every earlier revision and compare its text with the final document's
+    (``known``: final page texts already extracted, by page number)."""
+    final = _document_text(doc, known)
     earlier = history.revision_ends[:-1][: MAX_REVISIONS - 1]
     if len(history.revision_ends) > MAX_REVISIONS:
         out.note(
@@ -914,12 +938,15 @@ def _revisions(
     out.put("pdf.revision_diff", tuple(hunks))
 
 
-def _document_text(doc: Any) -> str:
-    """Normalised text of the first pages (one line per text line, spaces collapsed)."""
+def _document_text(doc: Any, known: dict[int, str] | None = None) -> str:
+    """Normalised text of the first pages (one line per text line, spaces collapsed);
+    ``known`` holds page texts already extracted from this document."""
     parts: list[str] = []
     size = 0
     for number in range(min(doc.page_count, MAX_REVISION_PAGES)):
-        text = doc.load_page(number).get_text()
+        text = known.get(number) if known else None
+        if text is None:
+            text = doc.load_page(number).get_text()
         parts.append(text)
         size += len(text)
         if size >= MAX_REVISION_CHARS:
