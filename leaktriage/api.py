@@ -31,7 +31,7 @@ from leaktriage.errors import (
     NetworkBlockedError,
     WrongFormatError,
 )
-from leaktriage.extractors import Child, Extraction, Source, _dkim, for_mime
+from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
 from leaktriage.walk import (
@@ -227,6 +227,8 @@ class Pipeline:
 
             compile_rules(config.yara_dir)  # a broken rule folder stops the scan before it starts
         if config.dkim_keys:
+            from leaktriage.extractors import _dkim  # dkimpy and dnspython: only when asked
+
             _dkim.key_store(config.dkim_keys)  # a malformed key file stops the scan here
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
@@ -843,12 +845,16 @@ def run_scan(
         lap("threads")
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
-    store.export_files(db, out / "files.jsonl", out / "files.csv")
+    store.refresh_export_cache(db)
+    digests: dict[str, str] = {}
+    store.export_files(db, out / "files.jsonl", out / "files.csv", digests)
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     lap("exports")
     # The report shows records, findings and corpus results only: when none of them changed
     # and the previous report is intact (its manifest hash), it is kept, not re-rendered.
-    if not (unchanged and REPORT_NAME in kept_outputs(out, [REPORT_NAME])):
+    kept = kept_outputs(out, [REPORT_NAME]) if unchanged else {}
+    digests.update(kept)
+    if REPORT_NAME not in kept:
         from leaktriage.report import write_html
 
         write_html(db, out / REPORT_NAME)
@@ -868,6 +874,7 @@ def run_scan(
             *([keys_file] if keys_file else []),
         ],
         phases,
+        digests,
     )
     beacons = db.findings_by_rules(
         rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"

@@ -57,20 +57,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def kept_outputs(out: Path, names: list[str]) -> set[str]:
+def kept_outputs(out: Path, names: list[str]) -> dict[str, str]:
     """Those of ``names`` in ``out`` whose bytes are still the ones the previous run's
-    manifest recorded (an output edited or damaged since is not trusted)."""
+    manifest recorded (an output edited or damaged since is not trusted), with their sha256."""
     try:
         recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     except (OSError, ValueError, KeyError, TypeError):
-        return set()
+        return {}
     if not isinstance(recorded, dict):
-        return set()
-    return {
-        name
-        for name in names
-        if (out / name).is_file() and recorded.get(name) == file_sha256(out / name)
-    }
+        return {}
+    intact = {}
+    for name in names:
+        path = out / name
+        if path.is_file() and recorded.get(name) == (digest := file_sha256(path)):
+            intact[name] = digest
+    return intact
 
 
 def write_manifest(
@@ -83,11 +84,13 @@ def write_manifest(
     counts: dict[str, int],
     outputs: list[Path],
     phases: dict[str, float] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` into ``out`` and return its path.
 
     The run's facts come first, indented; ``items`` follows with one item per line, streamed
-    from the store, so the manifest of a large dump is written in bounded memory.
+    from the store, so the manifest of a large dump is written in bounded memory. ``digests``
+    gives the sha256 of outputs already hashed as they were written.
     """
     present = (
         "FROM files LEFT JOIN file_state USING (record_id) WHERE coalesce(state, 'new') != 'gone'"
@@ -106,7 +109,7 @@ def write_manifest(
         "finished": iso_utc(finished),
         "counts": dict(sorted(counts.items())),
         "items_total": total,
-        "outputs": {p.name: file_sha256(p) for p in outputs},
+        "outputs": {p.name: (digests or {}).get(p.name) or file_sha256(p) for p in outputs},
         # Wall-clock seconds per stage: what a slow scan spent its time on.
         "phases": phases or {},
     }

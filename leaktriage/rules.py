@@ -1037,7 +1037,8 @@ def verdict(
     """
     found = list(findings)
     score = min(
-        100.0, round(sum(WEIGHTS[f.severity] * GRADE_FACTORS.get(f.grade, 0.5) for f in found), 1)
+        100.0,
+        round(sum((WEIGHTS[f.severity] * GRADE_FACTORS.get(f.grade, 0.5) for f in found), 0.0), 1),
     )
 
     def category(f: Finding) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import queue
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
@@ -980,27 +981,35 @@ def export_csv(store: Store, path: Path) -> int:
     return export_files(store, None, path)
 
 
-def export_files(store: Store, jsonl: Path | None, csv_path: Path | None) -> int:
+def export_files(
+    store: Store,
+    jsonl: Path | None,
+    csv_path: Path | None,
+    digests: dict[str, str] | None = None,
+) -> int:
     """Write ``files.jsonl`` (one JSON object per record, sorted by path) and ``files.csv``
     (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count.
 
     Every record ends with its ``scan_state`` (see ``STATES``); records of removed files stay,
     as ``gone``. Lines are rendered once, when a record is written, and re-rendered here
-    only when its findings, verdict or score changed since (as corpus steps do).
+    only when its findings, verdict or score changed since (as corpus steps do). With
+    ``digests``, the sha256 of each file written is put there under its name (for the
+    manifest, without reading the files again).
     """
     count = 0
     with contextlib.ExitStack() as stack:
-        out_json = stack.enter_context(jsonl.open("w", encoding="utf-8")) if jsonl else None
-        out_csv = None
-        if csv_path:
-            out_csv = stack.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
-            csv.writer(out_csv).writerow((*CSV_COLUMNS, "scan_state"))
+        out_json = stack.enter_context(_HashedFile(jsonl)) if jsonl else None
+        out_csv = stack.enter_context(_HashedFile(csv_path)) if csv_path else None
+        if out_csv is not None:
+            header = io.StringIO()
+            csv.writer(header).writerow((*CSV_COLUMNS, "scan_state"))
+            out_csv.write(header.getvalue())
         rows = store.db.execute(
             "SELECT f.record_id, c.jsonl, c.csv, c.findings, c.verdict, c.score, f.verdict, "
-            "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
-            "coalesce(s.state, 'new') FROM files f "
+            "f.score, coalesce(n.count, 0), coalesce(s.state, 'new') FROM files f "
             "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
-            "ORDER BY f.path, f.record_id"
+            "LEFT JOIN (SELECT record_id, count(*) AS count FROM findings GROUP BY record_id) n "
+            "USING (record_id) ORDER BY f.path, f.record_id"
         )
         for window in _export_windows(store, rows):
             if out_json is not None:
@@ -1009,7 +1018,34 @@ def export_files(store: Store, jsonl: Path | None, csv_path: Path | None) -> int
             if out_csv is not None:
                 out_csv.write("".join(f"{row},{state}\r\n" for _, row, state in window))
             count += len(window)
+    if digests is not None:
+        for written in (out_json, out_csv):
+            if written is not None:
+                digests[written.path.name] = written.digest.hexdigest()
     return count
+
+
+class _HashedFile:
+    """A UTF-8 text file written in large pieces, hashed (sha256) as it is written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.digest = hashlib.sha256()
+        self._handle: BinaryIO | None = None
+
+    def __enter__(self) -> _HashedFile:
+        self._handle = self.path.open("wb")
+        return self
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.digest.update(data)
+        assert self._handle is not None
+        self._handle.write(data)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def _cache_row(record: FileRecord) -> tuple[str, int, str | None, float | None, str, str]:
@@ -1049,6 +1085,39 @@ def _csv_row(record: FileRecord, data: dict[str, Any]) -> list[str]:
             value = data[column]
         row.append(_csv_cell(value))
     return row
+
+
+def refresh_export_cache(store: Store) -> int:
+    """Re-render the cached export lines of the records whose findings, verdict or score
+    changed since they were written (the corpus steps and thread checks add findings after
+    the walk), so that this run's exports and a re-scan's copy them as they are. Returns how
+    many were refreshed. ``leaktriage export`` never writes; the scan, which owns the store,
+    does."""
+    refreshed = 0
+    last = ""
+    while True:
+        stale = store.db.execute(
+            "SELECT f.record_id, c.jsonl, c.csv, f.verdict, f.score, "
+            "(SELECT count(*) FROM findings WHERE record_id = f.record_id) AS n "
+            "FROM files f LEFT JOIN export_cache c USING (record_id) WHERE f.record_id > ? "
+            "AND (c.record_id IS NULL OR c.findings != n OR c.verdict IS NOT f.verdict "
+            "OR c.score IS NOT f.score) ORDER BY f.record_id LIMIT ?",
+            (last, BATCH),
+        ).fetchall()
+        if not stale:
+            return refreshed
+        last = stale[-1][0]
+        patch = [r for r in stale if r[1] is not None and r[2] is not None]
+        found = _findings_json(store, [r[0] for r in patch]) if patch else {}
+        rows = []
+        for rid, line, row, verdict, score, n in patch:
+            line, row = _patched(line, row, verdict, score, found.get(rid, []))
+            rows.append((rid, n, verdict, score, line, row))
+        missing = [r[0] for r in stale if r[1] is None or r[2] is None]
+        rows.extend(_cache_row(record) for record in store.load_many(missing))
+        with store.db:
+            store.db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", rows)
+        refreshed += len(rows)
 
 
 def _export_windows(

@@ -20,7 +20,7 @@ from corpus_fixtures.build import build_sample_leak
 from corpus_fixtures.mixed import build_mixed
 from leaktriage.api import run_scan
 from leaktriage.config import ScanConfig
-from leaktriage.store import Store, export_files
+from leaktriage.store import Store, export_files, refresh_export_cache
 
 
 def _lines(out: Path) -> list[dict[str, object]]:
@@ -187,6 +187,26 @@ def test_export_follows_findings_added_after_the_write(leak: Path, tmp_path: Pat
     assert first["verdict"] == "suspicious"
     assert first["findings"][-1]["rule_id"] == "corpus-near-duplicate"
     assert first["scan_state"] == "new"
+
+
+def test_scan_leaves_every_cached_export_line_current(sample_leak: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_scan(sample_leak, out, ScanConfig(workers=1))
+    store = Store.open_existing(out)
+    try:
+        # The corpus stage added findings after the walk; the scan refreshed those lines.
+        corpus_hits = store.db.execute(
+            "SELECT count(DISTINCT record_id) FROM findings WHERE source = 'corpus'"
+        ).fetchone()[0]
+        assert corpus_hits > 0
+        assert refresh_export_cache(store) == 0
+        cached = dict(store.db.execute("SELECT record_id, jsonl FROM export_cache"))
+        for record in store.load_many(store.record_ids()):
+            assert cached[record.record_id] == json.dumps(
+                record.to_json(), ensure_ascii=False, sort_keys=True
+            )
+    finally:
+        store.close()
 
 
 def test_mixed_corpus_is_deterministic(tmp_path: Path) -> None:
