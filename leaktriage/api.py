@@ -803,6 +803,7 @@ def run_scan(
     reusable = bool(previous and config.reuse and db.reuse_key(previous["run_id"]) == key)
     if previous and config.reuse and not reusable:
         log.info("tool version, options or rules changed since the last run: full re-scan")
+    settled = reusable and db.settled()
     run_id = db.start_run(config, root, started, keep=previous is not None)
     reuse = Reuse(db, run_id, config) if reusable else None
     phases: dict[str, float] = {}
@@ -845,14 +846,19 @@ def run_scan(
         lap("threads")
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
-    store.refresh_export_cache(db)
-    digests: dict[str, str] = {}
-    store.export_files(db, out / "files.jsonl", out / "files.csv", digests)
+    # Exports are kept only when not one line can differ: nothing changed and every record
+    # was already "reused" in them (else the lines' scan_state changes); and intact.
+    exports = ["files.jsonl", "files.csv"]
+    verify = config.verify_hashes
+    digests = kept_outputs(out, exports, verify) if unchanged and settled else {}
+    if len(digests) < len(exports):
+        store.refresh_export_cache(db)
+        store.export_files(db, out / "files.jsonl", out / "files.csv", digests)
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     lap("exports")
     # The report shows records, findings and corpus results only: when none of them changed
     # and the previous report is intact (its manifest hash), it is kept, not re-rendered.
-    kept = kept_outputs(out, [REPORT_NAME]) if unchanged else {}
+    kept = kept_outputs(out, [REPORT_NAME], verify) if unchanged else {}
     digests.update(kept)
     if REPORT_NAME not in kept:
         from leaktriage.report import write_html

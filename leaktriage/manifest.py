@@ -57,21 +57,35 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def kept_outputs(out: Path, names: list[str]) -> dict[str, str]:
-    """Those of ``names`` in ``out`` whose bytes are still the ones the previous run's
-    manifest recorded (an output edited or damaged since is not trusted), with their sha256."""
+def kept_outputs(out: Path, names: list[str], verify: bool = False) -> dict[str, str]:
+    """Those of ``names`` in ``out`` that are still what the previous run's manifest recorded
+    (an output edited or damaged since is not trusted), with their sha256.
+
+    As for the dump's own files, an output with the size and modification time the manifest
+    noted is taken as unchanged; any other, or every one with ``verify``, is re-hashed and
+    compared with the recorded sha256.
+    """
     try:
-        recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        recorded, stats = manifest["outputs"], manifest.get("output_stats", {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
-    if not isinstance(recorded, dict):
+    if not isinstance(recorded, dict) or not isinstance(stats, dict):
         return {}
     intact = {}
     for name in names:
         path = out / name
-        if path.is_file() and recorded.get(name) == (digest := file_sha256(path)):
-            intact[name] = digest
+        if not path.is_file() or not isinstance(recorded.get(name), str):
+            continue
+        untouched = not verify and stats.get(name) == _stat(path)
+        if untouched or recorded[name] == file_sha256(path):
+            intact[name] = recorded[name]
     return intact
+
+
+def _stat(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
 
 
 def write_manifest(
@@ -110,6 +124,8 @@ def write_manifest(
         "counts": dict(sorted(counts.items())),
         "items_total": total,
         "outputs": {p.name: (digests or {}).get(p.name) or file_sha256(p) for p in outputs},
+        # Size and modification time (ns) of each output, so a re-scan knows it untouched.
+        "output_stats": {p.name: _stat(p) for p in outputs},
         # Wall-clock seconds per stage: what a slow scan spent its time on.
         "phases": phases or {},
     }

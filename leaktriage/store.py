@@ -320,6 +320,16 @@ class Store:
         """Close the connection."""
         self.db.close()
 
+    def settled(self) -> bool:
+        """True when every record is ``reused`` or ``gone``: a re-scan that then finds nothing
+        new, changed or removed exports exactly the lines of the previous export."""
+        row = self.db.execute(
+            "SELECT count(*) FROM file_state WHERE state NOT IN ('reused', 'gone')"
+        ).fetchone()
+        (files,) = self.db.execute("SELECT count(*) FROM files").fetchone()
+        (states,) = self.db.execute("SELECT count(*) FROM file_state").fetchone()
+        return bool(row[0] == 0 and files == states)
+
     def start_run(
         self, config: ScanConfig, root: Path, started: datetime, keep: bool = False
     ) -> int:

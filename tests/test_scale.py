@@ -123,8 +123,20 @@ def test_unchanged_rescan_keeps_an_intact_report_and_redraws_a_damaged_one(
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["outputs"]["report.html"] == hashlib.sha256(first).hexdigest()
 
+    # The first re-scan rewrote the exports (every line became "reused"); the next one has
+    # not one line to change and keeps them, unless they were altered.
+    exports = [out / "files.jsonl", out / "files.csv"]
+    before = [path.read_bytes() for path in exports]
+    for path in exports:
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    run_scan(leak, out, ScanConfig(workers=1))
+    assert [path.stat().st_mtime_ns for path in exports] == [1_000_000_000] * 2
+    assert _states(out) == Counter({"reused": again.items})
+    exports[1].write_text("edited", encoding="utf-8")
+
     report.write_text("<p>edited by hand</p>", encoding="utf-8")
     run_scan(leak, out, ScanConfig(workers=1))
+    assert [path.read_bytes() for path in exports] == before
 
     def undated(page: bytes) -> bytes:  # the header names the newest run's start
         return re.sub(rb"<span>scanned [^<]*</span>", b"", page)
