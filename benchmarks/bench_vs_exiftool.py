@@ -11,7 +11,9 @@ end. Each figure is the median of ``--repeat`` runs, ExifTool and leaktriage alt
    ``leaktriage scan DIR --out OUT`` (walk, archives, extraction, rules, store, exports and
    whatever corpus and report steps ``run_scan`` runs) on the mixed corpus of
    ``python -m corpus_fixtures mixed``; files/s of each and the ratio;
-2. incremental: ``leaktriage scan`` again into the same OUT, nothing changed;
+2. incremental: ``leaktriage scan`` again into a copy of that OUT, nothing changed, twice:
+   the first re-scan rewrites the exports (their scan_state becomes ``reused``), the next
+   one has nothing to rewrite;
 3. hashing-bound: a few large incompressible files, against this machine's raw read+sha256
    speed (and read+sha256+md5, since leaktriage also computes md5 unless ``--no-md5``);
 4. memory: peak resident memory of the scan's whole process tree (scanner, forkserver and
@@ -227,18 +229,38 @@ def throughput(corpus: Path, work: Path, files: int, repeat: int, workers: int |
         f"    peak memory of the scan's process tree: PSS {peak_pss:.0f}"
         f" MiB (RSS sum {max(r.peak_mib for r in ours):.0f} MiB)"
     )
-    again = [leaktriage(corpus, out, workers) for _ in range(repeat)]
-    t_again = median([r.seconds for r in again])
-    states = _states(out / "files.jsonl")
+    # The first re-scan after a scan rewrites the exports (every line's scan_state becomes
+    # "reused"); later ones find not one line to change. Both are timed, each on fresh
+    # copies of the first scan's output, and the first one is the figure held to the target.
+    first_again: list[Run] = []
+    later_again: list[Run] = []
+    phases_first = phases_later = ""
+    for _ in range(repeat):
+        copy = work / "out-again"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(out, copy)
+        first_again.append(leaktriage(corpus, copy, workers))
+        phases_first = _phases(copy)
+        later_again.append(leaktriage(corpus, copy, workers))
+        phases_later = _phases(copy)
+    states = _states(work / "out-again" / "files.jsonl")
+    t_first = median([r.seconds for r in first_again])
+    t_later = median([r.seconds for r in later_again])
     print("\n[2] incremental re-scan of the unchanged corpus into the same --out")
     print(
-        f"    re-scan: {t_again:.2f} s (runs {_list(again)}); speed-up over the first scan "
-        f"{t_ours / t_again:.1f}x; scan_state counts {states}"
+        f"    first re-scan after the scan: {t_first:.2f} s (runs {_list(first_again)}); "
+        f"speed-up over the first scan {t_ours / t_first:.1f}x; stages: {phases_first}"
     )
-    print(f"    re-scan time by stage (last run): {_phases(out)}")
+    print(
+        f"    next re-scan (nothing left to rewrite): {t_later:.2f} s (runs "
+        f"{_list(later_again)}); speed-up {t_ours / t_later:.1f}x; stages: {phases_later}"
+    )
+    print(f"    scan_state counts after them: {states}")
+    shutil.rmtree(work / "out-again", ignore_errors=True)
     RESULTS["ratio"] = t_exif / t_ours
     RESULTS["peak_pss"] = peak_pss
-    RESULTS["speedup"] = t_ours / t_again
+    RESULTS["speedup"] = t_ours / t_first
+    RESULTS["speedup_later"] = t_ours / t_later
     return out
 
 
@@ -395,7 +417,8 @@ def summary() -> None:
         ("peak_pss", "peak PSS, 5,000 files < 500 MiB", lambda v: v < 500, "{:.0f} MiB"),
         ("giant_pss", "peak PSS, one 2 GiB member < 500 MiB", lambda v: v < 500, "{:.0f} MiB"),
         ("growth", "peak PSS flat (x1.25 at most) over the series", lambda v: v <= 1.25, "x{:.2f}"),
-        ("speedup", "unchanged re-scan >= 20x faster", lambda v: v >= 20, "{:.1f}x"),
+        ("speedup", "first unchanged re-scan >= 20x faster", lambda v: v >= 20, "{:.1f}x"),
+        ("speedup_later", "next unchanged re-scan >= 20x faster", lambda v: v >= 20, "{:.1f}x"),
         ("hash_share", "hashing-bound >= 70% of raw sha256", lambda v: v >= 70, "{:.0f}%"),
         ("dask_same", "Dask output identical", lambda v: v is True, "{}"),
     )
