@@ -852,7 +852,8 @@ def run_scan(
     verify = config.verify_hashes
     digests = kept_outputs(out, exports, verify) if unchanged and settled else {}
     if len(digests) < len(exports):
-        store.refresh_export_cache(db)
+        if not unchanged:  # the corpus stage and threads just changed findings
+            store.refresh_export_cache(db)
         store.export_files(db, out / "files.jsonl", out / "files.csv", digests)
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     lap("exports")

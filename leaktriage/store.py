@@ -1016,10 +1016,10 @@ def export_files(
             out_csv.write(header.getvalue())
         rows = store.db.execute(
             "SELECT f.record_id, c.jsonl, c.csv, c.findings, c.verdict, c.score, f.verdict, "
-            "f.score, coalesce(n.count, 0), coalesce(s.state, 'new') FROM files f "
+            "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
+            "coalesce(s.state, 'new') FROM files f "
             "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
-            "LEFT JOIN (SELECT record_id, count(*) AS count FROM findings GROUP BY record_id) n "
-            "USING (record_id) ORDER BY f.path, f.record_id"
+            "ORDER BY f.path, f.record_id"
         )
         for window in _export_windows(store, rows):
             if out_json is not None:

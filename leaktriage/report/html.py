@@ -18,10 +18,10 @@ import secrets
 import shutil
 import tempfile
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from leaktriage import __version__
@@ -37,6 +37,9 @@ from leaktriage.report.data import (
 )
 from leaktriage.report.timeline import timeline_svg
 from leaktriage.store import Store
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TYPE_NAMES = {
     "application/pdf": "PDF",
@@ -66,13 +69,19 @@ TOP_FLAGGED = 12
 """Flagged files listed on the first screen."""
 REPORT_NAME = "report.html"
 
-_ENV = Environment(
-    loader=PackageLoader("leaktriage.report", "templates"),
-    autoescape=select_autoescape(["html", "j2"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    # Jinja2 is loaded when a report is drawn, not by every command that names the file.
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("leaktriage.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _asset(name: str) -> str:
@@ -279,7 +288,7 @@ def _first_screen(data: ReportData, payload: str) -> str:
     )
     clusters = [g for g in data.groups if g["kind"] == "fingerprint_cluster"]
     others = [g for g in data.groups if g["kind"] != "fingerprint_cluster"]
-    template = _ENV.get_template("report.html.j2")
+    template = _env().get_template("report.html.j2")
     return template.render(
         csp=csp,
         css=Markup(css),
