@@ -331,8 +331,8 @@ def hashing(work: Path, count: int, size_mb: int, repeat: int, workers: int | No
             f"({100 * steady / sha_only:.0f}% of raw sha256, {100 * steady / limit:.0f}% "
             f"of {limit_name})"
         )
-        if label.startswith("--no-md5"):
-            RESULTS["hash_share"] = 100 * steady / sha_only
+        key = "hash_share" if label.startswith("--no-md5") else "hash_share_md5"
+        RESULTS[key] = 100 * whole / sha_only
     shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(work / "out-large", ignore_errors=True)
 
@@ -419,15 +419,26 @@ def summary() -> None:
         ("growth", "peak PSS flat (x1.25 at most) over the series", lambda v: v <= 1.25, "x{:.2f}"),
         ("speedup", "first unchanged re-scan >= 20x faster", lambda v: v >= 20, "{:.1f}x"),
         ("speedup_later", "next unchanged re-scan >= 20x faster", lambda v: v >= 20, "{:.1f}x"),
-        ("hash_share", "hashing-bound >= 70% of raw sha256", lambda v: v >= 70, "{:.0f}%"),
+        (
+            "hash_share",
+            "hashing-bound, --no-md5 >= 70% of raw sha256",
+            lambda v: v >= 70,
+            "{:.0f}%",
+        ),
+        (
+            "hash_share_md5",
+            "hashing-bound, default (+md5) >= 70% of raw sha256",
+            lambda v: v >= 70,
+            "{:.0f}%",
+        ),
         ("dask_same", "Dask output identical", lambda v: v is True, "{}"),
     )
     for key, label, ok, shown in checks:
         if key not in RESULTS:
-            print(f"    {label:44}: not measured")
+            print(f"    {label:52}: not measured")
             continue
         value = RESULTS[key]
-        print(f"    {label:44}: {shown.format(value):>10}  {'met' if ok(value) else 'NOT met'}")
+        print(f"    {label:52}: {shown.format(value):>10}  {'met' if ok(value) else 'NOT met'}")
 
 
 def main() -> int:
