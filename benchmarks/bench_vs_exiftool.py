@@ -135,9 +135,13 @@ def run(command: list[str], ok: tuple[int, ...] = (0,)) -> Run:
     code = os.waitstatus_to_exitcode(status)
     if code not in ok:
         raise SystemExit(f"{command[:4]} failed with exit code {code}")
-    # The direct child's own CPU is exact (wait4); its descendants' as last sampled.
-    others = sum(cpu for pid, cpu in cpu_seen.items() if pid != process.pid)
-    return Run(elapsed, usage.ru_utime + usage.ru_stime + others, peak / 1024, peak_pss / 1024)
+    # Each process's own CPU as last sampled (at most one interval lost per process). Not
+    # wait4's figure: it adds every descendant reaped inside the tree (the fork server reaps
+    # the workers, the scan reaps the fork server), which the samples already count.
+    cpu = sum(cpu_seen.values())
+    if cpu == 0.0:  # a command too short to be sampled: wait4's figure is then exact enough
+        cpu = usage.ru_utime + usage.ru_stime
+    return Run(elapsed, cpu, peak / 1024, peak_pss / 1024)
 
 
 def leaktriage(path: Path, out: Path, workers: int | None, *extra: str) -> Run:
