@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from xml.sax.saxutils import escape, quoteattr
 
 WIDTH = 640
 LEFT = 106
@@ -68,6 +67,9 @@ def timeline_svg(
 
     ``latest`` is the newest plausible date (the run's start): later ones go to the edge bin.
     """
+    # Loaded here: xml.sax pulls in urllib and http.client, which no other command needs.
+    from xml.sax.saxutils import escape, quoteattr
+
     ceiling = (latest or datetime.now(tz=UTC)) + timedelta(days=366)
     # Each row is read twice (range, then bins), never held: it may stream from the store.
     first = last = None
