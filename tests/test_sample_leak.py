@@ -187,8 +187,18 @@ def test_rescan_after_a_removal_keeps_the_gone_record_out_of_the_analysis(
     out = tmp_path / "out"
     config = ScanConfig(leak_date=date.fromisoformat(LEAK_DATE), workers=1)
     run_scan(leak, out, config)
+
+    def modified_points() -> int:
+        store = Store.open_existing(out)
+        try:
+            return len(list(load_report_data(store).timeline["modified"]))
+        finally:
+            store.close()
+
+    before = modified_points()
     (leak / "documents" / "ooxml" / "budget_ru.xlsx").unlink()
     summary = run_scan(leak, out, config)
+    assert modified_points() == before - 1  # the removed workbook's doc.modified is gone too
     assert summary.gone == 1
     states = {}
     for line in (out / "files.jsonl").read_text(encoding="utf-8").splitlines():

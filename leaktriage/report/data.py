@@ -612,7 +612,7 @@ class _TimelineRow:
         first = " ".join(f"WHEN ? THEN {i}" for i in range(len(self._names)))
         for verdict, value, _ in self._db.execute(
             f"SELECT f.verdict, d.value, min(CASE d.name {first} END) FROM fields d "
-            f"JOIN files f USING (record_id) WHERE d.ord = 0 AND d.name IN ({marks}) "
+            f"JOIN present_files f USING (record_id) WHERE d.ord = 0 AND d.name IN ({marks}) "
             "GROUP BY d.record_id ORDER BY f.path, f.record_id",
             (*self._names, *self._names),
         ):
