@@ -219,7 +219,7 @@ def iter_entities(store: Store) -> Iterator[EntityProxy]:
     table = f"temp.ftm_folders_{next(_TABLE_IDS)}"
     db.execute(f"CREATE TABLE {table} (path TEXT PRIMARY KEY)")
     try:
-        tops = db.execute("SELECT path FROM files WHERE parent_id IS NULL")
+        tops = db.execute("SELECT path FROM present_files WHERE parent_id IS NULL")
         while chunk := tops.fetchmany(BATCH):
             folders = {(f,) for (path,) in chunk for f in _folders(path)}
             db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", sorted(folders))
