@@ -46,7 +46,7 @@ from leaktriage.walk import (
     name_issues,
     read_disk_file,
 )
-from leaktriage.workers import ExtractorPool, default_workers
+from leaktriage.workers import ExtractorPool, default_workers, stop_forkserver
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
@@ -824,6 +824,7 @@ def run_scan(
                 written += 1
                 if progress:
                     progress(record)
+    stop_forkserver()  # the parsers' memory is not needed by the stages that follow
     gone = db.mark_gone(run_id)
     db.set_reuse_key(run_id, key)
     counts = pipeline.counts

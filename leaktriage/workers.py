@@ -281,7 +281,7 @@ class ExtractorPool:
             self._send(fresh, job_id, source)
 
     def close(self) -> None:
-        """Stop every worker, and the fork server once no pool of this process needs it."""
+        """Stop every worker (the fork server stays, warm, for the next pool)."""
         for worker in self._workers:
             with contextlib.suppress(BrokenPipeError, OSError):
                 worker.conn.send(None)
@@ -294,8 +294,6 @@ class ExtractorPool:
         if self._workers:
             self._workers = []
             ExtractorPool._open -= 1
-            if ExtractorPool._open == 0:
-                _stop_forkserver()
 
     def __enter__(self) -> ExtractorPool:
         return self
@@ -304,11 +302,16 @@ class ExtractorPool:
         self.close()
 
 
-def _stop_forkserver() -> None:
-    """Stop the fork server: it holds the pre-loaded parsers (over 100 MiB) for nothing once
-    extraction is over, while the corpus stage and the report run. The next pool starts a
-    new one. ``_stop`` is CPython's own way of doing so (used by its tests); where it is
-    missing the server simply stays until the process exits."""
+def stop_forkserver() -> None:
+    """Stop the fork server unless a pool of this process still has workers.
+
+    It holds the pre-loaded parsers (over 100 MiB) for nothing once a scan's extraction is
+    over, while the corpus stage and the report run; a later pool starts a new one (half a
+    second of imports), which is why only a whole scan calls this, not ``triage_file``.
+    ``_stop`` is CPython's own way of doing so (used by its tests); where it is missing the
+    server simply stays until the process exits."""
+    if ExtractorPool._open:
+        return
     from multiprocessing import forkserver
 
     server = getattr(forkserver, "_forkserver", None)

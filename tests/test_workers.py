@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from leaktriage.extractors import Source
 from leaktriage.workers import ExtractorPool
@@ -118,3 +119,24 @@ def test_large_jobs_and_large_results_do_not_deadlock() -> None:
     runner.join(120)
     assert not runner.is_alive(), "scan process and workers blocked on each other's pipes"
     assert outcomes == {name: (name, str(1 << 20)) for name in names}
+
+
+def test_the_fork_server_stays_warm_between_files_and_stops_after_a_scan(
+    sample_leak: Path, tmp_path: Path
+) -> None:
+    from multiprocessing import forkserver
+
+    from leaktriage.api import run_scan, triage_file
+
+    def server_pid() -> int | None:
+        return getattr(forkserver._forkserver, "_forkserver_pid", None)
+
+    note = tmp_path / "note.txt"
+    note.write_text("Compte rendu de la réunion du 3 mars.\n", encoding="utf-8")
+    triage_file(note)
+    first = server_pid()
+    assert first is not None
+    triage_file(note)  # an ingestion script's next file: no new server, no new imports
+    assert server_pid() == first
+    run_scan(sample_leak, tmp_path / "out")
+    assert server_pid() is None  # its parsers' memory is given back before the corpus stage
