@@ -884,8 +884,14 @@ def run_scan(
         phases,
         digests,
     )
+    # The rules' categories, from the store when the rules are the same as last run's (an
+    # unchanged re-scan then never parses them).
+    categories = db.rule_categories() if unchanged else {}
+    if not categories:
+        categories = pipeline.categories()
+        db.set_rule_categories(categories)
     beacons = db.findings_by_rules(
-        rule_id for rule_id, kind in pipeline.categories().items() if kind == "decoy"
+        rule_id for rule_id, kind in categories.items() if kind == "decoy"
     )
     # Counted from the store: the corpus stage may have changed verdicts after the walk.
     by_verdict = db.verdict_counts() if config.use_rules else {}

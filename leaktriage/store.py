@@ -138,6 +138,10 @@ CREATE TABLE IF NOT EXISTS run_keys (
   run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
   reuse_key TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rule_categories (
+  rule_id TEXT PRIMARY KEY,
+  category TEXT NOT NULL
+);
 CREATE VIEW IF NOT EXISTS files_view AS
 SELECT f.record_id, f.path, f.status, f.mime, f.size, f.sha256,
   (SELECT value FROM fields WHERE record_id = f.record_id AND name = 'doc.title') AS title,
@@ -202,7 +206,7 @@ FROM issues i JOIN files f USING (record_id);
 """
 
 _INDEXES = """
-CREATE INDEX IF NOT EXISTS files_path ON files(path);
+CREATE INDEX IF NOT EXISTS files_path ON files(path, record_id);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_parent ON files(parent_id);
 CREATE INDEX IF NOT EXISTS fields_name_value ON fields(name, value);
@@ -376,6 +380,18 @@ class Store:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO run_keys VALUES (?, ?)", (run_id, key))
 
+    def set_rule_categories(self, categories: dict[str, str]) -> None:
+        """Remember the category of every rule the last run used (decoy, alteration...)."""
+        with self.db:
+            self.db.execute("DELETE FROM rule_categories")
+            self.db.executemany(
+                "INSERT INTO rule_categories VALUES (?, ?)", sorted(categories.items())
+            )
+
+    def rule_categories(self) -> dict[str, str]:
+        """What :meth:`set_rule_categories` stored (empty when nothing was)."""
+        return dict(self.db.execute("SELECT rule_id, category FROM rule_categories"))
+
     def reuse_key(self, run_id: int) -> str | None:
         """The key :meth:`set_reuse_key` stored for a finished run, or None."""
         row = self.db.execute(
@@ -413,17 +429,19 @@ class Store:
                 "SELECT id FROM tree",
                 (json.dumps(top_ids),),
             )
+            # CROSS JOIN keeps SQLite on the kept ids (a batch) instead of scanning files or
+            # findings once per batch: the temporary table has no statistics to tell it.
             rows = db.execute(
-                "SELECT status, mime, verdict, depth, size FROM files JOIN kept "
-                "ON files.record_id = kept.id ORDER BY record_id"
+                "SELECT status, mime, verdict, depth, size FROM kept CROSS JOIN files "
+                "ON files.record_id = kept.id ORDER BY kept.id"
             ).fetchall()
             rules = [
                 r[0]
                 for r in db.execute(
                     # Rule hits only: the corpus stage and the thread checks run again
                     # over the whole store and count their own.
-                    "SELECT rule_id FROM findings JOIN kept ON findings.record_id = kept.id "
-                    "WHERE findings.source = 'rule'"
+                    "SELECT rule_id FROM kept CROSS JOIN findings "
+                    "ON findings.record_id = kept.id WHERE findings.source = 'rule'"
                 )
             ]
             db.execute(

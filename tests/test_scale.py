@@ -112,13 +112,15 @@ def test_unchanged_rescan_keeps_an_intact_report_and_redraws_a_damaged_one(
     leak: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run_scan(leak, out, ScanConfig(workers=1))
+    scanned = run_scan(leak, out, ScanConfig(workers=1))
+    assert scanned.beacons  # the sample leak's decoys
     report = out / "report.html"
     first = report.read_bytes()
     os.utime(report, ns=(1_000_000_000, 1_000_000_000))
 
     again = run_scan(leak, out, ScanConfig(workers=1))
     assert again.phases["extract"] >= 0 and "corpus" not in again.phases
+    assert again.beacons == scanned.beacons  # categories from the store, rules not parsed
     assert report.stat().st_mtime_ns == 1_000_000_000  # not rewritten
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["outputs"]["report.html"] == hashlib.sha256(first).hexdigest()
