@@ -14,11 +14,9 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-if TYPE_CHECKING:
-    import magic
-
+import magic
 
 ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 """What zipfile raises on a damaged member (bad headers, bad deflate/lzma/bzip2 data)."""
@@ -201,10 +199,7 @@ _ALIASES = {
 
 @lru_cache(maxsize=1)
 def _magic() -> magic.Magic:
-    # One libmagic handle per process; creating it loads the signature database. Imported
-    # here: the scanning process types most items by signature and may never need it.
-    import magic
-
+    # One libmagic handle per process; creating it loads the signature database.
     return magic.Magic(mime=True)
 
 
@@ -241,8 +236,6 @@ def sniff(head: bytes, opener: Opener | None = None) -> str:
     known = sniff_fast(head, opener)
     if known is not None:
         return known
-    import magic
-
     try:
         mime = _magic_mime(head[:MAGIC_BYTES])
     except magic.MagicException:
