@@ -74,3 +74,29 @@ def test_scan_inside_a_network_namespace(sample_leak: Path, tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "o" / "files.jsonl").read_text().count("\n") > 10
+
+
+def test_what_loads_on_first_use_loads_under_the_console_scripts_sandbox() -> None:
+    # The console script arms the hook right after importing its modules; everything a
+    # scan imports later (on first use) must load without starting a process.
+    code = "\n".join(
+        (
+            "import leaktriage.cli",
+            "from leaktriage.sandbox import forbid_network",
+            "forbid_network()",
+            "from leaktriage import detect",
+            "assert detect.sniff(b'Compte rendu de la reunion.\\n', None) == 'text/plain'",
+            "import sklearn.cluster, sklearn.ensemble, sklearn.neighbors, sklearn.preprocessing",
+            "import leaktriage.corpus",
+            "from leaktriage.report.html import _env",
+            "_env().get_template('report.html.j2')",
+            "from xml.sax.saxutils import escape",
+            "from leaktriage.extractors import _dkim",
+            "print('ok')",
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
