@@ -303,6 +303,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise sqlite3.DatabaseError(
@@ -491,6 +492,7 @@ class Store:
                 with contextlib.closing(sqlite3.connect(self.path)) as db:
                     db.execute("PRAGMA synchronous=NORMAL")
                     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
                     while (batch := batches.get()) is not None:
                         _insert_batch(db, batch, replace=not bulk)
             except Exception as exc:  # noqa: BLE001 - re-raised in the scanning thread
@@ -844,6 +846,10 @@ class Store:
 
 BUSY_TIMEOUT_MS = 60_000
 """How long a connection waits for the other one's write transaction to end."""
+WAL_CHECKPOINT_PAGES = 16_384
+"""Pages (64 MiB) the write-ahead log may hold before SQLite copies them into the store. At
+SQLite's default of 1,000 the b-tree pages a scan touches all over (indexes of random record
+ids) were copied again every 4 MiB: a tenth of a 5,000-file scan's time."""
 
 _Batch = tuple[
     list[tuple[str]],
