@@ -14,13 +14,13 @@ import email
 import io
 import logging
 import zipfile
-import zlib
 from collections.abc import Iterator
 from email import policy
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from leaktriage.detect import ZIP_READ_ERRORS
 from leaktriage.errors import LeakTriageError
 from leaktriage.extractors import Source
 
@@ -119,7 +119,7 @@ def _zip_parts(data: bytes, budget: list[int]) -> Iterator[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()[:MAX_PARTS]
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_READ_ERRORS:
         return
     for info in members:
         if info.is_dir() or info.flag_bits & 0x1:
@@ -129,7 +129,7 @@ def _zip_parts(data: bytes, budget: list[int]) -> Iterator[tuple[str, bytes]]:
                 # Read what is really there, never more than the budget: sizes in the
                 # directory are the attacker's word.
                 blob = handle.read(min(MAX_PART_BYTES, max(budget[0], 0)) + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, zlib.error):
+        except (*ZIP_READ_ERRORS, NotImplementedError):
             continue
         yield f"zip:{info.filename}", blob
 
