@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from leaktriage.errors import LeakTriageError
+from leaktriage.model import Severity
 from leaktriage.rules import (
     CORPUS_CATEGORIES,
     CORPUS_TITLES,
@@ -36,7 +37,8 @@ VERDICT_LEGEND = {
     "unreadable": "could not be read (encrypted, corrupt, unsupported); no judgement",
     "no_signal": "no rule fired; this is not proof that the file is genuine",
 }
-SEVERITIES = ("high", "medium", "low", "info")
+SEVERITIES = tuple(s.name.lower() for s in sorted(Severity, reverse=True))
+"""Severity names as the store has them, most worrying first."""
 TIMELINE_FIELDS = {
     "created": ("doc.created", "pdf.xmp_created", "image.datetime_original"),
     "modified": ("doc.modified", "pdf.xmp_modified"),
