@@ -849,17 +849,18 @@ def run_scan(
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     # Exports are kept only when not one line can differ: nothing changed and every record
     # was already "reused" in them (else the lines' scan_state changes); and intact.
-    exports = ["files.jsonl", "files.csv"]
+    jsonl, csv_file = out / "files.jsonl", out / "files.csv"
     verify = config.verify_hashes
+    exports = [jsonl.name, csv_file.name]
     digests = kept_outputs(out, exports, verify) if unchanged and settled else {}
     if len(digests) < len(exports):
         if not unchanged:  # the corpus stage and threads just changed findings
             store.refresh_export_cache(db)
-        store.export_files(db, out / "files.jsonl", out / "files.csv", digests)
+        store.export_files(db, jsonl, csv_file, digests)
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     lap("exports")
     # The report shows records, findings and corpus results only: when none of them changed
-    # and the previous report is intact (its manifest hash), it is kept, not re-rendered.
+    # and the previous report is intact (see kept_outputs), it is kept, not re-rendered.
     kept = kept_outputs(out, [REPORT_NAME], verify) if unchanged else {}
     digests.update(kept)
     if REPORT_NAME not in kept:
@@ -875,12 +876,7 @@ def run_scan(
         started,
         finished,
         dict(counts.by_status),
-        [
-            out / "files.jsonl",
-            out / "files.csv",
-            out / REPORT_NAME,
-            *([keys_file] if keys_file else []),
-        ],
+        [jsonl, csv_file, out / REPORT_NAME, *([keys_file] if keys_file else [])],
         phases,
         digests,
     )

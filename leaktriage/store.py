@@ -1141,14 +1141,11 @@ def refresh_export_cache(store: Store) -> int:
         if not stale:
             return refreshed
         last = stale[-1][0]
-        patch = [r for r in stale if r[1] is not None and r[2] is not None]
-        found = _findings_json(store, [r[0] for r in patch]) if patch else {}
-        rows = []
-        for rid, line, row, verdict, score, n in patch:
-            line, row = _patched(line, row, verdict, score, found.get(rid, []))
-            rows.append((rid, n, verdict, score, line, row))
-        missing = [r[0] for r in stale if r[1] is None or r[2] is None]
-        rows.extend(_cache_row(record) for record in store.load_many(missing))
+        lines = _current_lines(store, [(r[0], r[1], r[2], r[3], r[4], True) for r in stale])
+        rows = [
+            (rid, n, verdict, score, line, row)
+            for (rid, _, _, verdict, score, n), (line, row) in zip(stale, lines, strict=True)
+        ]
         with store.db:
             store.db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", rows)
         refreshed += len(rows)
@@ -1158,34 +1155,49 @@ def _export_windows(
     store: Store, rows: Iterable[tuple[Any, ...]]
 ) -> Iterator[list[tuple[str, str, str]]]:
     """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query,
-    ``BATCH`` records at a time in the query's order. Cached lines are used as they are; a
-    record whose findings, verdict or score changed since it was cached (as corpus steps
-    do) gets those three patched into its cached line and row, from one query per window;
-    a record without a cached line is loaded and rendered whole."""
-    pending: list[tuple[str, str | None, str | None, str, Any, Any, bool]] = []
+    ``BATCH`` records at a time in the query's order (see :func:`_current_lines`)."""
+    pending: list[tuple[str, str | None, str | None, Any, Any, bool]] = []
+    states: list[str] = []
 
     def flush() -> list[tuple[str, str, str]]:
-        changed = [p[0] for p in pending if p[6] and p[1] is not None]
-        missing = [p[0] for p in pending if p[1] is None or p[2] is None]
-        found = _findings_json(store, changed) if changed else {}
-        whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
-        out: list[tuple[str, str, str]] = []
-        for rid, line, row, state, verdict, score, stale in pending:
-            if line is None or row is None:
-                _, _, _, _, line, row = whole[rid]
-            elif stale:
-                line, row = _patched(line, row, verdict, score, found.get(rid, []))
-            out.append((line, row, state))
+        out = [
+            (line, row, state)
+            for (line, row), state in zip(_current_lines(store, pending), states, strict=True)
+        ]
         pending.clear()
+        states.clear()
         return out
 
     for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
         stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
-        pending.append((rid, line, row, state, verdict, score, stale))
+        pending.append((rid, line, row, verdict, score, stale))
+        states.append(state)
         if len(pending) >= BATCH:
             yield flush()
     if pending:
         yield flush()
+
+
+def _current_lines(
+    store: Store, batch: list[tuple[str, str | None, str | None, Any, Any, bool]]
+) -> list[tuple[str, str]]:
+    """``(JSON line, CSV row)`` of each ``(record_id, cached line, cached row, verdict, score,
+    stale)`` as the store now holds the record. Cached lines are used as they are; a stale one
+    (its findings, verdict or score changed since, as corpus steps do) gets those three
+    patched in, from one query for the batch; a record without a cached line is loaded and
+    rendered whole."""
+    changed = [rid for rid, line, row, _, _, stale in batch if stale and line is not None]
+    missing = [rid for rid, line, row, _, _, _ in batch if line is None or row is None]
+    found = _findings_json(store, changed) if changed else {}
+    whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
+    out: list[tuple[str, str]] = []
+    for rid, line, row, verdict, score, stale in batch:
+        if line is None or row is None:
+            _, _, _, _, line, row = whole[rid]
+        elif stale:
+            line, row = _patched(line, row, verdict, score, found.get(rid, []))
+        out.append((line, row))
+    return out
 
 
 _VERDICT_CELL = CSV_COLUMNS.index("verdict")
