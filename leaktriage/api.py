@@ -847,23 +847,26 @@ def run_scan(
         lap("threads")
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
-    # Exports are kept only when not one line can differ: nothing changed and every record
-    # was already "reused" in them (else the lines' scan_state changes); and intact.
+    # Outputs of the previous run are kept when intact (see kept_outputs) and when not one
+    # byte could differ: the report shows records, findings and corpus results only, so it
+    # needs nothing changed; the exports also need every record already "reused" in them
+    # (else each line's scan_state changes).
     jsonl, csv_file = out / "files.jsonl", out / "files.csv"
     verify = config.verify_hashes
     exports = [jsonl.name, csv_file.name]
-    digests = kept_outputs(out, exports, verify) if unchanged and settled else {}
+    kept: dict[str, str] = {}
+    if unchanged:
+        kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
+    digests = {name: kept[name] for name in exports if name in kept}
     if len(digests) < len(exports):
         if not unchanged:  # the corpus stage and threads just changed findings
             store.refresh_export_cache(db)
         store.export_files(db, jsonl, csv_file, digests)
     keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     lap("exports")
-    # The report shows records, findings and corpus results only: when none of them changed
-    # and the previous report is intact (see kept_outputs), it is kept, not re-rendered.
-    kept = kept_outputs(out, [REPORT_NAME], verify) if unchanged else {}
-    digests.update(kept)
-    if REPORT_NAME not in kept:
+    if REPORT_NAME in kept:
+        digests[REPORT_NAME] = kept[REPORT_NAME]
+    else:
         from leaktriage.report import write_html
 
         write_html(db, out / REPORT_NAME)
