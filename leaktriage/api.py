@@ -763,7 +763,8 @@ class RunSummary:
     """Records of files no longer in the dump, marked gone in this run."""
     phases: dict[str, float] = field(default_factory=dict)
     """Wall-clock seconds of each stage (walk and extraction, corpus, threads, exports,
-    report), for finding where a slow scan spends its time."""
+    report), for finding where a slow scan spends its time. The report is rendered in its own
+    process while the exports are written; its figure is the wait for it after them."""
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -858,18 +859,30 @@ def run_scan(
     if unchanged:
         kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
     digests = {name: kept[name] for name in exports if name in kept}
-    if len(digests) < len(exports):
-        if not unchanged:  # the corpus stage and threads just changed findings
-            store.refresh_export_cache(db)
-        store.export_files(db, jsonl, csv_file, digests)
-    keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
+    report_path = out / REPORT_NAME
+    # The report reads only what is settled by now; with workers allowed, it is rendered in
+    # a process of its own while this one writes the exports (each takes seconds on a large
+    # dump, and the workers' cores are free again).
+    apart = None
+    if REPORT_NAME not in kept and config.workers != 0:
+        apart = _ReportProcess(db.path, report_path)
+    try:
+        if len(digests) < len(exports):
+            if not unchanged:  # the corpus stage and threads just changed findings
+                store.refresh_export_cache(db)
+            store.export_files(db, jsonl, csv_file, digests)
+        keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
+    except BaseException:
+        if apart is not None:
+            apart.stop()
+        raise
     lap("exports")
     if REPORT_NAME in kept:
         digests[REPORT_NAME] = kept[REPORT_NAME]
-    else:
+    elif apart is None or not apart.join():
         from leaktriage.report import write_html
 
-        write_html(db, out / REPORT_NAME)
+        write_html(db, report_path)
     lap("report")
     write_manifest(
         out,
@@ -912,6 +925,59 @@ def run_scan(
         gone=gone,
         phases=phases,
     )
+
+
+def _render_report(db_path: str, out_path: str) -> None:
+    """Body of the report's process: the store opened read-only, the report written."""
+    import signal
+
+    from leaktriage.report import write_html
+    from leaktriage.sandbox import forbid_network
+    from leaktriage.store import Store
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan's process handles Ctrl-C
+    forbid_network()
+    store = Store(Path(db_path), readonly=True)
+    try:
+        write_html(store, Path(out_path))
+    finally:
+        store.close()
+
+
+class _ReportProcess:
+    """``report.html`` rendered in a fresh process (``spawn``: nothing of the scan's state,
+    threads or parsers is inherited). The report is written to a temporary name and renamed,
+    so a process that fails leaves no partial report; the caller then renders it itself."""
+
+    def __init__(self, db_path: Path, out_path: Path) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(
+            target=_render_report, args=(str(db_path), str(out_path)), daemon=True
+        )
+        self.process.start()
+
+    def stop(self) -> None:
+        """Kill the process (the scan failed before its report was needed)."""
+        self.process.kill()
+        self.process.join()
+
+    def join(self) -> bool:
+        """Wait for the process; True when it wrote the report."""
+        try:
+            self.process.join()
+        finally:
+            if self.process.is_alive():  # interrupted while waiting
+                self.process.kill()
+                self.process.join()
+        if self.process.exitcode != 0:
+            log.warning(
+                "the report's process failed (exit %s); rendering it here",
+                self.process.exitcode,
+            )
+            return False
+        return True
 
 
 def _refuse_out_inside_input(root: Path, out: Path) -> None:

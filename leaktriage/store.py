@@ -296,8 +296,20 @@ def _parse_time(text: str | None) -> datetime | None:
 class Store:
     """One scan's SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        """Open (and create) the store at ``path``; with ``readonly``, open an existing one
+        for reading only, beside the process that writes it (the report's own process)."""
         self.path = path
+        if readonly:
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"{path} has store schema {version}; this leaktriage reads {SCHEMA_VERSION}"
+                )
+            self._bulk = False
+            return
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")

@@ -332,3 +332,40 @@ def test_cli_dask_needs_a_scheduler_and_no_md5_drops_md5(leak: Path, tmp_path: P
     (line,) = _lines(tmp_path / "m")
     assert line["md5"] is None
     assert line["sha256"] == hashlib.sha256(one.read_bytes()).hexdigest()
+
+
+def test_report_rendered_apart_is_the_report_of_the_store(
+    sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaktriage.api import _ReportProcess
+    from leaktriage.report import write_html
+
+    out = tmp_path / "out"
+    run_scan(sample_leak, out, ScanConfig(workers=1))  # the report in its own process
+    store = Store.open_existing(out)
+    try:
+        write_html(store, tmp_path / "here.html")
+    finally:
+        store.close()
+    assert (out / "report.html").read_bytes() == (tmp_path / "here.html").read_bytes()
+    assert not list(out.glob("*.tmp"))
+
+    # A process that fails writes nothing; the scan then renders the report itself.
+    failed = _ReportProcess(tmp_path / "missing.sqlite", tmp_path / "never.html")
+    assert failed.join() is False
+    assert not (tmp_path / "never.html").exists()
+
+    def fail(self: _ReportProcess) -> bool:
+        self.stop()
+        return False
+
+    monkeypatch.setattr(_ReportProcess, "join", fail)
+    run_scan(sample_leak, tmp_path / "again", ScanConfig(workers=1, reuse=False))
+    store = Store.open_existing(tmp_path / "again")
+    try:
+        write_html(store, tmp_path / "again.html")
+    finally:
+        store.close()
+    assert (tmp_path / "again" / "report.html").read_bytes() == (
+        tmp_path / "again.html"
+    ).read_bytes()

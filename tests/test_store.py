@@ -158,3 +158,23 @@ def test_views_read_well(tmp_path: Path) -> None:
     row = db.execute("SELECT path, last_modified_by, created FROM files_view").fetchone()
     assert row == ("dump/mail.zip!budget.xlsx", "Георгий Петровский", "2017-03-01T08:00:00Z")
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_readonly_store_reads_beside_the_writer_and_refuses_writes(tmp_path: Path) -> None:
+    writer = Store(tmp_path / "triage.sqlite")
+    try:
+        run = writer.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+        with writer.writer(run) as write:
+            write(_record())
+        reader = Store(tmp_path / "triage.sqlite", readonly=True)
+        try:
+            assert reader.load(_record().record_id) == _record()
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                reader.db.execute("DELETE FROM files")
+        finally:
+            reader.close()
+        assert writer.record_ids() == [_record().record_id]
+    finally:
+        writer.close()
+    with pytest.raises(sqlite3.OperationalError):
+        Store(tmp_path / "missing.sqlite", readonly=True)
