@@ -78,22 +78,19 @@ CREATE TABLE IF NOT EXISTS fields (
   name TEXT NOT NULL,
   ord INTEGER NOT NULL,
   value TEXT,
-  value_type TEXT NOT NULL,
-  PRIMARY KEY (record_id, name, ord)
+  value_type TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS raw_fields (
   record_id TEXT NOT NULL REFERENCES files(record_id),
   key TEXT NOT NULL,
-  value TEXT,
-  PRIMARY KEY (record_id, key)
+  value TEXT
 );
 CREATE TABLE IF NOT EXISTS issues (
   record_id TEXT NOT NULL REFERENCES files(record_id),
   ord INTEGER NOT NULL,
   stage TEXT NOT NULL,
   code TEXT NOT NULL,
-  message TEXT NOT NULL,
-  PRIMARY KEY (record_id, ord)
+  message TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS findings (
   finding_id INTEGER PRIMARY KEY,
@@ -111,8 +108,7 @@ CREATE TABLE IF NOT EXISTS evidence (
   ord INTEGER NOT NULL,
   field TEXT NOT NULL,
   value TEXT,
-  note TEXT,
-  PRIMARY KEY (finding_id, ord)
+  note TEXT
 );
 CREATE TABLE IF NOT EXISTS file_state (
   record_id TEXT PRIMARY KEY,
@@ -206,6 +202,10 @@ FROM issues i JOIN files f USING (record_id);
 """
 
 _INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS fields_key ON fields(record_id, name, ord);
+CREATE UNIQUE INDEX IF NOT EXISTS raw_fields_key ON raw_fields(record_id, key);
+CREATE UNIQUE INDEX IF NOT EXISTS issues_key ON issues(record_id, ord);
+CREATE UNIQUE INDEX IF NOT EXISTS evidence_key ON evidence(finding_id, ord);
 CREATE INDEX IF NOT EXISTS files_path ON files(path, record_id);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 CREATE INDEX IF NOT EXISTS files_parent ON files(parent_id);
@@ -213,10 +213,15 @@ CREATE INDEX IF NOT EXISTS fields_name_value ON fields(name, value);
 CREATE INDEX IF NOT EXISTS issues_code ON issues(code);
 CREATE INDEX IF NOT EXISTS findings_record ON findings(record_id);
 """
-"""Secondary indexes: dropped while a fresh store is bulk-loaded and built once at the end
-(one sort instead of a B-tree insertion per row)."""
+"""Indexes: dropped while a fresh store is bulk-loaded and built once at the end (one sort
+instead of a B-tree insertion per row). The keys of the per-record tables are unique indexes
+rather than primary keys for that reason: the writer makes them unique by construction."""
 
 _INDEX_NAMES = (
+    "fields_key",
+    "raw_fields_key",
+    "issues_key",
+    "evidence_key",
     "files_path",
     "files_sha256",
     "files_parent",
