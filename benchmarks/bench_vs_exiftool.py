@@ -99,7 +99,9 @@ def _pss_kib(pid: int) -> int:
 
 def run(command: list[str], ok: tuple[int, ...] = (0,)) -> Run:
     """Run ``command`` (output discarded); sample the memory and CPU of its process tree
-    every 20 ms. An exit code outside ``ok`` stops the benchmark."""
+    every 20 ms. An exit code outside ``ok`` stops the benchmark. Dirty pages (of the copy
+    or the removal just made) are written out first, so no run pays for an earlier one's."""
+    os.sync()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     peak = 0
@@ -460,6 +462,18 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temp dir)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lt-vs-exif-", dir=args.work))
+    # An installed wheel has its modules byte-compiled; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE would compile every edited module again at each run.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(Path(__file__).resolve().parents[1] / "leaktriage"),
+        ],
+        check=True,
+    )
     try:
         print(f"machine: {machine()}")
         print(f"exiftool {exiftool_version()}; leaktriage workers: {args.workers or 'default'}")

@@ -127,8 +127,8 @@ CREATE TABLE IF NOT EXISTS export_cache (
   findings INTEGER NOT NULL,
   verdict TEXT,
   score REAL,
-  jsonl TEXT NOT NULL,
-  csv TEXT NOT NULL
+  jsonl BLOB NOT NULL,
+  csv BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS run_keys (
   run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
@@ -875,7 +875,7 @@ _Batch = tuple[
     list[tuple[str, str, str]],
     list[tuple[str, int, str, str, str]],
     list[tuple[str, int, int]],
-    list[tuple[str, int, str | None, float | None, str, str]],
+    list[tuple[str, int, str | None, float | None, bytes, bytes]],
     list[tuple[str, tuple[Finding, ...]]],
 ]
 """The rows of one batch of records, table by table (ids, files, fields, raw fields,
@@ -1056,7 +1056,7 @@ def export_files(
             csv.writer(header).writerow((*CSV_COLUMNS, "scan_state"))
             out_csv.write(header.getvalue())
         rows = store.db.execute(
-            "SELECT f.record_id, c.jsonl, c.csv, c.findings, c.verdict, c.score, f.verdict, "
+            f"SELECT f.record_id, {_CACHED_LINES}, c.findings, c.verdict, c.score, f.verdict, "
             "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
             "coalesce(s.state, 'new') FROM files f "
             "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
@@ -1064,10 +1064,16 @@ def export_files(
         )
         for window in _export_windows(store, rows):
             if out_json is not None:
-                lines = (f'{line[:-1]}, "scan_state": "{state}"}}\n' for line, _, state in window)
-                out_json.write("".join(lines))
+                out_json.write_bytes(
+                    b"".join(
+                        b'%s, "scan_state": "%s"}\n' % (line[:-1], state)
+                        for line, _, state in window
+                    )
+                )
             if out_csv is not None:
-                out_csv.write("".join(f"{row},{state}\r\n" for _, row, state in window))
+                out_csv.write_bytes(
+                    b"".join(b"%s,%s\r\n" % (row, state) for _, row, state in window)
+                )
             count += len(window)
     if digests is not None:
         for written in (out_json, out_csv):
@@ -1089,7 +1095,9 @@ class _HashedFile:
         return self
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
         self.digest.update(data)
         assert self._handle is not None
         self._handle.write(data)
@@ -1099,8 +1107,11 @@ class _HashedFile:
             self._handle.close()
 
 
-def _cache_row(record: FileRecord) -> tuple[str, int, str | None, float | None, str, str]:
-    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``."""
+def _cache_row(
+    record: FileRecord,
+) -> tuple[str, int, str | None, float | None, bytes, bytes]:
+    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``; the
+    line and the row in UTF-8, as the exports hold them (copied out without re-encoding)."""
     data = record.to_json()
     line = json.dumps(data, ensure_ascii=False, sort_keys=True)
     buffer = io.StringIO()
@@ -1110,8 +1121,8 @@ def _cache_row(record: FileRecord) -> tuple[str, int, str | None, float | None, 
         len(record.findings),
         record.verdict,
         record.score,
-        line,
-        buffer.getvalue(),
+        line.encode("utf-8"),
+        buffer.getvalue().encode("utf-8"),
     )
 
 
@@ -1148,7 +1159,7 @@ def refresh_export_cache(store: Store) -> int:
     last = ""
     while True:
         stale = store.db.execute(
-            "SELECT f.record_id, c.jsonl, c.csv, f.verdict, f.score, "
+            f"SELECT f.record_id, {_CACHED_LINES}, f.verdict, f.score, "
             "(SELECT count(*) FROM findings WHERE record_id = f.record_id) AS n "
             "FROM files f LEFT JOIN export_cache c USING (record_id) WHERE f.record_id > ? "
             "AND (c.record_id IS NULL OR c.findings != n OR c.verdict IS NOT f.verdict "
@@ -1168,15 +1179,21 @@ def refresh_export_cache(store: Store) -> int:
         refreshed += len(rows)
 
 
+_CACHED_LINES = "CAST(c.jsonl AS BLOB), CAST(c.csv AS BLOB)"
+"""The cached line and row, as UTF-8 bytes whatever their storage class."""
+
+_Cached = tuple[str, bytes | None, bytes | None, Any, Any, bool]
+
+
 def _export_windows(
     store: Store, rows: Iterable[tuple[Any, ...]]
-) -> Iterator[list[tuple[str, str, str]]]:
-    """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query,
-    ``BATCH`` records at a time in the query's order (see :func:`_current_lines`)."""
-    pending: list[tuple[str, str | None, str | None, Any, Any, bool]] = []
-    states: list[str] = []
+) -> Iterator[list[tuple[bytes, bytes, bytes]]]:
+    """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query, in
+    UTF-8, ``BATCH`` records at a time in the query's order (see :func:`_current_lines`)."""
+    pending: list[_Cached] = []
+    states: list[bytes] = []
 
-    def flush() -> list[tuple[str, str, str]]:
+    def flush() -> list[tuple[bytes, bytes, bytes]]:
         out = [
             (line, row, state)
             for (line, row), state in zip(_current_lines(store, pending), states, strict=True)
@@ -1188,16 +1205,14 @@ def _export_windows(
     for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
         stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
         pending.append((rid, line, row, verdict, score, stale))
-        states.append(state)
+        states.append(state.encode("ascii"))
         if len(pending) >= BATCH:
             yield flush()
     if pending:
         yield flush()
 
 
-def _current_lines(
-    store: Store, batch: list[tuple[str, str | None, str | None, Any, Any, bool]]
-) -> list[tuple[str, str]]:
+def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, bytes]]:
     """``(JSON line, CSV row)`` of each ``(record_id, cached line, cached row, verdict, score,
     stale)`` as the store now holds the record. Cached lines are used as they are; a stale one
     (its findings, verdict or score changed since, as corpus steps do) gets those three
@@ -1207,7 +1222,7 @@ def _current_lines(
     missing = [rid for rid, line, row, _, _, _ in batch if line is None or row is None]
     found = _findings_json(store, changed) if changed else {}
     whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
-    out: list[tuple[str, str]] = []
+    out: list[tuple[bytes, bytes]] = []
     for rid, line, row, verdict, score, stale in batch:
         if line is None or row is None:
             _, _, _, _, line, row = whole[rid]
@@ -1222,20 +1237,21 @@ _SCORE_CELL = CSV_COLUMNS.index("score")
 
 
 def _patched(
-    line: str, row: str, verdict: str | None, score: float | None, findings: list[Any]
-) -> tuple[str, str]:
+    line: bytes, row: bytes, verdict: str | None, score: float | None, findings: list[Any]
+) -> tuple[bytes, bytes]:
     """A cached JSON line and CSV row with the record's current findings, verdict and score:
     the bytes :func:`_cache_row` gives for the record as the store now holds it."""
     data = json.loads(line)
     data["verdict"] = verdict
     data["score"] = score
     data["findings"] = findings
-    cells = next(csv.reader([row]))
+    cells = next(csv.reader([row.decode("utf-8")]))
     cells[_VERDICT_CELL] = _csv_cell(verdict)
     cells[_SCORE_CELL] = _csv_cell(score)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(cells)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True), buffer.getvalue()
+    line = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return line, buffer.getvalue().encode("utf-8")
 
 
 def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

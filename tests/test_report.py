@@ -757,7 +757,7 @@ def test_export_patches_changed_records_like_a_full_render(scanned: Path, tmp_pa
         rows = list(csv.reader(handle))[1:]
     for rid, (_, _, _, _, line, row) in expected.items():
         i = ids.index(rid)
-        assert lines[i] == f'{line[:-1]}, "scan_state": "{states[rid]}"}}'
-        assert rows[i] == [*next(csv.reader([row])), states[rid]]
+        assert lines[i] == f'{line.decode()[:-1]}, "scan_state": "{states[rid]}"}}'
+        assert rows[i] == [*next(csv.reader([row.decode()])), states[rid]]
     assert rows[5][11:13] == ["suspicious", "12.25"]
     assert json.loads(lines[3])["findings"][-1]["evidence"][0]["value"] == 'a "b"\nc'

@@ -218,7 +218,7 @@ def test_scan_leaves_every_cached_export_line_current(sample_leak: Path, tmp_pat
         for record in store.load_many(store.record_ids()):
             assert cached[record.record_id] == json.dumps(
                 record.to_json(), ensure_ascii=False, sort_keys=True
-            )
+            ).encode("utf-8")
     finally:
         store.close()
 

@@ -147,6 +147,20 @@ def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
     assert rows[0]["doc.title"] == '\'=HYPERLINK("http://x")'
     assert rows[1]["doc.last_modified_by"] == "Георгий Петровский"
 
+    # Cached lines are UTF-8 bytes; a store whose cache holds them as text (written by an
+    # earlier version) exports the same bytes.
+    assert store.db.execute("SELECT DISTINCT typeof(jsonl) FROM export_cache").fetchall() == [
+        ("blob",)
+    ]
+    with store.db:
+        store.db.execute(
+            "UPDATE export_cache SET jsonl = CAST(jsonl AS TEXT), csv = CAST(csv AS TEXT)"
+        )
+    export_jsonl(store, tmp_path / "text.jsonl")
+    export_csv(store, tmp_path / "text.csv")
+    for name in ("jsonl", "csv"):
+        assert (tmp_path / f"text.{name}").read_bytes() == (tmp_path / f"f.{name}").read_bytes()
+
 
 def test_views_read_well(tmp_path: Path) -> None:
     store = Store(tmp_path / "t.sqlite")
