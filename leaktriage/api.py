@@ -7,6 +7,7 @@ writes a whole scan into an output folder (SQLite store, JSONL, CSV).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -836,16 +838,27 @@ def run_scan(
     # or gone keeps the previous run's results, which were made from the same records.
     corpus = None
     unchanged = reuse is not None and written == 0 and gone == 0
+    report_path = out / REPORT_NAME
+    # The report is rendered in a process of its own while this one writes the exports (with
+    # workers allowed: the workers' cores are free again). The process starts now, when the
+    # report is sure to be redrawn, and loads its libraries while the corpus stage runs here.
+    apart = None
     if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
-        from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
+        apart = _ReportProcess(db.path, report_path) if config.workers != 0 else None
+        try:
+            from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
 
-        corpus = analyze(db, config, corpus_progress) if config.use_rules else None
-        lap("corpus")
-        threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
-        pipeline.rule_hits.update(threaded.hits)
-        lap("threads")
+            corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+            lap("corpus")
+            threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
+            pipeline.rule_hits.update(threaded.hits)
+            lap("threads")
+        except BaseException:
+            if apart is not None:
+                apart.stop()
+            raise
     finished = datetime.now(tz=UTC)
     db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
     # Outputs of the previous run are kept when intact (see kept_outputs) and when not one
@@ -859,13 +872,10 @@ def run_scan(
     if unchanged:
         kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
     digests = {name: kept[name] for name in exports if name in kept}
-    report_path = out / REPORT_NAME
-    # The report reads only what is settled by now; with workers allowed, it is rendered in
-    # a process of its own while this one writes the exports (each takes seconds on a large
-    # dump, and the workers' cores are free again).
-    apart = None
-    if REPORT_NAME not in kept and config.workers != 0:
+    if apart is None and REPORT_NAME not in kept and config.workers != 0:
         apart = _ReportProcess(db.path, report_path)
+    if apart is not None:
+        apart.go()  # everything the report reads is settled now
     try:
         if len(digests) < len(exports):
             if not unchanged:  # the corpus stage and threads just changed findings
@@ -927,16 +937,27 @@ def run_scan(
     )
 
 
-def _render_report(db_path: str, out_path: str) -> None:
-    """Body of the report's process: the store opened read-only, the report written."""
+def _render_report(conn: Connection, db_path: str, out_path: str) -> None:
+    """Body of the report's process: its libraries loaded, then, once told to go, the store
+    opened read-only and the report written."""
     import signal
 
     from leaktriage.report import write_html
+    from leaktriage.report.html import preload
     from leaktriage.sandbox import forbid_network
     from leaktriage.store import Store
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan's process handles Ctrl-C
     forbid_network()
+    preload()
+    try:
+        go = conn.recv()
+    except EOFError:
+        return
+    finally:
+        conn.close()
+    if not go:
+        return
     store = Store(Path(db_path), readonly=True)
     try:
         write_html(store, Path(out_path))
@@ -947,26 +968,41 @@ def _render_report(db_path: str, out_path: str) -> None:
 class _ReportProcess:
     """``report.html`` rendered in a fresh process (``spawn``: nothing of the scan's state,
     threads or parsers is inherited). The report is written to a temporary name and renamed,
-    so a process that fails leaves no partial report; the caller then renders it itself."""
+    so a process that fails leaves no partial report; the caller then renders it itself.
+    It starts before the store is final and waits for :meth:`go`."""
 
     def __init__(self, db_path: Path, out_path: Path) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_render_report, args=(str(db_path), str(out_path)), daemon=True
+            target=_render_report, args=(child, str(db_path), str(out_path)), daemon=True
         )
         self.process.start()
+        child.close()
+        self.going = False
+
+    def go(self) -> None:
+        """Let it read the store (settled now) and write the report."""
+        self.going = True
+        with contextlib.suppress(OSError):  # a process already dead fails in join()
+            self.conn.send(True)
 
     def stop(self) -> None:
-        """Kill the process (the scan failed before its report was needed)."""
+        """End the process (the scan failed before its report was needed)."""
+        self.conn.close()
         self.process.kill()
         self.process.join()
 
     def join(self) -> bool:
-        """Wait for the process; True when it wrote the report."""
+        """Wait for the process; True when it wrote the report (never without :meth:`go`)."""
+        if not self.going:
+            self.stop()
+            return False
         try:
             self.process.join()
+            self.conn.close()
         finally:
             if self.process.is_alive():  # interrupted while waiting
                 self.process.kill()

@@ -352,8 +352,12 @@ def test_report_rendered_apart_is_the_report_of_the_store(
 
     # A process that fails writes nothing; the scan then renders the report itself.
     failed = _ReportProcess(tmp_path / "missing.sqlite", tmp_path / "never.html")
+    failed.go()
     assert failed.join() is False
     assert not (tmp_path / "never.html").exists()
+    unsent = _ReportProcess(out / "triage.sqlite", tmp_path / "unsent.html")
+    assert unsent.join() is False  # never told to go: stopped, nothing written
+    assert not (tmp_path / "unsent.html").exists()
 
     def fail(self: _ReportProcess) -> bool:
         self.stop()
@@ -369,3 +373,20 @@ def test_report_rendered_apart_is_the_report_of_the_store(
     assert (tmp_path / "again" / "report.html").read_bytes() == (
         tmp_path / "again.html"
     ).read_bytes()
+
+
+def test_scan_failing_in_the_corpus_stage_leaves_no_report_process(
+    sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    import leaktriage.corpus
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("corpus bug")
+
+    monkeypatch.setattr(leaktriage.corpus, "analyze", broken)
+    with pytest.raises(RuntimeError, match="corpus bug"):
+        run_scan(sample_leak, tmp_path / "out", ScanConfig(workers=1))
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "out" / "report.html").exists()

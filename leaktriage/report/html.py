@@ -84,6 +84,12 @@ def _env() -> Environment:
     )
 
 
+def preload() -> None:
+    """Load Jinja2 and compile the report's template, ahead of need (the report's own
+    process does it while the scan is still busy)."""
+    _env().get_template("report.html.j2")
+
+
 def _asset(name: str) -> str:
     return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
 
