@@ -264,15 +264,15 @@ def iter_tree(root: Path) -> Iterator[Item]:
             if entry.is_dir(follow_symlinks=False):
                 subfolders.append((Path(entry.path), logical))
             else:
-                yield _disk_item(Path(entry.path), logical)
+                yield _disk_item(Path(entry.path), logical, entry)
         # Depth-first in name order: push in reverse so the first name is visited first.
         stack.extend(reversed(subfolders))
 
 
-def _disk_item(path: Path, logical: str) -> Item:
+def _disk_item(path: Path, logical: str, entry: os.DirEntry[str] | None = None) -> Item:
     name = logical.rsplit("/", 1)[-1]
     try:
-        info = path.lstat()
+        info = entry.stat(follow_symlinks=False) if entry is not None else path.lstat()
     except OSError as exc:
         return Item(
             path=logical,
