@@ -840,18 +840,19 @@ def run_scan(
     unchanged = reuse is not None and written == 0 and gone == 0
     report_path = out / REPORT_NAME
     # The report is rendered in a process of its own while this one writes the exports (with
-    # workers allowed: the workers' cores are free again). The process starts now, when the
-    # report is sure to be redrawn, and loads its libraries while the corpus stage runs here.
+    # workers allowed: the workers' cores are free again). The process starts once the report
+    # is sure to be redrawn, and loads its libraries while the mail threads are checked.
     apart = None
     if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
+        from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
+
+        corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+        lap("corpus")
+        # Not before: the corpus stage holds the scan's largest memory.
         apart = _ReportProcess(db.path, report_path) if config.workers != 0 else None
         try:
-            from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
-
-            corpus = analyze(db, config, corpus_progress) if config.use_rules else None
-            lap("corpus")
             threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
             pipeline.rule_hits.update(threaded.hits)
             lap("threads")

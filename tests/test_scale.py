@@ -375,18 +375,18 @@ def test_report_rendered_apart_is_the_report_of_the_store(
     ).read_bytes()
 
 
-def test_scan_failing_in_the_corpus_stage_leaves_no_report_process(
+def test_scan_failing_once_the_report_process_started_leaves_none_behind(
     sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import multiprocessing
 
-    import leaktriage.corpus
+    import leaktriage.threads
 
     def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("corpus bug")
+        raise RuntimeError("thread check bug")
 
-    monkeypatch.setattr(leaktriage.corpus, "analyze", broken)
-    with pytest.raises(RuntimeError, match="corpus bug"):
+    monkeypatch.setattr(leaktriage.threads, "analyse", broken)
+    with pytest.raises(RuntimeError, match="thread check bug"):
         run_scan(sample_leak, tmp_path / "out", ScanConfig(workers=1))
     assert multiprocessing.active_children() == []
     assert not (tmp_path / "out" / "report.html").exists()
