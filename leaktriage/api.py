@@ -851,7 +851,7 @@ def run_scan(
         corpus = analyze(db, config, corpus_progress) if config.use_rules else None
         lap("corpus")
         # Not before: the corpus stage holds the scan's largest memory.
-        apart = _ReportProcess(db.path, report_path) if config.workers != 0 else None
+        apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
         try:
             threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
             pipeline.rule_hits.update(threaded.hits)
@@ -874,7 +874,7 @@ def run_scan(
         kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
     digests = {name: kept[name] for name in exports if name in kept}
     if apart is None and REPORT_NAME not in kept and config.workers != 0:
-        apart = _ReportProcess(db.path, report_path)
+        apart = _ReportProcess.start(db.path, report_path)
     if apart is not None:
         apart.go()  # everything the report reads is settled now
     try:
@@ -983,6 +983,16 @@ class _ReportProcess:
         self.process.start()
         child.close()
         self.going = False
+
+    @classmethod
+    def start(cls, db_path: Path, out_path: Path) -> _ReportProcess | None:
+        """The process, or None when this system would not start it (the report is then
+        rendered in the scanning process, as with ``workers=0``)."""
+        try:
+            return cls(db_path, out_path)
+        except OSError as exc:
+            log.warning("could not start the report's process (%s); rendering it here", exc)
+            return None
 
     def go(self) -> None:
         """Let it read the store (settled now) and write the report."""

@@ -363,16 +363,20 @@ def test_report_rendered_apart_is_the_report_of_the_store(
         self.stop()
         return False
 
-    monkeypatch.setattr(_ReportProcess, "join", fail)
-    run_scan(sample_leak, tmp_path / "again", ScanConfig(workers=1, reuse=False))
-    store = Store.open_existing(tmp_path / "again")
-    try:
-        write_html(store, tmp_path / "again.html")
-    finally:
-        store.close()
-    assert (tmp_path / "again" / "report.html").read_bytes() == (
-        tmp_path / "again.html"
-    ).read_bytes()
+    def refused(self: _ReportProcess, *args: object) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    for name, broken in (("join", fail), ("__init__", refused)):
+        with monkeypatch.context() as patch:
+            patch.setattr(_ReportProcess, name, broken)
+            again = tmp_path / f"again-{name}"
+            run_scan(sample_leak, again, ScanConfig(workers=1))
+        store = Store.open_existing(again)
+        try:
+            write_html(store, tmp_path / "again.html")
+        finally:
+            store.close()
+        assert (again / "report.html").read_bytes() == (tmp_path / "again.html").read_bytes()
 
 
 def test_scan_failing_once_the_report_process_started_leaves_none_behind(
