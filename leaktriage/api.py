@@ -852,39 +852,35 @@ def run_scan(
         lap("corpus")
         # Not before: the corpus stage holds the scan's largest memory.
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
-        try:
+    try:
+        if not unchanged:
             threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
             pipeline.rule_hits.update(threaded.hits)
             lap("threads")
-        except BaseException:
-            if apart is not None:
-                apart.stop()
-            raise
-    finished = datetime.now(tz=UTC)
-    db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
-    # Outputs of the previous run are kept when intact (see kept_outputs) and when not one
-    # byte could differ: the report shows records, findings and corpus results only, so it
-    # needs nothing changed; the exports also need every record already "reused" in them
-    # (else each line's scan_state changes).
-    jsonl, csv_file = out / "files.jsonl", out / "files.csv"
-    verify = config.verify_hashes
-    exports = [jsonl.name, csv_file.name]
-    kept: dict[str, str] = {}
-    if unchanged:
-        kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
-    digests = {name: kept[name] for name in exports if name in kept}
-    if apart is None and REPORT_NAME not in kept and config.workers != 0:
-        apart = _ReportProcess.start(db.path, report_path)
-    if apart is not None:
-        apart.go()  # everything the report reads is settled now
-    try:
+        finished = datetime.now(tz=UTC)
+        db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
+        # Outputs of the previous run are kept when intact (see kept_outputs) and when not one
+        # byte could differ: the report shows records, findings and corpus results only, so
+        # it needs nothing changed; the exports also need every record already "reused" in
+        # them (else each line's scan_state changes).
+        jsonl, csv_file = out / "files.jsonl", out / "files.csv"
+        verify = config.verify_hashes
+        exports = [jsonl.name, csv_file.name]
+        kept: dict[str, str] = {}
+        if unchanged:
+            kept = kept_outputs(out, [*exports, REPORT_NAME] if settled else [REPORT_NAME], verify)
+        digests = {name: kept[name] for name in exports if name in kept}
+        if apart is None and REPORT_NAME not in kept and config.workers != 0:
+            apart = _ReportProcess.start(db.path, report_path)
+        if apart is not None:
+            apart.go()  # everything the report reads is settled now
         if len(digests) < len(exports):
             if not unchanged:  # the corpus stage and threads just changed findings
                 store.refresh_export_cache(db)
             store.export_files(db, jsonl, csv_file, digests)
         keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     except BaseException:
-        if apart is not None:
+        if apart is not None:  # the scan stops before it needs the report
             apart.stop()
         raise
     lap("exports")

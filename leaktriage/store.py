@@ -305,6 +305,7 @@ class Store:
         """Open (and create) the store at ``path``; with ``readonly``, open an existing one
         for reading only, beside the process that writes it (the report's own process)."""
         self.path = path
+        self._bulk = False
         if readonly:
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -313,7 +314,6 @@ class Store:
                 raise sqlite3.DatabaseError(
                     f"{path} has store schema {version}; this leaktriage reads {SCHEMA_VERSION}"
                 )
-            self._bulk = False
             return
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -328,7 +328,6 @@ class Store:
             )
         self.db.executescript(_SCHEMA + _INDEXES)
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self._bulk = False
 
     @classmethod
     def open_existing(cls, out_dir: Path) -> Store:
@@ -868,6 +867,9 @@ WAL_CHECKPOINT_PAGES = 16_384
 SQLite's default of 1,000 the b-tree pages a scan touches all over (indexes of random record
 ids) were copied again every 4 MiB: a tenth of a 5,000-file scan's time."""
 
+_ExportRow = tuple[str, int, str | None, float | None, bytes, bytes]
+"""A row of ``export_cache`` (see :func:`_cache_row`)."""
+
 _Batch = tuple[
     list[tuple[str]],
     list[tuple[object, ...]],
@@ -875,7 +877,7 @@ _Batch = tuple[
     list[tuple[str, str, str]],
     list[tuple[str, int, str, str, str]],
     list[tuple[str, int, int]],
-    list[tuple[str, int, str | None, float | None, bytes, bytes]],
+    list[_ExportRow],
     list[tuple[str, tuple[Finding, ...]]],
 ]
 """The rows of one batch of records, table by table (ids, files, fields, raw fields,
@@ -1107,9 +1109,7 @@ class _HashedFile:
             self._handle.close()
 
 
-def _cache_row(
-    record: FileRecord,
-) -> tuple[str, int, str | None, float | None, bytes, bytes]:
+def _cache_row(record: FileRecord) -> _ExportRow:
     """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``; the
     line and the row in UTF-8, as the exports hold them (copied out without re-encoding)."""
     data = record.to_json()

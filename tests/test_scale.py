@@ -340,14 +340,17 @@ def test_report_rendered_apart_is_the_report_of_the_store(
     from leaktriage.api import _ReportProcess
     from leaktriage.report import write_html
 
+    def rendered_here(out: Path) -> bytes:
+        store = Store.open_existing(out)
+        try:
+            write_html(store, tmp_path / "here.html")
+        finally:
+            store.close()
+        return (tmp_path / "here.html").read_bytes()
+
     out = tmp_path / "out"
     run_scan(sample_leak, out, ScanConfig(workers=1))  # the report in its own process
-    store = Store.open_existing(out)
-    try:
-        write_html(store, tmp_path / "here.html")
-    finally:
-        store.close()
-    assert (out / "report.html").read_bytes() == (tmp_path / "here.html").read_bytes()
+    assert (out / "report.html").read_bytes() == rendered_here(out)
     assert not list(out.glob("*.tmp"))
 
     # A process that fails writes nothing; the scan then renders the report itself.
@@ -371,12 +374,7 @@ def test_report_rendered_apart_is_the_report_of_the_store(
             patch.setattr(_ReportProcess, name, broken)
             again = tmp_path / f"again-{name}"
             run_scan(sample_leak, again, ScanConfig(workers=1))
-        store = Store.open_existing(again)
-        try:
-            write_html(store, tmp_path / "again.html")
-        finally:
-            store.close()
-        assert (again / "report.html").read_bytes() == (tmp_path / "again.html").read_bytes()
+        assert (again / "report.html").read_bytes() == rendered_here(again)
 
 
 def test_scan_failing_once_the_report_process_started_leaves_none_behind(
