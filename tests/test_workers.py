@@ -49,6 +49,7 @@ def test_workers_cannot_go_online_or_start_processes() -> None:
 def test_a_dead_worker_found_on_send_blames_its_job_once() -> None:
     with ExtractorPool(1, timeout_s=30.0, memory_bytes=0, extract=misbehave) as pool:
         pool.submit(0, _source("crash"))
+        assert pool.ready()  # job 0 is now with the worker, not held while it starts
         time.sleep(2.0)  # the worker dies on it; the next send finds the pipe broken
         pool.submit(1, _source("ok-1"))
         pool.submit(2, _source("raise"))
@@ -140,3 +141,45 @@ def test_the_fork_server_stays_warm_between_files_and_stops_after_a_scan(
     assert server_pid() == first
     run_scan(sample_leak, tmp_path / "out")
     assert server_pid() is None  # its parsers' memory is given back before the corpus stage
+
+
+class _SmallStart(ExtractorPool):
+    STARTUP_JOBS = 5
+
+
+def test_jobs_submitted_while_the_workers_start_are_held_within_bounds_then_all_answered() -> None:
+    from tests._pool_targets import echo_large
+
+    first = [f"early-{i}" for i in range(40)]
+    later = [f"late-{i}" for i in range(12)]
+    names = first + later
+    outcomes: dict[str, str] = {}
+    most_in_flight: list[int] = []
+    with _SmallStart(2, timeout_s=60.0, memory_bytes=0, extract=misbehave) as pool:
+        for job_id, name in enumerate(first):
+            pool.submit(job_id, _source(name))
+            most_in_flight.append(pool.busy)  # held jobs count as in flight
+        while len(outcomes) < len(first):
+            for job_id, outcome in pool.finished(block=True):
+                outcomes[names[job_id]] = outcome[0].raw["echo"]
+        assert pool.busy == 0
+    # Never more than the start-up backlog plus the two workers' queues.
+    assert max(most_in_flight) <= 5 + 2 * ExtractorPool.QUEUE_DEPTH
+    # Once started, the pool holds no backlog: slow jobs make submit wait for a free slot.
+    slow_in_flight: list[int] = []
+    with _SmallStart(1, timeout_s=60.0, memory_bytes=0, extract=echo_large) as pool:
+        assert not pool.ready(wait=False)  # nothing submitted: no worker started
+        pool.submit(0, _source("warm-up"))
+        assert pool.ready()
+        ((_, warm),) = pool.finished(block=True)
+        assert warm[0].raw["echo"] == "warm-up"
+        for offset, name in enumerate(later):
+            pool.submit(len(first) + offset, _source(name))
+            slow_in_flight.append(pool.busy)
+            for job_id, outcome in pool.finished():
+                outcomes[names[job_id]] = outcome[0].raw["echo"]
+        while len(outcomes) < len(names):
+            for job_id, outcome in pool.finished(block=True):
+                outcomes[names[job_id]] = outcome[0].raw["echo"]
+    assert max(slow_in_flight) == ExtractorPool.QUEUE_DEPTH
+    assert outcomes == {name: name for name in names}
