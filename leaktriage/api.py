@@ -357,8 +357,11 @@ class Pipeline:
         """Archive: walk it here. Document: hand it to the extractor. Returns True when the
         content now belongs to a job in flight (released when the job completes)."""
         rid = record_id_for(parent_id, _id_name(item, parent_id), content.sha256, dup)
-        # Signatures decide here what the walker opens; libmagic, when needed, runs in a worker.
-        mime = detect.sniff_fast(content.head(detect.SNIFF_BYTES), content.open) or ""
+        # Signatures decide here what the walker opens; the rest is typed in a worker.
+        head = content.head(detect.SNIFF_BYTES)
+        mime = detect.sniff_for_walk(head, content.open)
+        if not mime and content.size > self.limits.max_parse_bytes:
+            mime = detect.sniff(head, content.open)  # no worker will see it: typed here
         job = _Job(item, content, rid, mime, parent_id, ancestors, list(item.issues))
         if detect.is_archive(mime):
             yield from self._complete(job, (Extraction(), None, Status.OK, mime))
@@ -372,7 +375,6 @@ class Pipeline:
                     f"({self.limits.max_parse_bytes}); hashed and typed only",
                 )
             )
-            mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
             yield from self._complete(job, (Extraction(), None, Status.SKIPPED, mime))
             return False
         data, path = content.data, content.path

@@ -278,6 +278,25 @@ def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
     return None
 
 
+def sniff_for_walk(head: bytes, opener: Opener | None = None) -> str:
+    """The type as far as the walker needs it ("" when a worker is to tell): the walker opens
+    archives itself and hands everything else to a worker.
+
+    Compound (OLE) files are never archives, and a zip whose first member is an OOXML
+    ``[Content_Types].xml`` or an ODF/EPUB ``mimetype`` is a document: their directories are
+    read by the worker's extractor anyway, so they are typed there rather than twice. A
+    worker that finds a plain zip after all hands it back unparsed, and the walker opens it
+    then (see ``extract_item``). Other zips are told apart here, as before.
+    """
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return ""
+    if head.startswith(b"PK\x03\x04") and len(head) >= 30:
+        name_length = int.from_bytes(head[26:28], "little")
+        if head[30 : 30 + name_length] in (b"[Content_Types].xml", b"mimetype"):
+            return ""
+    return sniff_fast(head, opener) or ""
+
+
 def _refine_text(head: bytes, mime: str) -> str:
     """Tell RFC 822 messages and mbox files from other text."""
     start = head.lstrip(b"\r\n\t ")[:65536]

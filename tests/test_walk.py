@@ -314,3 +314,67 @@ def test_zip_member_with_an_empty_name(tmp_path: Path) -> None:
     (tmp_path / "noname.zip").write_bytes(bytes(data))
     records = _by_path(_scan(tmp_path / "noname.zip"))
     assert records["noname.zip!member-1"].size == len(b"payload\n")
+
+
+def test_types_the_walker_leaves_to_workers_come_back_the_same(tmp_path: Path) -> None:
+    from corpus_fixtures.builders import ole2, ooxml
+    from leaktriage import detect
+
+    doc, xls, docx = ole2.rapport_doc(), ole2.budget_ru_xls(), ooxml.memo_docx()
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as zf:
+        zf.writestr("inner/rapport.doc", doc)
+        zf.writestr("inner/memo.docx", docx)
+    # Compound files and zips that open with an OOXML or ODF part name are typed by their
+    # directory in the worker; other zips here, so that nested archives open at once.
+    for data in (doc, xls, docx):
+        assert detect.sniff_for_walk(data[: detect.SNIFF_BYTES]) == ""
+    head = plain.getvalue()[: detect.SNIFF_BYTES]
+    assert detect.sniff_for_walk(head, lambda: io.BytesIO(plain.getvalue())) == "application/zip"
+    named_like_ooxml = io.BytesIO()
+    with zipfile.ZipFile(named_like_ooxml, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")  # an OPC package, not a document
+        zf.writestr("lib/tool.dll", b"MZ")
+    (tmp_path / "package.nupkg").write_bytes(named_like_ooxml.getvalue())
+    assert detect.sniff_for_walk(b"%PDF-1.7\n") == "application/pdf"
+    assert detect.sniff_for_walk(b"\x1f\x8b\x08\x00" + bytes(16)) == "application/gzip"
+    (tmp_path / "rapport.doc").write_bytes(doc)
+    (tmp_path / "budget.xls").write_bytes(xls)
+    (tmp_path / "plain.zip").write_bytes(plain.getvalue())
+    for workers in (0, 1):
+        found = _scan(tmp_path, workers=workers)
+        mimes = {r.path.removeprefix(f"{tmp_path.name}/"): r.mime for r in found}
+        assert mimes == {
+            "budget.xls": "application/vnd.ms-excel",
+            "package.nupkg": "application/zip",
+            "package.nupkg![Content_Types].xml": "text/plain",
+            "package.nupkg!lib/tool.dll": "text/plain",
+            "plain.zip": "application/zip",
+            "plain.zip!inner/memo.docx": detect.OOXML_WORD,
+            "plain.zip!inner/rapport.doc": "application/msword",
+            "rapport.doc": "application/msword",
+        }
+
+
+def test_files_over_the_parse_limit_are_typed_and_archives_still_walked(tmp_path: Path) -> None:
+    from corpus_fixtures.builders import ole2
+
+    doc = ole2.rapport_doc()
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("a.txt", "premier compte rendu\n")
+    (tmp_path / "big.doc").write_bytes(doc)
+    (tmp_path / "big.zip").write_bytes(bundle.getvalue())
+    limit = min(len(doc), len(bundle.getvalue())) - 1
+    found = _scan(tmp_path, max_parse_bytes=limit)
+    by_path = {r.path.removeprefix(f"{tmp_path.name}/"): r for r in found}
+    big_doc = by_path["big.doc"]
+    assert (big_doc.mime, big_doc.status, big_doc.extractor) == (
+        "application/msword",
+        Status.SKIPPED,
+        None,
+    )
+    assert [i.code for i in big_doc.issues] == ["limit.parse_size"]
+    assert big_doc.fields == {}
+    assert (by_path["big.zip"].status, by_path["big.zip"].issues) == (Status.OK, ())
+    assert by_path["big.zip!a.txt"].mime == "text/plain"
