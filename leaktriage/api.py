@@ -823,7 +823,8 @@ def run_scan(
     with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
         pipeline = Pipeline(config, Path(tmp), pool, reuse)
         written = 0
-        with db.writer(run_id) as write:
+        # With worker processes allowed, the store is written by a process of its own too.
+        with db.writer(run_id, apart=config.workers != 0) as write:
             for record in pipeline.records(root):
                 write(record)
                 written += 1

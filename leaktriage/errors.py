@@ -21,6 +21,10 @@ class InputError(LeakTriageError):
     exit_code = 3
 
 
+class StoreError(LeakTriageError):
+    """The store could not be written: its writer process ended without saying why."""
+
+
 class RegistryError(LeakTriageError):
     """Two extractors claim the same name or type, or one failed to import."""
 

@@ -12,17 +12,21 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
+import pickle
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
+from leaktriage.errors import StoreError
 from leaktriage.model import (
     SCHEMA_VERSION,
     Evidence,
@@ -490,14 +494,21 @@ class Store:
             )
 
     @contextmanager
-    def writer(self, run_id: int) -> Iterator[Callable[[FileRecord], None]]:
+    def writer(self, run_id: int, apart: bool = False) -> Iterator[Callable[[FileRecord], None]]:
         """A function that queues records, written in batches of ``BATCH`` per transaction.
 
-        Rows are prepared in the calling thread; a second connection inserts them from a
-        background thread. SQLite runs without Python's lock, so a batch goes to disk while
-        the scan makes the next one. Leaving the block waits until every batch is in (and
-        raises what the inserting thread hit, if anything).
+        A second connection inserts them while the scan makes the next batch. By default it
+        runs on a thread of this process, the rows prepared in the calling thread. With
+        ``apart`` it runs in a process of its own, started at the first full batch, which
+        also prepares the rows and builds the indexes after a bulk load: the calling thread
+        then only pickles each batch, and the 450,000 row bindings of a 5,000-file dump no
+        longer take turns with it for Python's lock. Leaving the block waits until every
+        batch is in (and raises what the inserting side hit, if anything).
         """
+        if apart:
+            with self._writer_apart(run_id) as write_apart:
+                yield write_apart
+            return
         pending: list[FileRecord] = []
         batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
         failures: list[BaseException] = []
@@ -505,10 +516,7 @@ class Store:
 
         def insert() -> None:
             try:
-                with contextlib.closing(sqlite3.connect(self.path)) as db:
-                    db.execute("PRAGMA synchronous=NORMAL")
-                    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                    db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+                with contextlib.closing(_writer_connection(self.path)) as db:
                     while (batch := batches.get()) is not None:
                         _insert_batch(db, batch, replace=not bulk)
             except Exception as exc:  # noqa: BLE001 - re-raised in the scanning thread
@@ -542,6 +550,39 @@ class Store:
         if self._bulk:
             self.db.executescript(_INDEXES)
             self._bulk = False
+
+    @contextmanager
+    def _writer_apart(self, run_id: int) -> Iterator[Callable[[FileRecord], None]]:
+        """:meth:`writer` with the rows made and inserted by a spawned process, started at
+        the first full batch: fewer records than ``BATCH`` (a re-scan that found little or
+        nothing new) are written here, without paying for a process."""
+        pending: list[FileRecord] = []
+        apart: _WriterProcess | None = None
+
+        def write(record: FileRecord) -> None:
+            nonlocal apart
+            pending.append(record)
+            if len(pending) >= BATCH:
+                apart = apart or _WriterProcess(self.path, run_id, self._bulk)
+                apart.send(pending)
+                pending.clear()
+
+        try:
+            yield write
+            if apart is None:
+                with self.db:
+                    _insert_batch(self.db, _batch_rows(run_id, pending), replace=not self._bulk)
+                if self._bulk:
+                    self.db.executescript(_INDEXES)
+            elif pending:
+                apart.send(pending)
+        except BaseException:
+            if apart is not None:
+                apart.finish(raise_failure=False)  # what stopped the scan is what it raises
+            raise
+        if apart is not None:
+            apart.finish()
+        self._bulk = False  # the indexes are built after a bulk load, here or in the process
 
     def add_findings(self, by_record: Iterable[tuple[str, Iterable[Finding]]]) -> None:
         """Insert findings with their evidence, ``(record_id, findings)`` at a time (inside
@@ -930,6 +971,123 @@ def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
         [_cache_row(r) for r in records],
         [(r.record_id, r.findings) for r in records],
     )
+
+
+BATCH_QUEUE = 4
+"""Pickled batches waiting to go down the pipe to the writer process (a bound on memory)."""
+
+
+def _writer_connection(path: Path | str) -> sqlite3.Connection:
+    """The writing side's own connection, set up like the store's."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    return db
+
+
+class _WriterProcess:
+    """The store's writer in a spawned process, fed batches of records.
+
+    Batches go down a pipe, pickled by the calling thread and sent by a thread of this
+    process (a full pipe blocks that thread, not the scan, up to ``BATCH_QUEUE`` batches).
+    The process answers once, at the end or at its first error: ``None``, or the
+    exception, which is raised here (the process then drops what it still gets).
+    """
+
+    def __init__(self, path: Path, run_id: int, bulk: bool) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_write_apart,
+            args=(theirs, str(path), run_id, bulk),
+            name="leaktriage-store-writer",
+            daemon=True,
+        )
+        self._process.start()
+        theirs.close()
+        self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=BATCH_QUEUE)
+        self._lost = False
+        self._failure: BaseException | None = None
+        self._answered = False
+        self._sender = threading.Thread(
+            target=self._pump, name="leaktriage-store-sender", daemon=True
+        )
+        self._sender.start()
+
+    def _pump(self) -> None:
+        while (blob := self._outbox.get()) is not None:
+            if self._lost:
+                continue  # the process is gone: keep taking batches, the scan must not block
+            try:
+                self._conn.send_bytes(blob)
+            except OSError:
+                self._lost = True
+        if not self._lost:
+            with contextlib.suppress(OSError):
+                self._conn.send_bytes(b"")
+
+    def _answer(self) -> None:
+        """Take the process's one answer (waiting for it)."""
+        self._answered = True
+        try:
+            self._failure = self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(timeout=5)
+            self._failure = StoreError(
+                "the store's writer process ended without an answer "
+                f"(exit code {self._process.exitcode})"
+            )
+
+    def send(self, records: list[FileRecord]) -> None:
+        """Queue a batch; raises the process's error if it reported one."""
+        if not self._answered and self._conn.poll():  # an early answer is an error
+            self._answer()
+            self._failure = self._failure or StoreError("the store's writer stopped early")
+        if self._failure is not None:
+            raise self._failure
+        self._outbox.put(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def finish(self, raise_failure: bool = True) -> None:
+        """Wait until every batch is in (and the indexes built); raise its error if any."""
+        self._outbox.put(None)
+        self._sender.join()
+        if not self._answered:
+            self._answer()
+        self._conn.close()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        if raise_failure and self._failure is not None:
+            raise self._failure
+
+
+def _write_apart(conn: Connection, path: str, run_id: int, bulk: bool) -> None:
+    """Body of the writer process: batches of pickled records in, rows inserted, indexes
+    built at the end of a bulk load; answers ``None`` or its first error, once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan handles Ctrl-C, then stops us
+    failure: BaseException | None = None
+    try:
+        with contextlib.closing(_writer_connection(path)) as db:
+            while blob := conn.recv_bytes():
+                _insert_batch(db, _batch_rows(run_id, pickle.loads(blob)), replace=not bulk)
+            if bulk:
+                db.executescript(_INDEXES)
+    except Exception as exc:  # noqa: BLE001 - handed to the scanning process
+        failure = exc
+    with contextlib.suppress(OSError):  # the scanning process is gone: nobody to tell
+        try:
+            conn.send(failure)
+        except (pickle.PicklingError, TypeError, AttributeError):  # an unpicklable error
+            conn.send(StoreError(f"{type(failure).__name__}: {failure}"))
+    if failure is not None:
+        with contextlib.suppress(EOFError, OSError):
+            while conn.recv_bytes():  # drop the rest: the scan stops at its next batch
+                pass
+    conn.close()
 
 
 def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:

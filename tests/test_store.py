@@ -101,8 +101,9 @@ def test_writer_thread_failure_stops_the_scan_with_its_error(
     assert store.record_ids() == []
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["thread", "process"])
 def test_records_written_in_many_batches_are_all_stored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: bool
 ) -> None:
     import leaktriage.store as store_module
 
@@ -114,13 +115,72 @@ def test_records_written_in_many_batches_are_all_stored(
         rid = f"{n:032d}"
         finding = dataclasses.replace(_record().findings[0], record_id=rid)
         records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
-    with store.writer(run) as write:
+    with store.writer(run, apart=apart) as write:
         for record in records:
             write(record)
     assert store.record_ids() == sorted(r.record_id for r in records)
     assert [store.load(r.record_id) for r in records] == records
     finding_ids = [row[0] for row in store.db.execute("SELECT finding_id FROM findings")]
     assert sorted(finding_ids) == list(range(1, 21))
+
+
+def test_writer_process_failure_stops_the_scan_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaktriage.store as store_module
+
+    monkeypatch.setattr(store_module, "BATCH", 2)
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    # A lone surrogate pickles, but SQLite cannot be given it as UTF-8: the writer process
+    # fails on the first batch, says so, and drops the rest without blocking the scan.
+    bad = _record(record_id="0" * 32, path="dump/0.xlsx", fields={"doc.title": "bad \udcff"})
+    with (
+        pytest.raises(UnicodeEncodeError, match="surrogates not allowed"),
+        store.writer(run, apart=True) as write,
+    ):
+        write(bad)
+        for n in range(1, 50):  # more batches than the pipe and the queue hold
+            write(_record(record_id=f"{n:032d}", path=f"dump/{n}.xlsx"))
+    assert store.record_ids() == []
+
+
+def test_a_killed_writer_process_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from leaktriage.errors import StoreError
+    from leaktriage.store import BATCH
+
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with (
+        pytest.raises(StoreError, match="ended without an answer"),
+        store.writer(run, apart=True) as write,
+    ):
+        for n in range(BATCH):  # the first full batch starts the process
+            write(_record(record_id=f"{n:032d}", path=f"dump/{n}.xlsx"))
+        (process,) = [
+            p for p in multiprocessing.active_children() if p.name == "leaktriage-store-writer"
+        ]
+        process.kill()
+        process.join()
+        for n in range(BATCH, 10 * BATCH):  # the pipe breaks or the end comes: either says so
+            write(_record(record_id=f"{n:032d}", path=f"dump/{n}.xlsx"))
+
+
+def test_a_few_records_are_written_without_a_writer_process(tmp_path: Path) -> None:
+    import multiprocessing
+
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    started: list[str] = []
+    with store.writer(run, apart=True) as write:
+        write(_record())
+        started += [p.name for p in multiprocessing.active_children()]
+    assert "leaktriage-store-writer" not in started
+    assert store.load(_record().record_id) == _record()
+    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"fields_key", "raw_fields_key", "issues_key", "evidence_key"} <= indexes
 
 
 def test_exports_sorted_and_escaped(tmp_path: Path) -> None:
