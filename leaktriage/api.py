@@ -820,19 +820,29 @@ def run_scan(
         phases[name] = round(now - clock, 3)
         clock = now
 
-    with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
-        pipeline = Pipeline(config, Path(tmp), pool, reuse)
-        written = 0
-        # With worker processes allowed, the store is written by a process of its own too.
-        with db.writer(run_id, apart=config.workers != 0) as write:
-            for record in pipeline.records(root):
-                write(record)
-                written += 1
-                if progress:
-                    progress(record)
-    stop_forkserver()  # the parsers' memory is not needed by the stages that follow
-    gone = db.mark_gone(run_id)
-    db.set_reuse_key(run_id, key)
+    models: _ModelProcess | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
+            pipeline = Pipeline(config, Path(tmp), pool, reuse)
+            written = 0
+            # With worker processes allowed, the store is written by a process of its own.
+            with db.writer(run_id, apart=config.workers != 0) as write:
+                for record in pipeline.records(root):
+                    write(record)
+                    written += 1
+                    if progress:
+                        progress(record)
+                # The corpus stage will run: its models' process imports scikit-learn while
+                # the store is finished (its last batches and indexes).
+                if written and config.use_rules and config.workers != 0:
+                    models = _ModelProcess.start()
+        stop_forkserver()  # the parsers' memory is not needed by the stages that follow
+        gone = db.mark_gone(run_id)
+        db.set_reuse_key(run_id, key)
+    except BaseException:
+        if models is not None:
+            models.close()
+        raise
     counts = pipeline.counts
     lap("extract")
     # Corpus analysis, then the mail threads, over the whole store and before the exports so
@@ -849,9 +859,13 @@ def run_scan(
     if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
-        from leaktriage.corpus import analyze  # NumPy and scikit-learn: only when needed
+        from leaktriage.corpus import analyze  # NumPy (and scikit-learn): only when needed
 
-        corpus = analyze(db, config, corpus_progress) if config.use_rules else None
+        try:
+            corpus = analyze(db, config, corpus_progress, models) if config.use_rules else None
+        finally:
+            if models is not None:
+                models.close()
         lap("corpus")
         # Not before: the corpus stage holds the scan's largest memory.
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
@@ -935,6 +949,74 @@ def run_scan(
         gone=gone,
         phases=phases,
     )
+
+
+def _fit_models(conn: Connection) -> None:
+    """Body of the corpus models' process: scikit-learn imported at once, then one list of
+    fingerprint values fitted and the results sent back."""
+    import signal
+
+    from leaktriage.corpus import fingerprints
+    from leaktriage.sandbox import forbid_network
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan's process handles Ctrl-C
+    forbid_network()
+    fingerprints.preload()
+    try:
+        values = conn.recv()
+        conn.send(fingerprints.fit(values))
+    except (EOFError, OSError):  # the scan no longer needs it
+        return
+    finally:
+        conn.close()
+
+
+class _ModelProcess:
+    """The corpus stage's scikit-learn models (:func:`fingerprints.fit`) fitted in a fresh
+    process (``spawn``), started at the end of the walk so that the library's import (about
+    0.7 s) is over by the time the corpus stage needs it, instead of holding the stage up
+    while the other core is idle. The models are seeded: wherever they run, they give the
+    same results, and a process that fails has them fitted in the scanning process."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_fit_models, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    @classmethod
+    def start(cls) -> _ModelProcess | None:
+        """The process, or None when this system would not start it."""
+        try:
+            return cls()
+        except OSError as exc:
+            log.warning("could not start the corpus models' process (%s); fitting here", exc)
+            return None
+
+    def __call__(self, values: list[tuple[str, ...]]) -> tuple[list[float], dict[Any, int]]:
+        """The fitted models for ``values`` (see :func:`fingerprints.fit`)."""
+        try:
+            self.conn.send(values)
+            fitted: tuple[list[float], dict[Any, int]] = self.conn.recv()
+            return fitted
+        except (EOFError, OSError) as exc:
+            log.warning("the corpus models' process failed (%s); fitting here", exc)
+        finally:
+            self.close()
+        from leaktriage.corpus import fingerprints
+
+        return fingerprints.fit(values)
+
+    def close(self) -> None:
+        """End the process (it exits by itself once it has answered)."""
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 def _render_report(conn: Connection, db_path: str, out_path: str) -> None:

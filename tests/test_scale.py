@@ -55,6 +55,76 @@ def test_outputs_identical_for_one_or_two_workers(sample_leak: Path, tmp_path: P
     assert one.rule_hits == two.rule_hits
 
 
+def test_stages_run_apart_give_what_one_process_gives(sample_leak: Path, tmp_path: Path) -> None:
+    """workers=0 does everything in the scanning process; with workers, the store is written,
+    the corpus models fitted and the report rendered by processes of their own."""
+    import sqlite3
+
+    here = run_scan(sample_leak, tmp_path / "here", ScanConfig(workers=0))
+    apart = run_scan(sample_leak, tmp_path / "apart", ScanConfig(workers=2))
+    assert here.corpus is not None and apart.corpus is not None
+    assert here.corpus.fingerprinted == apart.corpus.fingerprinted > 10  # the models ran
+    assert here.rule_hits == apart.rule_hits
+    for name in ("files.jsonl", "files.csv"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "apart" / name).read_bytes()
+    # Finding ids follow the order records were finished in, which workers change.
+    queries = {
+        "scores": "SELECT * FROM corpus_scores ORDER BY record_id",
+        "groups": "SELECT * FROM corpus_groups ORDER BY group_id",
+        "members": "SELECT * FROM corpus_members ORDER BY group_id, record_id",
+        "fields": "SELECT * FROM fields ORDER BY record_id, name, ord",
+        "evidence": "SELECT f.record_id, f.rule_id, f.message, e.ord, e.field, e.value, e.note "
+        "FROM evidence e JOIN findings f USING (finding_id) ORDER BY 1, 2, 3, 4",
+    }
+    for name, query in queries.items():
+        rows = []
+        for side in ("here", "apart"):
+            with sqlite3.connect(tmp_path / side / "triage.sqlite") as db:
+                rows.append(db.execute(query).fetchall())
+        assert rows[0] == rows[1], name
+        assert rows[0], name
+
+
+def test_scan_failing_after_the_models_process_started_leaves_none_behind(
+    sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from leaktriage.store import Store
+
+    def broken(self: Store, run_id: int) -> int:
+        raise RuntimeError("mark_gone bug")
+
+    monkeypatch.setattr(Store, "mark_gone", broken)
+    with pytest.raises(RuntimeError, match="mark_gone bug"):
+        run_scan(sample_leak, tmp_path / "out", ScanConfig(workers=1))
+    assert multiprocessing.active_children() == []
+
+
+def test_models_fitted_in_their_own_process_equal_the_local_fit() -> None:
+    from leaktriage.api import _ModelProcess
+    from leaktriage.corpus import fingerprints
+
+    office = ("L. Martin", "L. Martin", "Campagne", "Word", "16.0", "Normal", "+02:00", "1252")
+    office += ("fr-FR", "Latin")
+    foreign = [tuple(f"x{n}-{i}" for i in range(10)) for n in range(4)]
+    near = [(*office[:7], f"cp{n}", *office[8:]) for n in range(6)]
+    values = [office] * 40 + near + foreign
+    local = fingerprints.fit(values)
+    scores, labels = local
+    assert labels[office] == labels[near[0]] >= 0  # one attribute away: the same cluster
+    assert {labels[f] for f in foreign} == {-1}
+    assert min(scores[-4:]) > max(scores[:40])  # the foreign ones score as unusual
+    models = _ModelProcess.start()
+    assert models is not None
+    assert models(values) == local
+    dead = _ModelProcess.start()
+    assert dead is not None
+    dead.process.kill()
+    dead.process.join()
+    assert dead(values) == local  # fitted in the scanning process instead
+
+
 def test_rescan_reuses_unchanged_and_marks_removed_gone(leak: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_scan(leak, out, ScanConfig(workers=1))

@@ -73,13 +73,18 @@ def _who(doc: Doc) -> str:
 
 
 def analyze(
-    store: Store, config: ScanConfig | None = None, progress: ProgressFn | None = None
+    store: Store,
+    config: ScanConfig | None = None,
+    progress: ProgressFn | None = None,
+    models: Callable[[list[tuple[str, ...]]], fingerprints.Fitted] | None = None,
 ) -> CorpusSummary:
     """Run every corpus step over ``store`` and replace its corpus findings and tables.
 
     Reads facts and text samples only (never a document). Re-running replaces the previous
     corpus results. Every record that has, or had, corpus findings gets its verdict and
-    score recomputed from all its findings.
+    score recomputed from all its findings. ``models`` fits the fingerprint models
+    somewhere else (the scan's model process); by default :func:`fingerprints.fit` runs
+    here. Both give the same results.
     """
     config = config or ScanConfig()
     started = time.monotonic()
@@ -125,8 +130,9 @@ def analyze(
     # One fingerprint per distinct content: a file copied into an archive is not two votes.
     prints = [fp for unit in sorted(by_unit) if (fp := fingerprints.fingerprint(by_unit[unit][0]))]
     rarity = fingerprints.Rarity.of(prints)
-    scores = fingerprints.outlier_scores(prints)
-    found_clusters = fingerprints.clusters(prints)
+    values = [fp.values for fp in prints]
+    scores, labels = (models or fingerprints.fit)(values)
+    found_clusters = fingerprints.clusters(prints, labels)
     for cluster in found_clusters:
         groups.append(_cluster_group(cluster, by_unit))
     score_rows: list[tuple[str, float | None, list[dict[str, Any]]]] = []

@@ -159,33 +159,23 @@ LABEL_ORDER = (
 """Attributes in the order a cluster's label names them."""
 
 
-def clusters(prints: list[Fingerprint]) -> list[Cluster]:
+def clusters(
+    prints: list[Fingerprint], labels: dict[tuple[str, ...], int] | None = None
+) -> list[Cluster]:
     """DBSCAN over the distinct fingerprints, weighted by how many files share each.
 
     Fingerprints are coded per attribute and compared by Hamming distance: two files are
     neighbours when they differ on at most one attribute of ten. Clusters need
     ``max(3, 0.5 % of the files)`` files; what belongs to none is left out (outliers).
+    ``labels`` are :func:`cluster_labels` of these prints' values, when already fitted.
     """
     if not prints:
         return []
-    counts = Counter(fp.values for fp in prints)
-    distinct = sorted(counts)
-    index = {values: i for i, values in enumerate(distinct)}
-    weights = np.array([counts[values] for values in distinct], dtype=np.float64)
-    # Hamming distance only asks "same value or not": any per-column coding will do.
-    codebook: dict[tuple[int, str], int] = {}
-    codes = np.array(
-        [
-            [codebook.setdefault((col, v), len(codebook)) for col, v in enumerate(values)]
-            for values in distinct
-        ],
-        dtype=np.float64,
-    )
-    min_samples = max(3, math.ceil(0.005 * len(prints)))
-    labels = _cluster_labels(codes, weights, min_samples)
+    if labels is None:
+        labels = cluster_labels([fp.values for fp in prints])
     grouped: dict[int, list[Fingerprint]] = {}
     for fp in prints:
-        label = int(labels[index[fp.values]])
+        label = labels[fp.values]
         if label >= 0:
             grouped.setdefault(label, []).append(fp)
     found = []
@@ -198,6 +188,47 @@ def clusters(prints: list[Fingerprint]) -> list[Cluster]:
         found.append(Cluster(members, dominant))
     found.sort(key=lambda c: (-len(c.members), c.label, c.members[0].doc.record_id))
     return found
+
+
+def cluster_labels(values: list[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+    """DBSCAN's cluster label (-1: none) of each distinct fingerprint among ``values``."""
+    if not values:
+        return {}
+    counts = Counter(values)
+    distinct = sorted(counts)
+    weights = np.array([counts[v] for v in distinct], dtype=np.float64)
+    # Hamming distance only asks "same value or not": any per-column coding will do.
+    codebook: dict[tuple[int, str], int] = {}
+    codes = np.array(
+        [
+            [codebook.setdefault((col, v), len(codebook)) for col, v in enumerate(row)]
+            for row in distinct
+        ],
+        dtype=np.float64,
+    )
+    min_samples = max(3, math.ceil(0.005 * len(values)))
+    found = _cluster_labels(codes, weights, min_samples)
+    return {row: int(label) for row, label in zip(distinct, found, strict=True)}
+
+
+Fitted = tuple[list[float], dict[tuple[str, ...], int]]
+"""What the models give for a list of fingerprint values: the outlier score of each, and the
+cluster label of each distinct one."""
+
+
+def fit(values: list[tuple[str, ...]]) -> Fitted:
+    """Everything scikit-learn computes here, from the fingerprints' values alone (so it can
+    run in another process): :func:`value_scores` and :func:`cluster_labels`."""
+    return value_scores(values), cluster_labels(values)
+
+
+def preload() -> None:
+    """Import the scikit-learn estimators this module uses (about 0.7 s of CPU, most of it
+    SciPy's statistics), for a process that will call :func:`fit`."""
+    import sklearn.cluster
+    import sklearn.ensemble
+    import sklearn.neighbors
+    import sklearn.preprocessing  # noqa: F401
 
 
 CLUSTER_FIT_MAX = 20_000
@@ -252,6 +283,11 @@ def _top(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def outlier_scores(prints: list[Fingerprint]) -> list[float]:
+    """Isolation-forest anomaly score per fingerprint (see :func:`value_scores`)."""
+    return value_scores([fp.values for fp in prints])
+
+
+def value_scores(values: list[tuple[str, ...]]) -> list[float]:
     """Isolation-forest anomaly score per fingerprint (0-1; above 0.5 is unusual here).
 
     IsolationForest suits this: it works on the sparse one-hot coding of categorical values
@@ -259,15 +295,15 @@ def outlier_scores(prints: list[Fingerprint]) -> list[float]:
     one-class SVM), and is fitted on this dump alone with a fixed seed, so the same store
     gives the same scores. It cannot say *why* a file is unusual; the rare values do that.
     """
-    if len(prints) < 10:
-        return [0.5] * len(prints)
+    if len(values) < 10:
+        return [0.5] * len(values)
     from sklearn.ensemble import IsolationForest
     from sklearn.preprocessing import OneHotEncoder
 
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=True, dtype=np.float32)
-    matrix = encoder.fit_transform(np.array([fp.values for fp in prints], dtype=object))
+    matrix = encoder.fit_transform(np.array(values, dtype=object))
     forest = IsolationForest(
-        n_estimators=200, max_samples=min(256, len(prints)), random_state=SEED, n_jobs=1
+        n_estimators=200, max_samples=min(256, len(values)), random_state=SEED, n_jobs=1
     )
     forest.fit(matrix)
     return [round(float(-s), 4) for s in forest.score_samples(matrix)]
