@@ -833,8 +833,12 @@ def run_scan(
                     if progress:
                         progress(record)
                 # The corpus stage will run: its models' process imports scikit-learn while
-                # the store is finished (its last batches and indexes).
+                # the store is finished (its last batches and indexes), once the parsers'
+                # memory is given back.
                 if written and config.use_rules and config.workers != 0:
+                    if isinstance(pool, ExtractorPool):
+                        pool.close()
+                    stop_forkserver()
                     models = _ModelProcess.start()
         stop_forkserver()  # the parsers' memory is not needed by the stages that follow
         gone = db.mark_gone(run_id)
@@ -997,7 +1001,13 @@ class _ModelProcess:
             return None
 
     def __call__(self, values: list[tuple[str, ...]]) -> tuple[list[float], dict[Any, int]]:
-        """The fitted models for ``values`` (see :func:`fingerprints.fit`)."""
+        """The fitted models for ``values`` (see :func:`fingerprints.fit`); nothing to fit
+        (a dump without office documents) is not worth waiting for the import."""
+        from leaktriage.corpus import fingerprints
+
+        if not values:
+            self.close()
+            return fingerprints.fit(values)
         try:
             self.conn.send(values)
             fitted: tuple[list[float], dict[Any, int]] = self.conn.recv()
@@ -1006,17 +1016,15 @@ class _ModelProcess:
             log.warning("the corpus models' process failed (%s); fitting here", exc)
         finally:
             self.close()
-        from leaktriage.corpus import fingerprints
-
         return fingerprints.fit(values)
 
     def close(self) -> None:
-        """End the process (it exits by itself once it has answered)."""
+        """End the process: it holds nothing once it has answered, and one still importing
+        is not waited for."""
         self.conn.close()
-        self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
-            self.process.join()
+        self.process.join()
 
 
 def _render_report(conn: Connection, db_path: str, out_path: str) -> None:

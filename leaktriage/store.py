@@ -1068,7 +1068,10 @@ def _write_apart(conn: Connection, path: str, run_id: int, bulk: bool) -> None:
     built at the end of a bulk load; answers ``None`` or its first error, once."""
     import signal
 
+    from leaktriage.sandbox import forbid_network
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan handles Ctrl-C, then stops us
+    forbid_network()
     failure: BaseException | None = None
     try:
         with contextlib.closing(_writer_connection(path)) as db:
