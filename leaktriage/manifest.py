@@ -6,6 +6,7 @@ rule versions with the same options, and confirm the output files are the ones p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,7 +67,7 @@ def kept_outputs(out: Path, names: list[str], verify: bool = False) -> dict[str,
     compared with the recorded sha256.
     """
     try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        manifest = _run_facts(out / "manifest.json")
         recorded, stats = manifest["outputs"], manifest.get("output_stats", {})
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
@@ -81,6 +82,29 @@ def kept_outputs(out: Path, names: list[str], verify: bool = False) -> dict[str,
         if untouched or recorded[name] == file_sha256(path):
             intact[name] = recorded[name]
     return intact
+
+
+_ITEMS = ',\n "items": ['
+"""Where :func:`write_manifest` ends the run's facts and starts the list of items."""
+
+
+def _run_facts(path: Path) -> dict[str, Any]:
+    """The run's facts of a manifest, without parsing its list of items (a line per record:
+    megabytes for a large dump); a manifest laid out otherwise is parsed whole."""
+    with path.open(encoding="utf-8") as handle:
+        text = handle.read(1 << 20)
+        while _ITEMS not in text and (more := handle.read(1 << 20)):
+            text += more
+        head, found, _ = text.partition(_ITEMS)
+        if found:
+            with contextlib.suppress(ValueError):
+                facts = json.loads(head + "\n}")
+                if isinstance(facts, dict):
+                    return facts
+        facts = json.loads(text + handle.read())
+    if not isinstance(facts, dict):
+        raise ValueError("manifest.json is not an object")
+    return facts
 
 
 def _stat(path: Path) -> list[int]:
@@ -132,13 +156,15 @@ def write_manifest(
     head = json.dumps(manifest, indent=1, ensure_ascii=False)
     target = out / "manifest.json"
     with target.open("w", encoding="utf-8") as handle:
-        handle.write(head[:-2] + ',\n "items": [')
+        handle.write(head[:-2] + _ITEMS)
         # SQLite renders each item's JSON itself: a dump's worth of items costs no Python.
         rows = store.db.execute(
             "SELECT json_object('path', path, 'record_id', record_id, 'sha256', sha256, "
             f"'size', size, 'status', status) {present} ORDER BY path, record_id"
         )
-        for n, (item,) in enumerate(rows):
-            handle.write(("\n  " if n == 0 else ",\n  ") + item)
+        first = True
+        while batch := rows.fetchmany(4096):
+            handle.write(("\n  " if first else ",\n  ") + ",\n  ".join(item for (item,) in batch))
+            first = False
         handle.write("\n ]\n}" if total else "]\n}")
     return target

@@ -462,3 +462,24 @@ def test_scan_failing_once_the_report_process_started_leaves_none_behind(
         run_scan(sample_leak, tmp_path / "out", ScanConfig(workers=1))
     assert multiprocessing.active_children() == []
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_run_facts_are_read_without_the_items_and_whole_when_laid_out_otherwise(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from leaktriage.manifest import _run_facts
+
+    facts = {"outputs": {"files.jsonl": "ab" * 32}, "output_stats": {"files.jsonl": [7, 9]}}
+    items = [{"path": f"dump/{n}.pdf", "record_id": f"{n:032d}"} for n in range(3)]
+    written = tmp_path / "written.json"
+    head = json.dumps(facts, indent=1)
+    # As write_manifest lays it out: the run's facts, then one item per line.
+    lines = ",\n  ".join(json.dumps(item) for item in items)
+    written.write_text(head[:-2] + ',\n "items": [\n  ' + lines + "\n ]\n}", encoding="utf-8")
+    assert json.loads(written.read_text(encoding="utf-8"))["items"] == items
+    assert _run_facts(written) == facts
+    compact = tmp_path / "compact.json"  # any other layout is parsed whole
+    compact.write_text(json.dumps({**facts, "items": items}), encoding="utf-8")
+    assert _run_facts(compact) == {**facts, "items": items}
