@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import multiprocessing
 import pickle
 import queue
@@ -555,23 +556,37 @@ class Store:
     def _writer_apart(self, run_id: int) -> Iterator[Callable[[FileRecord], None]]:
         """:meth:`writer` with the rows made and inserted by a spawned process, started at
         the first full batch: fewer records than ``BATCH`` (a re-scan that found little or
-        nothing new) are written here, without paying for a process."""
+        nothing new) are written here, without paying for a process, and so is everything
+        on a system that will not start one."""
         pending: list[FileRecord] = []
         apart: _WriterProcess | None = None
+        here = False
+
+        def insert_here() -> None:
+            with self.db:
+                _insert_batch(self.db, _batch_rows(run_id, pending), replace=not self._bulk)
 
         def write(record: FileRecord) -> None:
-            nonlocal apart
+            nonlocal apart, here
             pending.append(record)
-            if len(pending) >= BATCH:
-                apart = apart or _WriterProcess(self.path, run_id, self._bulk)
+            if len(pending) < BATCH:
+                return
+            if apart is None and not here:
+                try:
+                    apart = _WriterProcess(self.path, run_id, self._bulk)
+                except OSError as exc:
+                    log.warning("could not start the store's writer process (%s)", exc)
+                    here = True
+            if apart is None:
+                insert_here()
+            else:
                 apart.send(pending)
-                pending.clear()
+            pending.clear()
 
         try:
             yield write
             if apart is None:
-                with self.db:
-                    _insert_batch(self.db, _batch_rows(run_id, pending), replace=not self._bulk)
+                insert_here()
                 if self._bulk:
                     self.db.executescript(_INDEXES)
             elif pending:
@@ -972,6 +987,8 @@ def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
         [(r.record_id, r.findings) for r in records],
     )
 
+
+log = logging.getLogger(__name__)
 
 BATCH_QUEUE = 4
 """Pickled batches waiting to go down the pipe to the writer process (a bound on memory)."""

@@ -168,6 +168,31 @@ def test_a_killed_writer_process_is_an_error_not_a_hang(tmp_path: Path) -> None:
             write(_record(record_id=f"{n:032d}", path=f"dump/{n}.xlsx"))
 
 
+def test_a_system_that_will_not_start_the_writer_process_gets_the_store_written_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaktriage.store as store_module
+
+    def refused(*args: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(store_module, "BATCH", 3)
+    monkeypatch.setattr(store_module, "_WriterProcess", refused)
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    records = []
+    for n in range(8):
+        rid = f"{n:032d}"
+        finding = dataclasses.replace(_record().findings[0], record_id=rid)
+        records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
+    with store.writer(run, apart=True) as write:
+        for record in records:
+            write(record)
+    assert [store.load(r.record_id) for r in records] == records
+    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "fields_key" in indexes
+
+
 def test_a_few_records_are_written_without_a_writer_process(tmp_path: Path) -> None:
     import multiprocessing
 
