@@ -36,6 +36,7 @@ from leaktriage.errors import (
 from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
+from leaktriage.sandbox import spawn_helper
 from leaktriage.walk import (
     ArchiveStats,
     Content,
@@ -832,15 +833,14 @@ def run_scan(
                     written += 1
                     if progress:
                         progress(record)
-                # The corpus stage will run: its models' process imports scikit-learn while
-                # the store is finished (its last batches and indexes), once the parsers'
-                # memory is given back.
+                # The walk is over: the parsers' memory goes back while the store is
+                # finished (its last batches and indexes), and, when the corpus stage will
+                # run, its models' process imports scikit-learn meanwhile.
+                if isinstance(pool, ExtractorPool):
+                    pool.close()
+                stop_forkserver()
                 if written and config.use_rules and config.workers != 0:
-                    if isinstance(pool, ExtractorPool):
-                        pool.close()
-                    stop_forkserver()
                     models = _ModelProcess.start()
-        stop_forkserver()  # the parsers' memory is not needed by the stages that follow
         gone = db.mark_gone(run_id)
         db.set_reuse_key(run_id, key)
     except BaseException:
@@ -958,13 +958,8 @@ def run_scan(
 def _fit_models(conn: Connection) -> None:
     """Body of the corpus models' process: scikit-learn imported at once, then one list of
     fingerprint values fitted and the results sent back."""
-    import signal
-
     from leaktriage.corpus import fingerprints
-    from leaktriage.sandbox import forbid_network
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan's process handles Ctrl-C
-    forbid_network()
     fingerprints.preload()
     try:
         values = conn.recv()
@@ -983,13 +978,7 @@ class _ModelProcess:
     same results, and a process that fails has them fitted in the scanning process."""
 
     def __init__(self) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_fit_models, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
+        self.conn, self.process = spawn_helper(_fit_models, name="leaktriage-corpus-models")
 
     @classmethod
     def start(cls) -> _ModelProcess | None:
@@ -1030,15 +1019,10 @@ class _ModelProcess:
 def _render_report(conn: Connection, db_path: str, out_path: str) -> None:
     """Body of the report's process: its libraries loaded, then, once told to go, the store
     opened read-only and the report written."""
-    import signal
-
     from leaktriage.report import write_html
     from leaktriage.report.html import preload
-    from leaktriage.sandbox import forbid_network
     from leaktriage.store import Store
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan's process handles Ctrl-C
-    forbid_network()
     preload()
     try:
         go = conn.recv()
@@ -1062,15 +1046,9 @@ class _ReportProcess:
     It starts before the store is final and waits for :meth:`go`."""
 
     def __init__(self, db_path: Path, out_path: Path) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=_render_report, args=(child, str(db_path), str(out_path)), daemon=True
+        self.conn, self.process = spawn_helper(
+            _render_report, str(db_path), str(out_path), name="leaktriage-report"
         )
-        self.process.start()
-        child.close()
         self.going = False
 
     @classmethod

@@ -49,6 +49,12 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 )
 """Unambiguous signatures of common leak types, checked before asking libmagic."""
 
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""A zip's first bytes: a local file header (which names the first member), or the end of
+an empty archive's directory."""
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""A compound (OLE) file's first bytes: legacy Office documents and Outlook messages."""
+
 ARCHIVE_MIMES = frozenset(
     {
         "application/zip",
@@ -260,9 +266,9 @@ def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
         return "application/x-empty"
     if head.startswith(b"%PDF-") or (b"%PDF-" in head[:1024] and not head.startswith(b"PK")):
         return "application/pdf"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith(ZIP_MAGIC):
         return _refine_zip(opener)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if head.startswith(OLE_MAGIC):
         return _refine_ole(opener)
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -288,9 +294,9 @@ def sniff_for_walk(head: bytes, opener: Opener | None = None) -> str:
     worker that finds a plain zip after all hands it back unparsed, and the walker opens it
     then (see ``extract_item``). Other zips are told apart here, as before.
     """
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if head.startswith(OLE_MAGIC):
         return ""
-    if head.startswith(b"PK\x03\x04") and len(head) >= 30:
+    if head.startswith(ZIP_MAGIC[0]) and len(head) >= 30:
         name_length = int.from_bytes(head[26:28], "little")
         if head[30 : 30 + name_length] in (b"[Content_Types].xml", b"mimetype"):
             return ""

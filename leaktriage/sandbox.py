@@ -5,17 +5,22 @@ fetching any of them would tell whoever planted it that the file was opened. lea
 own code never fetches, and this hook makes sure no library does it behind its back: every
 socket connection, DNS look-up, URL open and process start raises
 :class:`~leaktriage.errors.NetworkBlockedError` instead. It is installed in every worker
-process and in the ``leaktriage`` command's own process; audit hooks cannot be removed, so
-the library never installs it in a caller's process on its own.
+process, in the scan's helper processes (:func:`spawn_helper`) and in the ``leaktriage``
+command's own process; audit hooks cannot be removed, so the library never installs it in a
+caller's process on its own.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from leaktriage.errors import NetworkBlockedError
@@ -143,3 +148,29 @@ def forbid_network() -> None:
     if not _INSTALLED:
         sys.addaudithook(_hook)
         _INSTALLED = True
+
+
+def spawn_helper(
+    target: Callable[..., None], *args: Any, name: str | None = None
+) -> tuple[Connection, BaseProcess]:
+    """Start one of a scan's helper processes (store writer, corpus models, report) running
+    ``target(conn, *args)``; returns the scan's end of the pipe and the process.
+
+    It is a fresh interpreter (``spawn``: none of the scan's threads, locks or parsers is
+    inherited), it leaves Ctrl-C to the scanning process, which then stops it, and it runs
+    with the network and process starts refused like the workers. Raises ``OSError`` when
+    the system will not start it."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(
+        target=_confined, args=(target, theirs, *args), name=name, daemon=True
+    )
+    process.start()
+    theirs.close()
+    return ours, process
+
+
+def _confined(target: Callable[..., None], conn: Connection, *args: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    forbid_network()
+    target(conn, *args)

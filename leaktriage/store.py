@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import multiprocessing
 import pickle
 import queue
 import sqlite3
@@ -39,6 +38,7 @@ from leaktriage.model import (
     Status,
     iso_utc,
 )
+from leaktriage.sandbox import spawn_helper
 
 DB_NAME = "triage.sqlite"
 CORPUS_TABLES = ("corpus_members", "corpus_groups", "corpus_pairs", "corpus_scores")
@@ -1013,16 +1013,9 @@ class _WriterProcess:
     """
 
     def __init__(self, path: Path, run_id: int, bulk: bool) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, theirs = context.Pipe()
-        self._process = context.Process(
-            target=_write_apart,
-            args=(theirs, str(path), run_id, bulk),
-            name="leaktriage-store-writer",
-            daemon=True,
+        self._conn, self._process = spawn_helper(
+            _write_apart, str(path), run_id, bulk, name="leaktriage-store-writer"
         )
-        self._process.start()
-        theirs.close()
         self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=BATCH_QUEUE)
         self._lost = False
         self._failure: BaseException | None = None
@@ -1083,12 +1076,6 @@ class _WriterProcess:
 def _write_apart(conn: Connection, path: str, run_id: int, bulk: bool) -> None:
     """Body of the writer process: batches of pickled records in, rows inserted, indexes
     built at the end of a bulk load; answers ``None`` or its first error, once."""
-    import signal
-
-    from leaktriage.sandbox import forbid_network
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scan handles Ctrl-C, then stops us
-    forbid_network()
     failure: BaseException | None = None
     try:
         with contextlib.closing(_writer_connection(path)) as db:

@@ -63,6 +63,20 @@ def _record(**changes: object) -> FileRecord:
     return FileRecord(**base)  # type: ignore[arg-type]
 
 
+def _numbered(count: int) -> list[FileRecord]:
+    """``count`` records with ids and paths of their own, each with its own finding."""
+    records = []
+    for n in range(count):
+        rid = f"{n:032d}"
+        finding = dataclasses.replace(_record().findings[0], record_id=rid)
+        records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
+    return records
+
+
+def _index_names(store: Store) -> set[str]:
+    return {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+
+
 def test_round_trip_is_lossless(tmp_path: Path) -> None:
     store = Store(tmp_path / "t.sqlite")
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
@@ -110,11 +124,7 @@ def test_records_written_in_many_batches_are_all_stored(
     monkeypatch.setattr(store_module, "BATCH", 3)
     store = Store(tmp_path / "t.sqlite")
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
-    records = []
-    for n in range(20):
-        rid = f"{n:032d}"
-        finding = dataclasses.replace(_record().findings[0], record_id=rid)
-        records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
+    records = _numbered(20)
     with store.writer(run, apart=apart) as write:
         for record in records:
             write(record)
@@ -180,16 +190,12 @@ def test_a_system_that_will_not_start_the_writer_process_gets_the_store_written_
     monkeypatch.setattr(store_module, "_WriterProcess", refused)
     store = Store(tmp_path / "t.sqlite")
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
-    records = []
-    for n in range(8):
-        rid = f"{n:032d}"
-        finding = dataclasses.replace(_record().findings[0], record_id=rid)
-        records.append(_record(record_id=rid, path=f"dump/{n:02d}.xlsx", findings=(finding,)))
+    records = _numbered(8)
     with store.writer(run, apart=True) as write:
         for record in records:
             write(record)
     assert [store.load(r.record_id) for r in records] == records
-    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    indexes = _index_names(store)
     assert "fields_key" in indexes
 
 
@@ -204,7 +210,7 @@ def test_a_few_records_are_written_without_a_writer_process(tmp_path: Path) -> N
         started += [p.name for p in multiprocessing.active_children()]
     assert "leaktriage-store-writer" not in started
     assert store.load(_record().record_id) == _record()
-    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    indexes = _index_names(store)
     assert {"fields_key", "raw_fields_key", "issues_key", "evidence_key"} <= indexes
 
 

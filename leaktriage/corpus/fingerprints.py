@@ -282,11 +282,6 @@ def _top(item: tuple[str, int]) -> tuple[int, str]:
     return (-item[1], item[0])
 
 
-def outlier_scores(prints: list[Fingerprint]) -> list[float]:
-    """Isolation-forest anomaly score per fingerprint (see :func:`value_scores`)."""
-    return value_scores([fp.values for fp in prints])
-
-
 def value_scores(values: list[tuple[str, ...]]) -> list[float]:
     """Isolation-forest anomaly score per fingerprint (0-1; above 0.5 is unusual here).
 
