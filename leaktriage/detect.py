@@ -18,8 +18,18 @@ from typing import BinaryIO
 
 import magic
 
-ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
-"""What zipfile raises on a damaged member (bad headers, bad deflate/lzma/bzip2 data)."""
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+)
+"""What zipfile raises on a damaged member (bad headers, bad deflate/lzma/bzip2 data) or on
+one it cannot read (``NotImplementedError``: a compression method or zip version it does not
+support, such as "zip file version 24.6")."""
 
 Opener = Callable[[], BinaryIO]
 """Gives a fresh seekable binary handle over the whole content of an item."""
@@ -340,7 +350,7 @@ def _refine_zip(opener: Opener | None) -> str:
                     declared = archive.read(info).decode("ascii", "replace").strip()
                     if declared.startswith(ODF_PREFIX) or declared == "application/epub+zip":
                         return declared
-    except (*ZIP_READ_ERRORS, KeyError, NotImplementedError, RuntimeError):
+    except (*ZIP_READ_ERRORS, KeyError, RuntimeError):
         return "application/zip"
     return "application/zip"
 

@@ -472,7 +472,7 @@ def _iter_zip(
     handle = content.open()
     try:
         archive = zipfile.ZipFile(handle)
-    except (*ZIP_READ_ERRORS, NotImplementedError) as exc:  # e.g. "zip file version 24.6"
+    except ZIP_READ_ERRORS as exc:
         handle.close()
         raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
     budget = _Budget(limits, stats, lambda: content.size, container.tree)
@@ -559,7 +559,7 @@ def _read_zip_member(
                 if code:
                     spool.discard()
                     return _skip(item, code, budget.describe(code), info.file_size)
-    except (*ZIP_READ_ERRORS, NotImplementedError) as exc:
+    except ZIP_READ_ERRORS as exc:
         spool.discard()
         item.status = Status.ERROR
         item.declared_size = info.file_size
