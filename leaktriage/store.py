@@ -1279,16 +1279,25 @@ def _cache_row(record: FileRecord) -> _ExportRow:
     line and the row in UTF-8, as the exports hold them (copied out without re-encoding)."""
     data = record.to_json()
     line = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(_csv_row(record, data))
     return (
         record.record_id,
         len(record.findings),
         record.verdict,
         record.score,
         line.encode("utf-8"),
-        buffer.getvalue().encode("utf-8"),
+        _csv_line(_csv_row(record, data)).encode("utf-8"),
     )
+
+
+def _csv_line(cells: list[str]) -> str:
+    """One RFC 4180 row without its line ending (the export adds ``scan_state`` and CRLF).
+
+    The writer must be told the real line ending: it quotes a cell only for the characters
+    of its ``lineterminator``, so with ``""`` a title holding a line break went out
+    unquoted and split the row in two."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2]
 
 
 def _csv_cell(value: object) -> str:
@@ -1410,13 +1419,11 @@ def _patched(
     data["verdict"] = verdict
     data["score"] = score
     data["findings"] = findings
-    cells = next(csv.reader([row.decode("utf-8")]))
+    cells = next(csv.reader(io.StringIO(row.decode("utf-8"), newline="")))
     cells[_VERDICT_CELL] = _csv_cell(verdict)
     cells[_SCORE_CELL] = _csv_cell(score)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
     line = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return line, buffer.getvalue().encode("utf-8")
+    return line, _csv_line(cells).encode("utf-8")
 
 
 def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -283,3 +283,27 @@ def test_readonly_store_reads_beside_the_writer_and_refuses_writes(tmp_path: Pat
         writer.close()
     with pytest.raises(sqlite3.OperationalError):
         Store(tmp_path / "missing.sqlite", readonly=True)
+
+
+def test_csv_cells_with_line_breaks_round_trip_when_the_verdict_changes(tmp_path: Path) -> None:
+    # A title with a line break is ordinary; the cached row is re-rendered when a corpus
+    # step changes the verdict, and files.csv must still read back through Python's csv.
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    title = "Budget 2017\nrevised\r\ndraft, \"final\""
+    with store.writer(run) as write:
+        write(_record(fields={"doc.title": title, "doc.author": "line\rbreak"}))
+    with store.db:
+        store.db.execute(
+            "UPDATE files SET verdict = 'likely_altered', score = 71.5 WHERE record_id = ?",
+            ("a" * 32,),
+        )
+    assert export_csv(store, tmp_path / "f.csv") == 1
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1
+    assert rows[0]["doc.title"] == title
+    assert rows[0]["doc.author"] == "line\rbreak"
+    assert rows[0]["verdict"] == "likely_altered"
+    assert rows[0]["score"] == "71.5"
+    assert rows[0]["scan_state"] == "new"
