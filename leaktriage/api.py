@@ -36,8 +36,10 @@ from leaktriage.errors import (
 from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
+from leaktriage.safetext import clean, clean_facts, clean_raw
 from leaktriage.sandbox import spawn_helper
 from leaktriage.walk import (
+    SEP,
     ArchiveStats,
     Content,
     CorruptArchive,
@@ -47,6 +49,7 @@ from leaktriage.walk import (
     iter_archive,
     iter_tree,
     name_issues,
+    path_part,
     read_disk_file,
 )
 from leaktriage.workers import ExtractorPool, default_workers, stop_forkserver
@@ -322,7 +325,7 @@ class Pipeline:
             status=status,
             issues=tuple(item.issues),
         )
-        record = self._judge(record)
+        record = self._judge(_storable(record, item))
         self._count(record)
         return record
 
@@ -445,7 +448,7 @@ class Pipeline:
             issues=tuple(issues),
         )
         content.release()
-        record = self._judge(record)
+        record = self._judge(_storable(record, item))
         self._count(record)
         yield record
         names: Counter[str] = Counter()
@@ -525,9 +528,10 @@ class Pipeline:
         for child in found[: self.limits.max_children]:
             spool = Spool(self.limits.memory_spool_bytes, self.tmpdir, self.config.hash_md5)
             spool.write(child.data)
+            name = clean(child.name)
             item = Item(
-                path=f"{parent.path}!{child.name}",
-                name=child.name,
+                path=f"{parent.path}{SEP}{path_part(name)}",
+                name=name,
                 depth=parent.depth + 1,
                 mtime=child.mtime,
                 outer_mtime=parent.outer_mtime,
@@ -631,6 +635,22 @@ def reuse_key(config: ScanConfig) -> str:
     return digest.hexdigest()
 
 
+def _storable(record: FileRecord, item: Item) -> FileRecord:
+    """``record`` with every string from the dump made storable (``safetext``), and the
+    bytes of a name that was not UTF-8 kept in ``raw``."""
+    raw = clean_raw(record.raw)
+    if item.name_bytes:
+        raw["name#bytes"] = item.name_bytes
+    return replace(
+        record,
+        path=clean(record.path),
+        name=clean(record.name),
+        fields=clean_facts(record.fields),
+        raw=raw,
+        issues=tuple(replace(i, message=clean(i.message)) for i in record.issues),
+    )
+
+
 def _id_name(item: Item, parent_id: str | None) -> str:
     # Top-level files are told apart by their whole path; members by name within their parent.
     return item.name if parent_id else item.path
@@ -649,6 +669,8 @@ def _archive_fields(fields: dict[str, FieldValue], stats: ArchiveStats) -> None:
         fields["archive.member_mtime_max"] = stats.mtime_max
     if stats.limits_hit:
         fields["archive.limit_hit"] = tuple(dict.fromkeys(stats.limits_hit))
+    if stats.name_encoding:
+        fields["archive.name_encoding"] = stats.name_encoding
 
 
 def _config(options: dict[str, Any]) -> ScanConfig:

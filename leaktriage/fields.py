@@ -36,6 +36,11 @@ FIELDS: dict[str, FieldSpec] = {
     "archive.member_mtime_min": _spec("datetime", "Earliest member time: when packing began."),
     "archive.member_mtime_max": _spec("datetime", "Latest member time; a forger's re-pack shows."),
     "archive.limit_hit": _spec("list", "Safety limits that stopped reading part of the archive."),
+    "archive.name_encoding": _spec(
+        "str",
+        "Encoding of the non-ASCII member names (utf-8, or the code page they fit: cp866 "
+        "means a Russian-language DOS/Windows packer).",
+    ),
     # --- doc: common facts every document format fills when it records them -------------------
     "doc.title": _spec("str", "Title stored in the metadata, which may differ from the text."),
     "doc.subject": _spec("str", "Subject property."),

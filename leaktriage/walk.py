@@ -12,21 +12,26 @@ directory's exact DOS times and encryption flags; every other archive and compre
 
 from __future__ import annotations
 
+import bz2
 import concurrent.futures
+import copy
 import ctypes
 import functools
 import hashlib
+import io
 import logging
+import lzma
 import os
 import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import libarchive
 import libarchive.entry
@@ -37,6 +42,7 @@ import libarchive.read
 from leaktriage.config import Limits
 from leaktriage.detect import ZIP_READ_ERRORS
 from leaktriage.model import Issue, Status
+from leaktriage.safetext import Name, decode_name, disk_name, guess_encoding
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,26 @@ CHUNK = 1 << 20
 
 SEP = "!"
 """Separator between the levels of a provenance chain: ``dump/a.zip!inbox/b.eml``."""
+
+ESCAPE = "%"
+"""Escape character of names in a provenance chain: a ``!`` inside a name is written
+``%21`` and a ``%`` is written ``%25``, so a loose file named ``a.zip!b.txt`` (path
+``dump/a.zip%21b.txt``) is never taken for member ``b.txt`` of ``a.zip``."""
+
+
+def path_part(name: str) -> str:
+    """``name`` as one level of a provenance chain (see ``ESCAPE``)."""
+    if SEP not in name and ESCAPE not in name:
+        return name
+    return name.replace(ESCAPE, "%25").replace(SEP, "%21")
+
+
+def unescape_part(part: str) -> str:
+    """The name behind one level of a provenance chain."""
+    if ESCAPE not in part:
+        return part
+    return part.replace("%21", SEP).replace("%25", ESCAPE)
+
 
 _COMPRESSED_STREAM_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".lzma", ".z", ".lz")
 
@@ -65,8 +91,6 @@ class Content:
 
     def open(self) -> BinaryIO:
         """A fresh seekable read handle."""
-        import io
-
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
@@ -111,6 +135,8 @@ class Item:
     """Walk-stage issues (traversal names, odd characters) attached to the record."""
     tree: TreeBudget | None = None
     """Decompression budget shared by everything inside one file on disk."""
+    name_bytes: str | None = None
+    """The name's bytes as hex when they were not UTF-8 (``name`` is then decoded text)."""
 
 
 @dataclass(slots=True)
@@ -240,9 +266,9 @@ def iter_tree(root: Path) -> Iterator[Item]:
     Symlinks, sockets, FIFOs and devices are yielded as ``skipped`` items with the reason, so
     they are accounted for without being opened (opening a FIFO would hang the scan).
     """
-    base = root.name or str(root)
+    base = path_part(disk_name(root.name or str(root)).text)
     if not root.is_dir():
-        yield _disk_item(root, base)
+        yield _disk_item(root, base, disk_name(root.name or str(root)))
         return
     stack: list[tuple[Path, str]] = [(root, base)]
     while stack:
@@ -260,17 +286,24 @@ def iter_tree(root: Path) -> Iterator[Item]:
             continue
         subfolders: list[tuple[Path, str]] = []
         for entry in entries:
-            logical = f"{prefix}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
+            name = disk_name(entry.name)
+            logical = f"{prefix}/{path_part(name.text)}"
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
                 subfolders.append((Path(entry.path), logical))
             else:
-                yield _disk_item(Path(entry.path), logical, entry)
+                yield _disk_item(Path(entry.path), logical, name, entry)
         # Depth-first in name order: push in reverse so the first name is visited first.
         stack.extend(reversed(subfolders))
 
 
-def _disk_item(path: Path, logical: str, entry: os.DirEntry[str] | None = None) -> Item:
-    name = logical.rsplit("/", 1)[-1]
+def _disk_item(
+    path: Path, logical: str, decoded: Name, entry: os.DirEntry[str] | None = None
+) -> Item:
+    name = decoded.text
     try:
         info = entry.stat(follow_symlinks=False) if entry is not None else path.lstat()
     except OSError as exc:
@@ -283,6 +316,8 @@ def _disk_item(path: Path, logical: str, entry: os.DirEntry[str] | None = None) 
         )
     mtime = _fs_time(info.st_mtime)
     item = Item(path=logical, name=name, depth=0, mtime=mtime, outer_mtime=mtime)
+    item.issues.extend(_encoding_issues(decoded, "file name on disk"))
+    item.name_bytes = decoded.hex
     item.declared_size = info.st_size
     if stat.S_ISLNK(info.st_mode):
         try:
@@ -304,6 +339,16 @@ def _disk_item(path: Path, logical: str, entry: os.DirEntry[str] | None = None) 
     else:
         item.disk_path = path
     return item
+
+
+def _encoding_issues(name: Name, what: str) -> list[Issue]:
+    if name.raw is None:
+        return []
+    if name.encoding == "undecodable":
+        text = f"{what} is not valid UTF-8 nor in a known code page; shown with U+FFFD"
+    else:
+        text = f"{what} is not UTF-8; read as {name.encoding}"
+    return [Issue("walk", "name_encoding", f"{text} (bytes: {name.hex})")]
 
 
 def name_issues(name: str) -> list[Issue]:
@@ -336,6 +381,14 @@ class ArchiveStats:
     zone_known: bool = True
     limits_hit: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    name_encoding: str | None = None
+    """Encoding of the member names that are not plain ASCII (``utf-8`` or a code page);
+    None when every name is ASCII."""
+
+    def saw_name(self, name: Name) -> None:
+        """Track the encoding of the members' names (the first non-ASCII one decides)."""
+        if self.name_encoding is None and name.encoding != "ascii":
+            self.name_encoding = name.encoding
 
     def saw_time(self, when: datetime | None) -> None:
         """Track the span of member times."""
@@ -431,16 +484,24 @@ def iter_archive(
         yield from _iter_libarchive(content, container, limits, tmpdir, stats, with_md5)
 
 
-def _member_item(container: Item, name: str, mtime: datetime | None, zone_known: bool) -> Item:
+def _member_item(
+    container: Item, decoded: Name | str, mtime: datetime | None, zone_known: bool
+) -> Item:
+    if isinstance(decoded, str):
+        decoded = Name(decoded, "ascii" if decoded.isascii() else "utf-8")
+    name = decoded.text
     item = Item(
-        path=f"{container.path}{SEP}{name}",
+        path=f"{container.path}{SEP}{path_part(name)}",
         name=name,
         depth=container.depth + 1,
         mtime=mtime,
         mtime_zone_known=zone_known,
         outer_mtime=container.outer_mtime,
         tree=container.tree,
+        name_bytes=decoded.hex,
     )
+    if decoded.encoding == "undecodable":
+        item.issues.extend(_encoding_issues(decoded, "member name"))
     item.issues.extend(name_issues(name))
     return item
 
@@ -469,25 +530,65 @@ def _iter_zip(
 ) -> Iterator[Item]:
     stats.format = "zip"
     stats.zone_known = False  # DOS times are local wall-clock with no zone
-    handle = content.open()
+    handle: BinaryIO = content.open()
     try:
-        archive = zipfile.ZipFile(handle)
+        try:
+            archive = zipfile.ZipFile(handle)
+        except UnicodeDecodeError:
+            # A name flagged UTF-8 that is not: zipfile refuses the whole directory. Read
+            # those names as undeclared bytes instead (the flag bit cleared in a view of the
+            # central directory; the input is never written) and keep every member.
+            view = _Unflagged(handle)
+            handle = cast(BinaryIO, view)
+            archive = zipfile.ZipFile(handle)
+            stats.issues.append(
+                Issue(
+                    "walk",
+                    "name_encoding",
+                    "member names flagged UTF-8 are not valid UTF-8: "
+                    + ", ".join(sorted(n.hex(" ") for n in view.names)),
+                )
+            )
     except ZIP_READ_ERRORS as exc:
         handle.close()
-        raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
+        # zipfile refuses a whole archive for one bad entry (a name flagged UTF-8 that is
+        # not, a damaged central directory); libarchive reads what it can, member by member.
+        stats.issues.append(
+            Issue(
+                "walk",
+                "zip_directory",
+                f"zip central directory not readable by zipfile ({type(exc).__name__}: "
+                f"{exc}); members read by libarchive instead",
+            )
+        )
+        try:
+            yield from _libarchive_entries(
+                content, container, limits, tmpdir, stats, with_md5, "zip"
+            )
+        except _NotAnArchive as inner:
+            raise CorruptArchive(f"zip directory unreadable: {exc}") from inner
+        return
     budget = _Budget(limits, stats, lambda: content.size, container.tree)
     spans: list[tuple[int, int, str]] = []
+    infos = archive.infolist()
+    # Names without the UTF-8 flag are in whatever code page the packing machine used;
+    # zipfile reads them as cp437 (a bijection), so their bytes come back exactly.
+    guess = guess_encoding(
+        info.orig_filename.encode("cp437") for info in infos if not info.flag_bits & 0x800
+    )
     try:
-        for index, info in enumerate(archive.infolist()):
+        for index, info in enumerate(infos):
             if info.filename.endswith("/"):  # ZipInfo.is_dir() fails on an empty name
                 stats.dirs += 1
                 continue
             stats.members += 1
             when = _dos_time(info)
             stats.saw_time(when)
-            item = _member_item(
-                container, info.filename or f"member-{stats.members}", when, zone_known=False
-            )
+            decoded = _zip_name(info, guess)
+            stats.saw_name(decoded)
+            if not decoded.text:
+                decoded = Name(f"member-{stats.members}", "ascii")
+            item = _member_item(container, decoded, when, zone_known=False)
             if budget.tripped:
                 yield _skip(
                     item,
@@ -531,6 +632,83 @@ def _iter_zip(
         stats.limits_hit.append(budget.tripped)
 
 
+class _Unflagged(io.RawIOBase):
+    """A read-only view of a zip file in which the central directory entries whose names are
+    flagged UTF-8 (general purpose bit 11) but are not valid UTF-8 lose that flag."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        super().__init__()
+        self._handle = handle
+        self._patches: dict[int, int] = {}
+        self.names: list[bytes] = []
+        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+        if end is None:
+            return
+        size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+        start = end[zipfile._ECD_LOCATION] - size  # type: ignore[attr-defined]
+        handle.seek(max(start, 0))
+        directory = handle.read(min(size, 1 << 26))
+        at = 0
+        while directory[at : at + 4] == b"PK\x01\x02" and at + 46 <= len(directory):
+            flags = _u16(directory, at + 8)
+            lengths = [
+                int.from_bytes(directory[at + o : at + o + 2], "little") for o in (28, 30, 32)
+            ]
+            name = directory[at + 46 : at + 46 + lengths[0]]
+            if flags & 0x800 and not _utf8(name):
+                self._patches[start + at + 9] = directory[at + 9] & ~0x08
+                self.names.append(name)
+            at += 46 + sum(lengths)
+        handle.seek(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        at = self._handle.tell()
+        data = self._handle.read(len(buffer))
+        if self._patches and data:
+            patched = bytearray(data)
+            for offset, value in self._patches.items():
+                if at <= offset < at + len(data):
+                    patched[offset - at] = value
+            data = bytes(patched)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def _u16(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at : at + 2], "little")
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _zip_name(info: zipfile.ZipInfo, guess: str | None) -> Name:
+    if info.flag_bits & 0x800:
+        return decode_name(info.orig_filename.encode("utf-8", "surrogatepass"))
+    # zipfile cuts a name at its first NUL byte and so do we (it is never a real name).
+    return decode_name(info.orig_filename.encode("cp437"), guess)
+
+
 def _overlaps(spans: list[tuple[int, int, str]], info: zipfile.ZipInfo) -> str | None:
     start = info.header_offset
     # Small archives: a linear scan is cheap; large ones keep only the last spans checked.
@@ -552,13 +730,12 @@ def _read_zip_member(
 ) -> Item:
     spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
     try:
-        with archive.open(info) as member:
-            while chunk := member.read(CHUNK):
-                spool.write(chunk)
-                code = budget.charge(spool.size, len(chunk), info.compress_size)
-                if code:
-                    spool.discard()
-                    return _skip(item, code, budget.describe(code), info.file_size)
+        for chunk in _zip_chunks(archive, info):
+            spool.write(chunk)
+            code = budget.charge(spool.size, len(chunk), info.compress_size)
+            if code:
+                spool.discard()
+                return _skip(item, code, budget.describe(code), info.file_size)
     except ZIP_READ_ERRORS as exc:
         spool.discard()
         item.status = Status.ERROR
@@ -572,6 +749,59 @@ def _read_zip_member(
         return item
     item.content = spool.finish()
     return item
+
+
+def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The decompressed bytes of a zip member, at most ``CHUNK`` at a time.
+
+    zipfile bounds its output only for deflate: for bzip2 and lzma members it hands a whole
+    compressed read to ``decompress`` with no limit, and a bzip2 bomb then asks for gigabytes
+    in one call. Those two are decoded here from the member's raw bytes with
+    ``max_length``, and checked against the CRC as zipfile would."""
+    if info.compress_type not in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        with archive.open(info) as member:
+            while chunk := member.read(CHUNK):
+                yield chunk
+        return
+    raw = copy.copy(info)
+    raw.compress_type = zipfile.ZIP_STORED
+    raw.file_size = info.compress_size
+    del raw.CRC  # the stored CRC is the decompressed bytes'; checked below instead
+    crc = 0
+    with archive.open(raw) as member:
+        for out in _bounded_decompress(member, info.compress_type):
+            crc = zlib.crc32(out, crc)
+            yield out
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+
+
+def _bounded_decompress(member: IO[bytes], method: int) -> Iterator[bytes]:
+    decompressor: Any
+    if method == zipfile.ZIP_BZIP2:
+        decompressor = bz2.BZ2Decompressor()
+    else:
+        # zip's lzma members: 2 bytes of version, 2 of properties size, the properties,
+        # then a raw LZMA1 stream (APPNOTE 5.8.8), as zipfile.LZMADecompressor reads them.
+        header = member.read(4)
+        if len(header) < 4:
+            raise EOFError("lzma member header cut short")
+        props = member.read(int.from_bytes(header[2:4], "little"))
+        decode_props = lzma._decode_filter_properties  # type: ignore[attr-defined]
+        decompressor = lzma.LZMADecompressor(
+            lzma.FORMAT_RAW, filters=[decode_props(lzma.FILTER_LZMA1, props)]
+        )
+    while not decompressor.eof:
+        data = member.read(CHUNK)
+        if not data and decompressor.needs_input:
+            raise EOFError("compressed member data cut short")
+        while True:
+            out = decompressor.decompress(data, CHUNK)
+            data = b""
+            if out:
+                yield out
+            if decompressor.eof or decompressor.needs_input:
+                break
 
 
 class CorruptArchive(Exception):
@@ -614,6 +844,15 @@ class _NotAnArchive(Exception):
     pass
 
 
+_STREAMED_ARCHIVES = ("tar", "cpio")
+"""Archive formats that are read as one with the compression around them (``.tar.gz``);
+anything else inside a compressed stream is that stream's one member."""
+
+
+def _filters(archive: libarchive.read.ArchiveRead) -> list[str]:
+    return [name for f in archive.filter_names if (name := _text(f)) != "none"]
+
+
 def _libarchive_entries(
     content: Content,
     container: Item,
@@ -631,6 +870,7 @@ def _libarchive_entries(
         container.tree,
     )
     seen_any = False
+    names = _EntryNames()
     try:
         with _open_libarchive(content, format_name) as archive:
             reader.append(archive)
@@ -639,12 +879,24 @@ def _libarchive_entries(
                 try:
                     entry = next(entries)
                 except StopIteration:
+                    if not seen_any and format_name == "all" and _filters(archive):
+                        # A compressed stream whose content merely looks like an empty tar
+                        # (it starts with 512 zero bytes): its payload is one member.
+                        raise _NotAnArchive from None
                     break
                 except libarchive.exception.ArchiveError as exc:
                     if not seen_any and format_name == "all" and "Unrecognized" in str(exc):
                         raise _NotAnArchive from exc
+                    if not seen_any:
+                        raise CorruptArchive(str(exc)) from exc
                     stats.issues.append(Issue("walk", "corrupt", f"archive listing stopped: {exc}"))
                     break
+                if not seen_any and format_name == "all" and _filters(archive):
+                    packed = _text(archive.format_name).lower()
+                    if not any(kind in packed for kind in _STREAMED_ARCHIVES):
+                        # A compressed stream is typed by what it decompresses to: a
+                        # .docx.gz is a docx (one member), not the zip of its XML parts.
+                        raise _NotAnArchive
                 seen_any = True
                 stats.format = _text(archive.format_name)
                 stats.filters = [_text(f) for f in archive.filter_names if _text(f) != "none"]
@@ -652,12 +904,16 @@ def _libarchive_entries(
                     stats.dirs += 1
                     continue
                 stats.members += 1
-                name = entry.pathname or ""
                 if format_name == "raw":
-                    name = _raw_member_name(container.name)
+                    decoded = Name(_raw_member_name(container.name), "ascii")
+                else:
+                    decoded = names.decode(entry)
+                    stats.saw_name(decoded)
+                if not decoded.text:
+                    decoded = Name(f"member-{stats.members}", "ascii")
                 mtime = _fs_time(entry.mtime) if entry.mtime else None
                 stats.saw_time(mtime)
-                item = _member_item(container, name or f"member-{stats.members}", mtime, True)
+                item = _member_item(container, decoded, mtime, format_name != "zip")
                 declared = entry.size if entry.size is not None else None
                 if entry.issym or entry.islnk:
                     kind = "symbolic" if entry.issym else "hard"
@@ -699,7 +955,7 @@ def _libarchive_entries(
                 yield _read_libarchive_member(
                     entry, item, budget, limits, tmpdir, with_md5, declared
                 )
-    except _NotAnArchive:
+    except (_NotAnArchive, CorruptArchive):
         raise
     except libarchive.exception.ArchiveError as exc:
         if not seen_any:
@@ -709,6 +965,30 @@ def _libarchive_entries(
         stats.issues.append(Issue("walk", "corrupt", f"archive reading stopped: {exc}"))
     if budget.tripped and budget.tripped not in stats.limits_hit:
         stats.limits_hit.append(budget.tripped)
+
+
+class _EntryNames:
+    """Decodes the names of one archive's entries from their bytes.
+
+    libarchive-c gives text only when the name converts in the process's locale, and bytes
+    otherwise; the bytes are taken here, always, and decoded in the encoding that the first
+    non-ASCII names fit best (names are streamed: after ``GUESS_FROM`` the guess stays)."""
+
+    GUESS_FROM = 8
+
+    def __init__(self) -> None:
+        self.guess: str | None = None
+        self._samples: list[bytes] = []
+
+    def decode(self, entry: libarchive.entry.ArchiveEntry) -> Name:
+        raw = libarchive.ffi.entry_pathname(entry._entry_p)
+        if raw is None:
+            wide = libarchive.ffi.entry_pathname_w(entry._entry_p)
+            raw = wide.encode("utf-8", "surrogatepass") if wide else b""
+        if not raw.isascii() and len(self._samples) < self.GUESS_FROM:
+            self._samples.append(raw)
+            self.guess = guess_encoding(self._samples)
+        return decode_name(raw, self.guess)
 
 
 def _is_encrypted_fn() -> Any:

@@ -221,9 +221,25 @@ def test_counts_add_up_on_the_sample_leak(sample_leak: Path) -> None:
     assert {r.parent_id for r in records if r.parent_id} <= ids
 
 
-def test_corrupt_archive_is_an_error_record(tmp_path: Path) -> None:
+def test_a_cut_zip_gives_the_members_before_the_cut(tmp_path: Path) -> None:
+    # Its central directory is gone: zipfile refuses it whole, libarchive reads the local
+    # headers one by one, so what precedes the cut is still analysed.
     good = archive.nested_three_levels()
     (tmp_path / "cut.zip").write_bytes(good[: len(good) // 2])
+    records = {r.path: r for r in _scan(tmp_path / "cut.zip")}
+    assert sorted(records) == [
+        "cut.zip",
+        "cut.zip!level1/inner.tar.gz",
+        "cut.zip!level1/readme.txt",
+    ]
+    assert records["cut.zip"].status is Status.PARTIAL
+    assert [i.code for i in records["cut.zip"].issues] == ["zip_directory", "corrupt"]
+    assert records["cut.zip!level1/readme.txt"].status is Status.OK
+    assert records["cut.zip!level1/inner.tar.gz"].status is Status.ERROR
+
+
+def test_an_archive_nothing_can_list_is_an_error_record(tmp_path: Path) -> None:
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04" + bytes(10))
     records = _scan(tmp_path / "cut.zip")
     assert len(records) == 1
     assert records[0].status is Status.ERROR
@@ -238,16 +254,18 @@ def test_tiny_files(tmp_path: Path, payload: bytes) -> None:
     assert record.status in (Status.UNSUPPORTED, Status.OK)
 
 
-def test_zip_with_unsupported_version_is_an_error_not_a_crash(tmp_path: Path) -> None:
+def test_zip_with_unsupported_version_is_read_by_libarchive(tmp_path: Path) -> None:
     # Found by fuzz/fuzz_walk.py: zipfile raises NotImplementedError from its constructor
-    # when a central-directory entry needs "zip file version 24.6".
+    # when a central-directory entry needs "zip file version 24.6"; libarchive reads it.
     data = bytearray(archive.zip_bytes([("a.txt", b"a\n")]))
     central = data.index(b"PK\x01\x02")
     data[central + 6] = 246  # version needed to extract
     (tmp_path / "v.zip").write_bytes(bytes(data))
-    (record,) = _scan(tmp_path / "v.zip")
-    assert record.status is Status.ERROR
-    assert "zip file version 24.6" in record.issues[-1].message
+    zipped, member = _scan(tmp_path / "v.zip")
+    assert zipped.status is Status.PARTIAL
+    assert [i.code for i in zipped.issues] == ["zip_directory"]
+    assert "zip file version 24.6" in zipped.issues[0].message
+    assert (member.path, member.status, member.size) == ("v.zip!a.txt", Status.OK, 2)
 
 
 def test_7z_members_are_walked(tmp_path: Path) -> None:

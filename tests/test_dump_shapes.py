@@ -1,0 +1,253 @@
+"""Whole scans of dump shapes nobody on the team made: names in foreign code pages, keys and
+file names that are not UTF-8, compressed streams, bombs, ambiguous provenance. Each of these
+stopped, hid or mislabelled part of a dump before; each test plants one shape and asserts
+the exact record it must give."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import os
+import tarfile
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from leaktriage.cli import main
+from leaktriage.config import Limits
+from leaktriage.walk import ArchiveStats, Content, Item, iter_archive
+from tests.test_cli import _fingerprint
+
+RUSSIAN = ["Отчет за май.xls", "Смета кампании.xls", "Бюджет.xls"]
+
+
+def _zip_with_raw_names(names: list[bytes], utf8_flag: bool) -> bytes:
+    """A zip whose member names are exactly ``names`` (zipfile would write UTF-8 itself):
+    written with ASCII placeholders of the same length, then patched."""
+    placeholders = [chr(ord("A") + i).encode() * len(n) for i, n in enumerate(names)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for placeholder in placeholders:
+            info = zipfile.ZipInfo(placeholder.decode(), date_time=(2017, 5, 4, 22, 10, 0))
+            archive.writestr(info, b"cells")
+    data = bytearray(buffer.getvalue())
+    if utf8_flag:  # zipfile resets the flags it writes: set bit 11 in both headers
+        for signature, at in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):
+            start = data.find(signature)
+            while start >= 0:
+                data[start + at] |= 0x08  # 0x800 is bit 3 of the flags' second byte
+                start = data.find(signature, start + 4)
+    for placeholder, name in zip(placeholders, names, strict=True):
+        assert data.count(placeholder) == 2, "in the local header and the central directory"
+        data = data.replace(placeholder, name)
+    return bytes(data)
+
+
+def _pdf(info: bytes) -> bytes:
+    """A one-page PDF whose document-information dictionary is ``info`` as written."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        info,
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+def _docx(author: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.author = author
+    document.add_paragraph("Ordre du jour")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _bzip2_bomb_zip(megabytes: int) -> bytes:
+    """A zip with one bzip2 member of ``megabytes`` MiB of zeros (a few hundred bytes)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as member,
+    ):
+        block = bytes(1 << 20)
+        for _ in range(megabytes):
+            member.write(block)
+    return buffer.getvalue()
+
+
+def _build(root: Path) -> None:
+    root.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT, encoding="cp866") as t:
+        for name in RUSSIAN:
+            info = tarfile.TarInfo(name)
+            data = b"workbook"
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    (root / "russian.tar").write_bytes(buffer.getvalue())
+    (root / "cp866.zip").write_bytes(
+        _zip_with_raw_names([n.encode("cp866") for n in RUSSIAN], utf8_flag=False)
+    )
+    (root / "badflag.zip").write_bytes(
+        _zip_with_raw_names([b"good.txt", b"bad\xff\xfe.txt", b"fine.txt"], utf8_flag=True)
+    )
+    (root / "latin1key.pdf").write_bytes(
+        _pdf(b"<< /Title (Rapport) /Cr\xe9ateur (Fran\xe7ois) /Author (Jos\xe9) >>")
+    )
+    (root / os.fsdecode(b"caf\xe9 menu.txt")).write_bytes(b"menu du jour")
+    (root / "bzbomb.zip").write_bytes(_bzip2_bomb_zip(64))
+    (root / "zeros.bin.gz").write_bytes(gzip.compress(bytes(512) + b"payload after zeros"))
+    (root / "memo.docx.gz").write_bytes(gzip.compress(_docx("Jean Dupont")))
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("b.txt", "inside the zip")
+    (root / "a.zip").write_bytes(inner.getvalue())
+    (root / "a.zip!b.txt").write_bytes(b"a loose file")
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    root = tmp_path_factory.mktemp("shapes") / "dump"
+    _build(root)
+    before = _fingerprint(root)
+    out = tmp_path_factory.mktemp("shapes_out")
+    assert main(["-q", "scan", str(root), "--out", str(out), "--workers", "2"]) == 0
+    assert _fingerprint(root) == before
+    lines = [json.loads(x) for x in (out / "files.jsonl").read_text("utf-8").splitlines()]
+    return {line["path"]: line for line in lines}
+
+
+def _codes(record: dict[str, object]) -> list[str]:
+    issues = record["issues"]
+    assert isinstance(issues, list)
+    return [i["code"] for i in issues]
+
+
+def test_tar_names_in_the_russian_dos_code_page_are_decoded(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    tar = scanned["dump/russian.tar"]
+    assert tar["status"] == "ok"
+    assert tar["fields"]["archive.name_encoding"] == "cp866"  # type: ignore[index]
+    for name in RUSSIAN:
+        member = scanned[f"dump/russian.tar!{name}"]
+        assert member["status"] == "ok"
+        assert member["raw"]["name#bytes"] == name.encode("cp866").hex(" ")  # type: ignore[index]
+    assert [f["rule_id"] for f in tar["findings"]] == ["archive-names-foreign-codepage"]  # type: ignore[union-attr]
+
+
+def test_zip_names_without_the_utf8_flag_are_read_in_their_code_page(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    assert scanned["dump/cp866.zip"]["fields"]["archive.name_encoding"] == "cp866"  # type: ignore[index]
+    assert sorted(p for p in scanned if p.startswith("dump/cp866.zip!")) == sorted(
+        f"dump/cp866.zip!{n}" for n in RUSSIAN
+    )
+
+
+def test_one_name_flagged_utf8_with_invalid_bytes_costs_no_member(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    members = sorted(p for p in scanned if p.startswith("dump/badflag.zip!"))
+    # Bytes that are not UTF-8 despite the flag are read in the code page they fit.
+    assert members == [
+        "dump/badflag.zip!bad\xff\xfe.txt",
+        "dump/badflag.zip!fine.txt",
+        "dump/badflag.zip!good.txt",
+    ]
+    assert scanned["dump/badflag.zip!fine.txt"]["status"] == "ok"
+    bad = scanned["dump/badflag.zip!bad\xff\xfe.txt"]
+    assert bad["raw"]["name#bytes"] == "62 61 64 ff fe 2e 74 78 74"  # type: ignore[index]
+    assert scanned["dump/badflag.zip"]["status"] == "partial"
+    assert _codes(scanned["dump/badflag.zip"]) == ["name_encoding"]
+    assert scanned["dump/badflag.zip"]["issues"][0]["message"].endswith(  # type: ignore[index]
+        "not valid UTF-8: 62 61 64 ff fe 2e 74 78 74"
+    )
+
+
+def test_a_latin1_pdf_key_and_a_latin1_file_name_do_not_stop_the_scan(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    pdf = scanned["dump/latin1key.pdf"]
+    assert pdf["fields"]["doc.author"] == "José"  # type: ignore[index]
+    assert pdf["fields"]["doc.title"] == "Rapport"  # type: ignore[index]
+    loose = scanned["dump/café menu.txt"]
+    assert loose["status"] == "ok"
+    assert loose["raw"]["name#bytes"] == "63 61 66 e9 20 6d 65 6e 75 2e 74 78 74"  # type: ignore[index]
+    assert _codes(loose) == ["name_encoding"]
+
+
+def test_a_bzip2_bomb_is_cut_at_the_ratio_limit(scanned: dict[str, dict[str, object]]) -> None:
+    assert scanned["dump/bzbomb.zip"]["status"] == "partial"
+    assert _codes(scanned["dump/bzbomb.zip!zeros.bin"]) == ["limit.ratio"]
+
+
+def test_bzip2_members_decompress_in_bounded_pieces(tmp_path: Path) -> None:
+    # zipfile asks bzip2 for a whole compressed read's output at once: 64 MiB here, and
+    # gigabytes for a real bomb (MemoryError). The walk must hold at most ~1 MiB at a time.
+    data = _bzip2_bomb_zip(64)
+    item = Item(path="dump/bomb.zip", name="bomb.zip", depth=0)
+    limits = Limits(max_ratio=1e9, max_member_bytes=1 << 26, memory_spool_bytes=1 << 20)
+    tracemalloc.start()
+    try:
+        members = list(
+            iter_archive(
+                Content(data=data, size=len(data)),
+                item,
+                "application/zip",
+                limits,
+                tmp_path,
+                ArchiveStats(),
+            )
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(members) == 1 and members[0].content is not None
+    assert members[0].content.size == 64 << 20
+    assert peak < 16 << 20, f"peak {peak} bytes while decompressing"
+    members[0].content.release()
+    assert bz2.decompress(bz2.compress(b"x")) == b"x"
+
+
+def test_compressed_streams_are_typed_by_what_they_hold(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    zeros = scanned["dump/zeros.bin.gz!zeros.bin"]
+    assert zeros["size"] == 512 + len(b"payload after zeros")
+    memo = [p for p in scanned if p.startswith("dump/memo.docx.gz!")]
+    assert memo == ["dump/memo.docx.gz!memo.docx"]
+    docx = scanned["dump/memo.docx.gz!memo.docx"]
+    assert docx["mime"] == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    assert docx["fields"]["doc.author"] == "Jean Dupont"  # type: ignore[index]
+
+
+def test_a_bang_in_a_file_name_is_escaped_in_its_provenance(
+    scanned: dict[str, dict[str, object]],
+) -> None:
+    assert scanned["dump/a.zip!b.txt"]["parent_id"] == scanned["dump/a.zip"]["record_id"]
+    loose = scanned["dump/a.zip%21b.txt"]
+    assert loose["parent_id"] is None
+    assert loose["name"] == "a.zip!b.txt"
+    assert loose["size"] == len(b"a loose file")
