@@ -290,7 +290,7 @@ def test_csv_cells_with_line_breaks_round_trip_when_the_verdict_changes(tmp_path
     # step changes the verdict, and files.csv must still read back through Python's csv.
     store = Store(tmp_path / "t.sqlite")
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
-    title = "Budget 2017\nrevised\r\ndraft, \"final\""
+    title = 'Budget 2017\nrevised\r\ndraft, "final"'
     with store.writer(run) as write:
         write(_record(fields={"doc.title": title, "doc.author": "line\rbreak"}))
     with store.db:
