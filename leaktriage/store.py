@@ -619,7 +619,8 @@ class Store:
         ]
 
     def find(self, key: str) -> FileRecord | None:
-        """A record by id, id prefix (8+ characters) or exact provenance path."""
+        """A record by id, id prefix (8+ characters) or provenance path (escaped as stored, or
+        with the names' own ``!`` and ``%`` as they are)."""
         row = self.db.execute(
             "SELECT record_id FROM files WHERE record_id = ? OR path = ? "
             "ORDER BY record_id LIMIT 1",
@@ -629,6 +630,14 @@ class Store:
             row = self.db.execute(
                 "SELECT record_id FROM files WHERE record_id LIKE ? ORDER BY record_id LIMIT 1",
                 (key + "%",),
+            ).fetchone()
+        if row is None and "!" in key:
+            # The path as a person types it, with a name's own '!' or '%' unescaped (see
+            # walk.ESCAPE); an exact path, matched above, always wins.
+            row = self.db.execute(
+                "SELECT record_id FROM files WHERE "
+                "replace(replace(path, '%21', '!'), '%25', '%') = ? ORDER BY path LIMIT 1",
+                (key,),
             ).fetchone()
         return self.load(row[0]) if row else None
 

@@ -251,3 +251,31 @@ def test_a_bang_in_a_file_name_is_escaped_in_its_provenance(
     assert loose["parent_id"] is None
     assert loose["name"] == "a.zip!b.txt"
     assert loose["size"] == len(b"a loose file")
+
+
+def test_show_takes_a_path_escaped_or_as_typed(tmp_path: Path) -> None:
+    root = tmp_path / "dump"
+    root.mkdir()
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("b.txt", "inside the zip")
+    (root / "a.zip").write_bytes(inner.getvalue())
+    (root / "x!y 100%.txt").write_bytes(b"a loose file")
+    (root / "a.zip!b.txt").write_bytes(b"another loose file")
+    out = tmp_path / "out"
+    assert main(["-q", "scan", str(root), "--out", str(out), "--workers", "1"]) == 0
+    from leaktriage.store import Store
+
+    store = Store(out / "triage.sqlite")
+    try:
+        typed = store.find("dump/x!y 100%.txt")
+        escaped = store.find("dump/x%21y 100%25.txt")
+        member = store.find("dump/a.zip!b.txt")
+        loose = store.find("dump/a.zip%21b.txt")
+    finally:
+        store.close()
+    assert typed is not None and escaped is not None
+    assert typed.record_id == escaped.record_id
+    assert typed.name == "x!y 100%.txt"
+    assert member is not None and member.size == len(b"inside the zip")
+    assert loose is not None and loose.size == len(b"another loose file")
