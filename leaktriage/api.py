@@ -425,6 +425,9 @@ class Pipeline:
             )
         issues = job.issues + extraction.issues
         children = self._child_items(item, extraction.children, issues)
+        children += _unlisted_items(item, extraction.unlisted)
+        if status is Status.OK and any(c.status is Status.SKIPPED for c in children):
+            status = Status.PARTIAL  # part of what it holds was not analysed: a limit
         extension = extension_of(item.name)
         record = FileRecord(
             record_id=job.record_id,
@@ -525,12 +528,31 @@ class Pipeline:
                 )
             )
         items: list[Item] = []
-        for child in found[: self.limits.max_children]:
+        limit = self.limits.max_children
+        for index, child in enumerate(found):
+            name = clean(child.name)
+            path = f"{parent.path}{SEP}{path_part(name)}"
+            if index >= limit:
+                # Past the limit an inner item is still recorded, named and sized, unread.
+                item = Item(
+                    path, name, parent.depth + 1, child.mtime, outer_mtime=parent.outer_mtime
+                )
+                item.status = Status.SKIPPED
+                item.declared_size = len(child.data)
+                item.issues.append(
+                    Issue(
+                        "walk",
+                        "limit.children",
+                        f"inner item {index + 1} of {len(found)}: past the limit of {limit} "
+                        "inner items analysed per container; not analysed",
+                    )
+                )
+                items.append(item)
+                continue
             spool = Spool(self.limits.memory_spool_bytes, self.tmpdir, self.config.hash_md5)
             spool.write(child.data)
-            name = clean(child.name)
             item = Item(
-                path=f"{parent.path}{SEP}{path_part(name)}",
+                path=path,
                 name=name,
                 depth=parent.depth + 1,
                 mtime=child.mtime,
@@ -543,13 +565,13 @@ class Pipeline:
                 item.status = Status.SKIPPED
                 item.issues.append(Issue("walk", "limit.depth", "container too deep; not analysed"))
             items.append(item)
-        if len(found) > self.limits.max_children:
+        if len(found) > limit:
             issues.append(
                 Issue(
                     "walk",
                     "limit.children",
-                    f"{len(found) - self.limits.max_children} inner items beyond "
-                    f"the limit of {self.limits.max_children} not listed",
+                    f"{len(found) - limit} inner items beyond the limit of {limit} "
+                    "recorded as skipped, not analysed",
                 )
             )
         return items
@@ -633,6 +655,31 @@ def reuse_key(config: ScanConfig) -> str:
     if config.decoys and Path(config.decoys).is_file():
         digest.update(Path(config.decoys).read_bytes())
     return digest.hexdigest()
+
+
+def _unlisted_items(parent: Item, unlisted: list[tuple[str, int, int]]) -> list[Item]:
+    """One summary record per run of inner items an extractor counted but did not hand on
+    (past its own limit): the code, how many and which positions, so none goes unaccounted."""
+    items = []
+    for code, first, count in unlisted:
+        name = f"[items {first}-{first + count - 1} not read: {code}]"
+        item = Item(
+            f"{parent.path}{SEP}{path_part(name)}",
+            name,
+            parent.depth + 1,
+            outer_mtime=parent.outer_mtime,
+            status=Status.SKIPPED,
+        )
+        item.issues.append(
+            Issue(
+                "extract",
+                code,
+                f"{count} inner items (numbers {first} to {first + count - 1}) past the "
+                "extractor's limit were counted but not read; this record stands for them",
+            )
+        )
+        items.append(item)
+    return items
 
 
 def _storable(record: FileRecord, item: Item) -> FileRecord:

@@ -385,6 +385,11 @@ class ArchiveStats:
     """Encoding of the member names that are not plain ASCII (``utf-8`` or a code page);
     None when every name is ASCII."""
 
+    def hit(self, code: str) -> None:
+        """Note a limit that left part of the archive unread (the archive is then partial)."""
+        if code not in self.limits_hit:
+            self.limits_hit.append(code)
+
     def saw_name(self, name: Name) -> None:
         """Track the encoding of the members' names (the first non-ASCII one decides)."""
         if self.name_encoding is None and name.encoding != "ascii":
@@ -598,6 +603,7 @@ def _iter_zip(
                 )
                 continue
             if stats.members > limits.max_members:
+                stats.hit("limit.members")
                 yield _skip(
                     item,
                     "limit.members",
@@ -939,6 +945,7 @@ def _libarchive_entries(
                     )
                     return
                 if stats.members > limits.max_members:
+                    stats.hit("limit.members")
                     yield _skip(
                         item,
                         "limit.members",

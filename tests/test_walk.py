@@ -129,6 +129,29 @@ def test_member_count_limit(tmp_path: Path) -> None:
     assert skipped == ["f10.txt", "f11.txt"]
     assert all(r.issues[0].code == "limit.members" for r in records if r.status is Status.SKIPPED)
     assert len(records) == 13
+    container = _by_path(records)["many.zip"]
+    assert container.status is Status.PARTIAL
+    assert container.fields["archive.limit_hit"] == ("limit.members",)
+
+
+def test_inner_items_past_the_children_limit_are_recorded_as_skipped(tmp_path: Path) -> None:
+    # A mailbox with more messages than the limit: every message still has its record.
+    messages = b"".join(
+        b"From sender@example.org Thu May  4 22:10:00 2017\n"
+        b"From: sender@example.org\nSubject: note %d\nMessage-ID: <m%d@example.org>\n\n"
+        b"body %d\n\n" % (i, i, i)
+        for i in range(7)
+    )
+    (tmp_path / "box.mbox").write_bytes(messages)
+    records = _scan(tmp_path / "box.mbox", max_children=5)
+    box = _by_path(records)["box.mbox"]
+    assert box.status is Status.PARTIAL
+    assert [i.code for i in box.issues] == ["limit.children"]
+    inner = sorted((r for r in records if r.parent_id == box.record_id), key=lambda r: r.path)
+    assert len(inner) == 7
+    skipped = [r for r in inner if r.status is Status.SKIPPED]
+    assert [r.name for r in skipped] == ["<m5@example.org>", "<m6@example.org>"]
+    assert skipped[0].issues[0].message.startswith("inner item 6 of 7: past the limit of 5")
 
 
 def test_traversal_and_odd_names_are_recorded_not_followed(tmp_path: Path) -> None:

@@ -88,6 +88,9 @@ class Extraction:
     raw: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
+    unlisted: list[tuple[str, int, int]] = field(default_factory=list)
+    """Inner items counted past a limit and not handed on, as ``(limit code, number of the
+    first, how many)``: the pipeline records one summary item for each run."""
     status: Status = Status.OK
     """OK, or PARTIAL/ENCRYPTED when the extractor read only part of the item."""
 
