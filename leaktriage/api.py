@@ -29,12 +29,14 @@ from leaktriage.errors import (
     EncryptedFileError,
     ExtractionError,
     InputError,
+    LeakTriageError,
     LimitExceededError,
     NetworkBlockedError,
     WrongFormatError,
 )
 from leaktriage.extractors import Child, Extraction, Source, for_mime
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
+from leaktriage.pipeline.boundary import guarded, internal_issue
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
 from leaktriage.safetext import clean, clean_facts, clean_raw
 from leaktriage.sandbox import spawn_helper
@@ -251,7 +253,7 @@ class Pipeline:
         for item in iter_tree(root):
             if self.reuse is not None and self.reuse.keep(item, self):
                 continue
-            yield from self.process(item, None, ())
+            yield from self.guarded(item, None, ())
         yield from self.drain()
         if self.reuse is not None:
             self.reuse.flush(self)
@@ -276,7 +278,40 @@ class Pipeline:
         while self._jobs:
             assert self.pool is not None
             for job_id, outcome in self.pool.finished(block=True):
-                yield from self._complete(self._jobs.pop(job_id), outcome)
+                yield from self._completed(self._jobs.pop(job_id), outcome)
+
+    def guarded(
+        self, item: Item, parent_id: str | None, ancestors: tuple[str, ...], dup: int = 0
+    ) -> Iterator[FileRecord]:
+        """:meth:`process` inside the boundary: whatever it raises becomes the item's status."""
+
+        def failed(issue: Issue) -> FileRecord:
+            return self._failed_record(item, parent_id, dup, issue)
+
+        yield from guarded(item.path, "walk", self.process(item, parent_id, ancestors, dup), failed)
+
+    def _completed(self, job: _Job, outcome: Outcome) -> Iterator[FileRecord]:
+        """:meth:`_complete` inside the boundary (a finished job's item, its members)."""
+
+        def failed(issue: Issue) -> FileRecord:
+            job.content.release()
+            return self._failed_record(job.item, job.parent_id, 0, issue, job.record_id)
+
+        yield from guarded(job.item.path, "extract", self._complete(job, outcome), failed)
+
+    def _failed_record(
+        self,
+        item: Item,
+        parent_id: str | None,
+        dup: int,
+        issue: Issue,
+        record_id: str | None = None,
+    ) -> FileRecord:
+        item.status = Status.ERROR
+        item.content = None
+        item.issues.append(issue)
+        record = self._bare_record(item, parent_id, dup)
+        return replace(record, record_id=record_id) if record_id else record
 
     def process(
         self, item: Item, parent_id: str | None, ancestors: tuple[str, ...], dup: int = 0
@@ -403,7 +438,7 @@ class Pipeline:
         self._jobs[job_id] = job
         self.pool.submit(job_id, source)
         for done_id, outcome in self.pool.finished(block=False):
-            yield from self._complete(self._jobs.pop(done_id), outcome)
+            yield from self._completed(self._jobs.pop(done_id), outcome)
         return True
 
     def _complete(self, job: _Job, outcome: Outcome) -> Iterator[FileRecord]:
@@ -457,7 +492,7 @@ class Pipeline:
         names: Counter[str] = Counter()
         lineage = (*job.ancestors, content.sha256 or "")
         for child in children:
-            yield from self.process(child, job.record_id, lineage, names[child.name])
+            yield from self.guarded(child, job.record_id, lineage, names[child.name])
             names[child.name] += 1
 
     def _open_archive(
@@ -498,12 +533,20 @@ class Pipeline:
             for member in iter_archive(
                 content, item, mime, self.limits, self.tmpdir, stats, self.config.hash_md5
             ):
-                yield from self.process(member, rid, lineage, names[member.name])
+                yield from self.guarded(member, rid, lineage, names[member.name])
                 names[member.name] += 1
         except CorruptArchive as exc:
             issues.append(Issue("walk", "corrupt", f"archive unreadable: {exc}"))
             _archive_fields(fields, stats)
             return Status.ERROR, "archive@1"
+        except LeakTriageError:
+            raise
+        except Exception as exc:
+            log.warning("internal error while listing %s", item.path, exc_info=True)
+            issues.append(internal_issue("walk", exc))
+            _archive_fields(fields, stats)
+            issues.extend(stats.issues)
+            return (Status.PARTIAL if stats.members else Status.ERROR), "archive@1"
         _archive_fields(fields, stats)
         issues.extend(stats.issues)
         issues.extend(

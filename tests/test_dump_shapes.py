@@ -279,3 +279,45 @@ def test_show_takes_a_path_escaped_or_as_typed(tmp_path: Path) -> None:
     assert typed.name == "x!y 100%.txt"
     assert member is not None and member.size == len(b"inside the zip")
     assert loose is not None and loose.size == len(b"another loose file")
+
+
+def test_a_bug_on_one_item_becomes_its_status_and_the_scan_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import leaktriage
+    from leaktriage import detect
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"first")
+    (root / "b.odd").write_bytes(b"second")
+    (root / "c.txt").write_bytes(b"third")
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("in.odd", "inside")
+        archive.writestr("in.txt", "inside too")
+    (root / "d.zip").write_bytes(inner.getvalue())
+    real = detect.extension_mismatch
+
+    def broken(mime: str, extension: str) -> bool:
+        if extension == "odd":
+            raise KeyError("planted bug")
+        return real(mime, extension)
+
+    monkeypatch.setattr(detect, "extension_mismatch", broken)
+    records = {r.path: r for r in leaktriage.scan(root)}
+    assert sorted(records) == [
+        "dump/a.txt",
+        "dump/b.odd",
+        "dump/c.txt",
+        "dump/d.zip",
+        "dump/d.zip!in.odd",
+        "dump/d.zip!in.txt",
+    ]
+    for path in ("dump/b.odd", "dump/d.zip!in.odd"):
+        failed = records[path]
+        assert failed.status.value == "error"
+        assert failed.issues[-1].code == "internal"
+        assert failed.issues[-1].message.startswith("KeyError: 'planted bug' (this is a bug")
+    assert records["dump/d.zip!in.txt"].parent_id == records["dump/d.zip"].record_id
+    assert records["dump/c.txt"].status.value in ("ok", "unsupported")
