@@ -322,7 +322,9 @@ class Pipeline:
         try:
             if item.status is None and content is None and item.disk_path is not None:
                 try:
-                    content = read_disk_file(item.disk_path, self.limits, self.config.hash_md5)
+                    content = read_disk_file(
+                        item.disk_path, self.limits, self.config.hash_md5, item.identity
+                    )
                 except OSError as exc:
                     item.status = Status.ERROR
                     item.issues.append(Issue("walk", "unreadable", f"read failed: {exc}"))
@@ -429,6 +431,7 @@ class Pipeline:
             yara_dir=self.config.yara_dir,
             dkim_keys=self.config.dkim_keys,
             dkim_dns=self.config.dkim_dns,
+            identity=None if content.owned else content.identity,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))
@@ -661,7 +664,7 @@ class Reuse:
             return False
         if self.verify:
             try:
-                content = read_disk_file(item.disk_path, self.limits, self.hash_md5)
+                content = read_disk_file(item.disk_path, self.limits, self.hash_md5, item.identity)
             except OSError:
                 return False
             if content.sha256 != sha256:

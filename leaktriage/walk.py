@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bz2
 import concurrent.futures
+import contextlib
 import copy
 import ctypes
 import functools
@@ -41,6 +42,7 @@ import libarchive.read
 
 from leaktriage.config import Limits
 from leaktriage.detect import ZIP_READ_ERRORS
+from leaktriage.diskfile import Identity, identity_of, open_regular
 from leaktriage.model import Issue, Status
 from leaktriage.safetext import Name, decode_name, disk_name, guess_encoding
 
@@ -88,13 +90,17 @@ class Content:
     size: int = 0
     sha256: str | None = None
     md5: str | None = None
+    identity: Identity | None = None
+    """For a file of the dump read in place: the file listed (``diskfile``)."""
 
     def open(self) -> BinaryIO:
         """A fresh seekable read handle."""
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
-        return self.path.open("rb")
+        if self.owned:
+            return self.path.open("rb")
+        return open_regular(self.path, self.identity)
 
     def head(self, count: int) -> bytes:
         """The first ``count`` bytes."""
@@ -137,6 +143,8 @@ class Item:
     """Decompression budget shared by everything inside one file on disk."""
     name_bytes: str | None = None
     """The name's bytes as hex when they were not UTF-8 (``name`` is then decoded text)."""
+    identity: Identity | None = None
+    """``(st_dev, st_ino)`` of a file on disk as listed: it is read only if still the same."""
 
 
 @dataclass(slots=True)
@@ -232,7 +240,9 @@ class Spool:
         self._buffer = bytearray()
 
 
-def read_disk_file(path: Path, limits: Limits, with_md5: bool = True) -> Content:
+def read_disk_file(
+    path: Path, limits: Limits, with_md5: bool = True, identity: Identity | None = None
+) -> Content:
     """Hash a file on disk in one streaming pass; keep its bytes only if small enough.
 
     The file is opened read-only; larger files stay on disk and are read again by the
@@ -241,7 +251,7 @@ def read_disk_file(path: Path, limits: Limits, with_md5: bool = True) -> Content
     hasher = Hasher(with_md5)
     keep = bytearray()
     keeping = True
-    with path.open("rb") as handle:
+    with open_regular(path, identity) as handle:
         while chunk := handle.read(CHUNK):
             hasher.update(chunk)
             if keeping:
@@ -253,7 +263,7 @@ def read_disk_file(path: Path, limits: Limits, with_md5: bool = True) -> Content
     sha, md5 = hasher.digests()
     if keeping:
         return Content(data=bytes(keep), size=hasher.size, sha256=sha, md5=md5)
-    return Content(path=path, owned=False, size=hasher.size, sha256=sha, md5=md5)
+    return Content(path=path, owned=False, size=hasher.size, sha256=sha, md5=md5, identity=identity)
 
 
 def _fs_time(seconds: float) -> datetime:
@@ -263,57 +273,72 @@ def _fs_time(seconds: float) -> datetime:
 def iter_tree(root: Path) -> Iterator[Item]:
     """Yield every file under ``root`` (or ``root`` itself), sorted, never following symlinks.
 
-    Symlinks, sockets, FIFOs and devices are yielded as ``skipped`` items with the reason, so
-    they are accounted for without being opened (opening a FIFO would hang the scan).
+    Folders are walked through their descriptors (``os.fwalk``), so a folder swapped for a
+    symlink while the scan runs is not entered; each file's identity is kept so that it is
+    read only if it is still the file listed (see ``diskfile``). Symlinks, sockets, FIFOs and
+    devices are yielded as ``skipped`` items with the reason, so they are accounted for
+    without being opened.
     """
-    base = path_part(disk_name(root.name or str(root)).text)
-    if not root.is_dir():
-        yield _disk_item(root, base, disk_name(root.name or str(root)))
-        return
-    stack: list[tuple[Path, str]] = [(root, base)]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            yield Item(
-                path=prefix,
-                name=folder.name,
-                depth=0,
-                status=Status.ERROR,
-                issues=[Issue("walk", "unreadable", f"folder cannot be listed: {exc.strerror}")],
-            )
-            continue
-        subfolders: list[tuple[Path, str]] = []
-        for entry in entries:
-            name = disk_name(entry.name)
-            logical = f"{prefix}/{path_part(name.text)}"
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                subfolders.append((Path(entry.path), logical))
-            else:
-                yield _disk_item(Path(entry.path), logical, name, entry)
-        # Depth-first in name order: push in reverse so the first name is visited first.
-        stack.extend(reversed(subfolders))
-
-
-def _disk_item(
-    path: Path, logical: str, decoded: Name, entry: os.DirEntry[str] | None = None
-) -> Item:
-    name = decoded.text
+    decoded = disk_name(root.name or str(root))
+    base = path_part(decoded.text)
     try:
-        info = entry.stat(follow_symlinks=False) if entry is not None else path.lstat()
+        info = root.lstat()
     except OSError as exc:
-        return Item(
-            path=logical,
-            name=name,
-            depth=0,
-            status=Status.ERROR,
-            issues=[Issue("walk", "unreadable", f"cannot stat: {exc.strerror}")],
-        )
+        yield _unreadable(base, decoded.text, f"cannot stat: {exc.strerror}")
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        yield _disk_item(root, base, decoded, info)
+        return
+    failures: list[OSError] = []
+    prefixes = {os.fspath(root): base}
+    for folder, subfolders, files, folder_fd in os.fwalk(
+        root, topdown=True, onerror=failures.append, follow_symlinks=False
+    ):
+        yield from _listing_failures(failures, prefixes)
+        prefix = prefixes.pop(folder)
+        listed: list[tuple[str, os.stat_result | OSError]] = []
+        for name in subfolders + files:
+            try:
+                listed.append((name, os.stat(name, dir_fd=folder_fd, follow_symlinks=False)))
+            except OSError as exc:
+                listed.append((name, exc))
+        entered: list[str] = []
+        for name, found in sorted(listed, key=lambda pair: pair[0]):
+            decoded = disk_name(name)
+            logical = f"{prefix}/{path_part(decoded.text)}"
+            if isinstance(found, OSError):
+                yield _unreadable(logical, decoded.text, f"cannot stat: {found.strerror}")
+            elif stat.S_ISDIR(found.st_mode):
+                entered.append(name)
+                prefixes[os.fspath(Path(folder, name))] = logical
+            else:
+                yield _disk_item(Path(folder, name), logical, decoded, found)
+        # Depth-first in name order; a listed folder that is no longer one is not entered.
+        subfolders[:] = entered
+    yield from _listing_failures(failures, prefixes)
+
+
+def _listing_failures(failures: list[OSError], prefixes: dict[str, str]) -> Iterator[Item]:
+    for exc in failures:
+        folder = os.fspath(exc.filename) if exc.filename is not None else "?"
+        logical = prefixes.pop(folder, path_part(disk_name(Path(folder).name).text))
+        name = logical.rsplit("/", 1)[-1]
+        yield _unreadable(logical, name, f"folder cannot be listed: {exc.strerror}")
+    failures.clear()
+
+
+def _unreadable(logical: str, name: str, text: str) -> Item:
+    return Item(
+        path=logical,
+        name=name,
+        depth=0,
+        status=Status.ERROR,
+        issues=[Issue("walk", "unreadable", text)],
+    )
+
+
+def _disk_item(path: Path, logical: str, decoded: Name, info: os.stat_result) -> Item:
+    name = decoded.text
     mtime = _fs_time(info.st_mtime)
     item = Item(path=logical, name=name, depth=0, mtime=mtime, outer_mtime=mtime)
     item.issues.extend(_encoding_issues(decoded, "file name on disk"))
@@ -333,11 +358,9 @@ def _disk_item(
                 "walk", "special_file", f"not a regular file (mode {stat.filemode(info.st_mode)})"
             )
         )
-    elif not os.access(path, os.R_OK):
-        item.status = Status.ERROR
-        item.issues.append(Issue("walk", "unreadable", "permission denied"))
     else:
         item.disk_path = path
+        item.identity = identity_of(info)
     return item
 
 
@@ -824,11 +847,18 @@ def _raw_member_name(container_name: str) -> str:
     return container_name + ".data"
 
 
-def _open_libarchive(content: Content, format_name: str) -> libarchive.read.ArchiveRead:
+@contextlib.contextmanager
+def _open_libarchive(content: Content, format_name: str) -> Iterator[libarchive.read.ArchiveRead]:
     if content.data is not None:
-        return libarchive.memory_reader(content.data, format_name=format_name)
-    assert content.path is not None
-    return libarchive.file_reader(str(content.path), format_name=format_name)
+        with libarchive.memory_reader(content.data, format_name=format_name) as archive:
+            yield archive
+        return
+    # Through a descriptor checked by diskfile, never by libarchive opening the path itself.
+    with (
+        content.open() as handle,
+        libarchive.fd_reader(handle.fileno(), format_name=format_name) as archive,
+    ):
+        yield archive
 
 
 def _iter_libarchive(

@@ -321,3 +321,47 @@ def test_a_bug_on_one_item_becomes_its_status_and_the_scan_goes_on(
         assert failed.issues[-1].message.startswith("KeyError: 'planted bug' (this is a bug")
     assert records["dump/d.zip!in.txt"].parent_id == records["dump/d.zip"].record_id
     assert records["dump/c.txt"].status.value in ("ok", "unsupported")
+
+
+def test_a_file_swapped_after_listing_is_neither_followed_nor_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import leaktriage
+    from leaktriage import api, walk
+
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"root:x:0:0:planted secret\n")
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "a_link.txt").write_bytes(b"listed as a regular file")
+    (root / "b_fifo.txt").write_bytes(b"listed as a regular file too")
+    (root / "c_kept.txt").write_bytes(b"untouched")
+    real = walk.iter_tree
+
+    def swapping(top: Path):  # type: ignore[no-untyped-def]
+        for item in real(top):
+            target = root / item.name
+            if item.name == "a_link.txt":
+                target.unlink()
+                target.symlink_to(secret)
+            elif item.name == "b_fifo.txt":
+                target.unlink()
+                os.mkfifo(target)
+            yield item
+
+    monkeypatch.setattr(api, "iter_tree", swapping)
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.extend(leaktriage.scan(root)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the scan waited on a FIFO swapped in after listing"
+    records = {r.path: r for r in found}  # type: ignore[attr-defined]
+    assert sorted(records) == ["dump/a_link.txt", "dump/b_fifo.txt", "dump/c_kept.txt"]
+    link, fifo = records["dump/a_link.txt"], records["dump/b_fifo.txt"]
+    assert (link.status.value, link.sha256) == ("error", None)
+    assert "replaced by a symbolic link since it was listed" in link.issues[-1].message
+    assert (fifo.status.value, fifo.sha256) == ("error", None)
+    assert "no longer a regular file" in fifo.issues[-1].message
+    assert records["dump/c_kept.txt"].size == len(b"untouched")

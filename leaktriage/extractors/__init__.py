@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from leaktriage.diskfile import open_regular
 from leaktriage.errors import RegistryError
 from leaktriage.fields import FIELDS
 from leaktriage.model import FieldValue, Issue, Status
@@ -53,13 +54,15 @@ class Source:
     """Key-store file of archived DKIM public keys (``--dkim-keys``), read once per process."""
     dkim_dns: bool = False
     """Look DKIM keys missing from the key store up in live DNS (``--dkim-dns``); off by default."""
+    identity: tuple[int, int] | None = None
+    """For a file of the dump read in place: ``(st_dev, st_ino)`` as listed; the file is read
+    only if the path still names it (``leaktriage.diskfile``)."""
 
     def read(self) -> bytes:
         """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""
         if self.data is not None:
             return self.data
-        assert self.path is not None
-        with self.path.open("rb") as handle:
+        with self.open() as handle:
             return handle.read()
 
     def open(self) -> BinaryIO:
@@ -67,7 +70,9 @@ class Source:
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
-        return self.path.open("rb")
+        if self.identity is None:  # a spooled member in the scan's own temp folder
+            return self.path.open("rb")
+        return open_regular(self.path, self.identity)
 
 
 @dataclass(frozen=True, slots=True)
