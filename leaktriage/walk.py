@@ -759,9 +759,9 @@ def _read_zip_member(
 ) -> Item:
     spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
     try:
-        for chunk in _zip_chunks(archive, info):
+        for chunk, consumed in _zip_chunks(archive, info):
             spool.write(chunk)
-            code = budget.charge(spool.size, len(chunk), info.compress_size)
+            code = budget.charge(spool.size, len(chunk), consumed)
             if code:
                 spool.discard()
                 return _skip(item, code, budget.describe(code), info.file_size)
@@ -780,17 +780,20 @@ def _read_zip_member(
     return item
 
 
-def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The decompressed bytes of a zip member, at most ``CHUNK`` at a time.
+def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[tuple[bytes, int]]:
+    """The decompressed bytes of a zip member, at most ``CHUNK`` at a time, each with the
+    compressed bytes consumed so far: the ratio is judged on what came out of what went in,
+    so a member of zeros is cut within its first megabytes, not after 200 times its size.
 
-    zipfile bounds its output only for deflate: for bzip2 and lzma members it hands a whole
-    compressed read to ``decompress`` with no limit, and a bzip2 bomb then asks for gigabytes
-    in one call. Those two are decoded here from the member's raw bytes with
-    ``max_length``, and checked against the CRC as zipfile would."""
-    if info.compress_type not in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+    zipfile reads a whole megabyte of compressed input ahead, and bounds its output only for
+    deflate: for bzip2 and lzma it hands a whole read to ``decompress`` with no limit, and a
+    bzip2 bomb then asks for gigabytes in one call. Compressed members are therefore decoded
+    here from their raw bytes with ``max_length``, and checked against the CRC as zipfile
+    would; stored ones and methods zipfile refuses go through zipfile."""
+    if info.compress_type not in _DECODED_HERE:
         with archive.open(info) as member:
             while chunk := member.read(CHUNK):
-                yield chunk
+                yield chunk, max(1, member.tell())
         return
     raw = copy.copy(info)
     raw.compress_type = zipfile.ZIP_STORED
@@ -798,15 +801,28 @@ def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[byt
     del raw.CRC  # the stored CRC is the decompressed bytes'; checked below instead
     crc = 0
     with archive.open(raw) as member:
-        for out in _bounded_decompress(member, info.compress_type):
+        for out, consumed in _bounded_decompress(member, info.compress_type):
             crc = zlib.crc32(out, crc)
-            yield out
+            yield out, max(1, consumed)
     if crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
 
-def _bounded_decompress(member: IO[bytes], method: int) -> Iterator[bytes]:
+_DECODED_HERE = (zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+RAW_READ = 1 << 18
+"""Compressed bytes read at a time from a zip member (the ratio's denominator moves by
+at most this much)."""
+
+
+def _bounded_decompress(member: IO[bytes], method: int) -> Iterator[tuple[bytes, int]]:
+    """``(output, compressed bytes consumed)`` pieces of a raw deflate, bzip2 or zip-lzma
+    stream, never more than ``CHUNK`` of output per call."""
+    if method == zipfile.ZIP_DEFLATED:
+        yield from _inflate(member)
+        return
     decompressor: Any
+    fed = 0
     if method == zipfile.ZIP_BZIP2:
         decompressor = bz2.BZ2Decompressor()
     else:
@@ -816,21 +832,41 @@ def _bounded_decompress(member: IO[bytes], method: int) -> Iterator[bytes]:
         if len(header) < 4:
             raise EOFError("lzma member header cut short")
         props = member.read(int.from_bytes(header[2:4], "little"))
+        fed = 4 + len(props)
         decode_props = lzma._decode_filter_properties  # type: ignore[attr-defined]
         decompressor = lzma.LZMADecompressor(
             lzma.FORMAT_RAW, filters=[decode_props(lzma.FILTER_LZMA1, props)]
         )
     while not decompressor.eof:
-        data = member.read(CHUNK)
+        data = member.read(RAW_READ)
+        fed += len(data)
         if not data and decompressor.needs_input:
             raise EOFError("compressed member data cut short")
         while True:
             out = decompressor.decompress(data, CHUNK)
             data = b""
             if out:
-                yield out
+                yield out, fed
             if decompressor.eof or decompressor.needs_input:
                 break
+
+
+def _inflate(member: IO[bytes]) -> Iterator[tuple[bytes, int]]:
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    fed = 0
+    while not inflater.eof:
+        data = member.read(RAW_READ)
+        fed += len(data)
+        pending = data
+        while True:  # until this input is used up and nothing more comes out of it
+            out = inflater.decompress(pending, CHUNK)
+            pending = inflater.unconsumed_tail
+            if out:
+                yield out, fed - len(pending)
+            if inflater.eof or (not pending and not out):
+                break
+        if not data and not inflater.eof:
+            raise EOFError("compressed member data cut short")
 
 
 class CorruptArchive(Exception):

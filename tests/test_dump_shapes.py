@@ -365,3 +365,32 @@ def test_a_file_swapped_after_listing_is_neither_followed_nor_waited_for(
     assert (fifo.status.value, fifo.sha256) == ("error", None)
     assert "no longer a regular file" in fifo.issues[-1].message
     assert records["dump/c_kept.txt"].size == len(b"untouched")
+
+
+def test_the_ratio_limit_trips_as_the_bytes_come_out(tmp_path: Path) -> None:
+    # 1 GiB of zeros deflates to about 1 MB: judged against the member's whole compressed
+    # size the ratio only trips after 200 MB were spooled; judged on what was consumed so
+    # far, within the grace of 16 MiB.
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as member,
+    ):
+        block = bytes(1 << 20)
+        for _ in range(1024):
+            member.write(block)
+    data = buffer.getvalue()
+    stats = ArchiveStats()
+    limits = Limits(ratio_grace_bytes=16 << 20)
+    (member_item,) = iter_archive(
+        Content(data=data, size=len(data)),
+        Item(path="dump/zeros.zip", name="zeros.zip", depth=0),
+        "application/zip",
+        limits,
+        tmp_path,
+        stats,
+    )
+    assert member_item.status is not None and member_item.status.value == "skipped"
+    assert member_item.issues[0].code == "limit.ratio"
+    assert 16 << 20 < stats.bytes_out <= 18 << 20
+    assert list(tmp_path.iterdir()) == []
