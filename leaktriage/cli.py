@@ -313,10 +313,24 @@ def entry() -> None:
     does too. ``main()`` alone (as tests and notebooks call it) leaves the caller's process
     as it was, since an audit hook cannot be removed once installed.
     """
+    import signal
+
     from leaktriage.sandbox import forbid_network
 
     forbid_network()
+    # SIGTERM (what timeout, systemd and docker send) unwinds like Ctrl-C: the workers are
+    # stopped and the scan's temporary folder, which may hold gigabytes of spooled members,
+    # is removed by the same finally blocks.
+    signal.signal(signal.SIGTERM, _terminated)
     raise SystemExit(main())
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by SIGTERM."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:

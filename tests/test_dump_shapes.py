@@ -394,3 +394,39 @@ def test_the_ratio_limit_trips_as_the_bytes_come_out(tmp_path: Path) -> None:
     assert member_item.issues[0].code == "limit.ratio"
     assert 16 << 20 < stats.bytes_out <= 18 << 20
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_removes_the_spooled_temporary_data(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    with (
+        zipfile.ZipFile(root / "zeros.zip", "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as member,
+    ):
+        block = bytes(1 << 20)
+        for _ in range(1536):  # 1.5 GiB of zeros, far past the in-memory spool
+            member.write(block)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    command = ["-q", "scan", str(root), "--out", str(tmp_path / "out"), "--max-ratio", "1e5"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leaktriage", *command, "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not list(scratch.glob("leaktriage-*/member-*")):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the member was never spooled"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert list(scratch.glob("leaktriage-*")) == []
