@@ -20,6 +20,7 @@ from typing import Any
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
 from leaktriage.model import iso_utc
+from leaktriage.outfile import atomic_text
 from leaktriage.store import Store
 
 DEPENDENCIES = (
@@ -155,7 +156,7 @@ def write_manifest(
     }
     head = json.dumps(manifest, indent=1, ensure_ascii=False)
     target = out / "manifest.json"
-    with target.open("w", encoding="utf-8") as handle:
+    with atomic_text(target) as handle:
         handle.write(head[:-2] + _ITEMS)
         # SQLite renders each item's JSON itself: a dump's worth of items costs no Python.
         rows = store.db.execute(

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
@@ -38,6 +38,7 @@ from leaktriage.model import (
     Status,
     iso_utc,
 )
+from leaktriage.outfile import atomic_bytes, atomic_text
 from leaktriage.sandbox import spawn_helper
 
 DB_NAME = "triage.sqlite"
@@ -1194,7 +1195,8 @@ def export_dkim_keys(store: Store, path: Path) -> Path | None:
     if not rows:
         path.unlink(missing_ok=True)  # never leave an earlier run's keys beside this one
         return None
-    path.write_text("".join(f"{name} {record}\n" for name, record in rows), encoding="utf-8")
+    with atomic_text(path) as handle:
+        handle.write("".join(f"{name} {record}\n" for name, record in rows))
     return path
 
 
@@ -1259,15 +1261,17 @@ def export_files(
 
 
 class _HashedFile:
-    """A UTF-8 text file written in large pieces, hashed (sha256) as it is written."""
+    """A UTF-8 text file written in large pieces, hashed (sha256) as it is written, and
+    renamed into place only when complete (``outfile``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.digest = hashlib.sha256()
-        self._handle: BinaryIO | None = None
+        self._handle: IO[bytes] | None = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> _HashedFile:
-        self._handle = self.path.open("wb")
+        self._handle = self._stack.enter_context(atomic_bytes(self.path))
         return self
 
     def write(self, text: str) -> None:
@@ -1278,9 +1282,8 @@ class _HashedFile:
         assert self._handle is not None
         self._handle.write(data)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
 
 
 def _cache_row(record: FileRecord) -> _ExportRow:

@@ -307,3 +307,33 @@ def test_csv_cells_with_line_breaks_round_trip_when_the_verdict_changes(tmp_path
     assert rows[0]["verdict"] == "likely_altered"
     assert rows[0]["score"] == "71.5"
     assert rows[0]["scan_state"] == "new"
+
+
+def test_a_full_disk_never_leaves_a_cut_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from leaktriage import store as store_module
+
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with store.writer(run) as write:
+        for record in _numbered(3):
+            write(record)
+    target = tmp_path / "files.jsonl"
+    target.write_text("the previous, complete export\n", encoding="utf-8")
+    real = store_module._HashedFile.write_bytes
+    calls = []
+
+    def fill_up(self: object, data: bytes) -> None:
+        calls.append(len(data))
+        real(self, data[: len(data) // 2])  # type: ignore[arg-type]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module._HashedFile, "write_bytes", fill_up)
+    with pytest.raises(OSError, match="No space left"):
+        export_jsonl(store, target)
+    assert calls
+    assert target.read_text(encoding="utf-8") == "the previous, complete export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []

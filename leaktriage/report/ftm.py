@@ -24,6 +24,7 @@ from followthemoney.types import registry
 from followthemoney.value import string_list
 
 from leaktriage.model import FileRecord
+from leaktriage.outfile import atomic_text
 from leaktriage.store import BATCH, Store
 
 ID_PREFIX = "leaktriage"
@@ -244,7 +245,7 @@ def iter_entities(store: Store) -> Iterator[EntityProxy]:
 def write_ftm(store: Store, out: Path | IO[str]) -> int:
     """Write one FtM entity per line (sorted keys) to ``out``; returns the entity count."""
     if isinstance(out, Path):
-        with out.open("w", encoding="utf-8") as handle:
+        with atomic_text(out) as handle:
             return write_ftm(store, handle)
     count = 0
     for entity in iter_entities(store):

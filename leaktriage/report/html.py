@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from leaktriage import __version__
 from leaktriage.model import Severity
+from leaktriage.outfile import atomic_text
 from leaktriage.report.data import (
     FLAGGED,
     SEVERITIES,
@@ -339,8 +340,6 @@ def write_html(store: Store, out_path: Path) -> Path:
     """Render the store into ``out_path`` (normally ``OUT/report.html``); returns the path.
     Streams: the memory it takes does not grow with the number of files."""
     data = load_report_data(store)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_text(out_path) as handle:
         write_report(data, handle)
-    tmp.replace(out_path)
     return out_path
