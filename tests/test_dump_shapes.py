@@ -188,6 +188,9 @@ def test_a_latin1_pdf_key_and_a_latin1_file_name_do_not_stop_the_scan(
     scanned: dict[str, dict[str, object]],
 ) -> None:
     pdf = scanned["dump/latin1key.pdf"]
+    assert pdf["status"] == "ok"
+    assert pdf["raw"]["Info/Créateur"] == "François"  # type: ignore[index]
+    assert pdf["fields"]["pdf.info"] == ["Title", "Créateur", "Author"]  # type: ignore[index]
     assert pdf["fields"]["doc.author"] == "José"  # type: ignore[index]
     assert pdf["fields"]["doc.title"] == "Rapport"  # type: ignore[index]
     loose = scanned["dump/café menu.txt"]

@@ -32,6 +32,7 @@ from leaktriage.extractors import Child, Extraction, Source, _xml, register
 from leaktriage.extractors._dates import Stamp, parse_iso, parse_pdf
 from leaktriage.extractors._links import find_links, merge
 from leaktriage.model import Issue
+from leaktriage.safetext import decode_name
 
 log = logging.getLogger(__name__)
 
@@ -418,6 +419,16 @@ def _info(doc: Any, out: Extraction) -> dict[str, str]:
     source = doc.xref_object(xref, compressed=True)
     info: dict[str, str] = {}
     for key in doc.xref_get_keys(xref)[:MAX_INFO_KEYS]:
+        if not key.isascii() and not _is_text(key):
+            # A name whose bytes are not UTF-8 (a Latin-1 "/Cr\xe9ateur"): MuPDF hands it
+            # back undecodable and cannot look it up; its value is read from the object.
+            name, text = _foreign_key(source, key)
+            if text is not None:
+                info[name] = text
+                out.raw[f"Info/{name}"] = _cap(text)
+            else:
+                out.note("corrupt", f"Info /{name} unreadable (name not UTF-8)")
+            continue
         try:
             kind, value = doc.xref_get_key(xref, key)
             text = _value_text(doc, kind, value)
@@ -433,6 +444,26 @@ def _info(doc: Any, out: Extraction) -> dict[str, str]:
             out.raw[f"Info/{key}"] = _cap(text)
     out.put("pdf.info", tuple(info))
     return info
+
+
+def _is_text(key: str) -> bool:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _foreign_key(source: str, key: str) -> tuple[str, str | None]:
+    """The readable name and string value of an Info key whose bytes are not UTF-8."""
+    raw = key.encode("utf-8", "surrogateescape")
+    name = decode_name(raw).text
+    written = "".join(
+        chr(b) if 0x21 <= b <= 0x7E and b not in b"#()<>[]{}/%" else f"#{b:02X}" for b in raw
+    )
+    at = re.search(rf"/{re.escape(written)}\s*(?=[(<])", source, re.IGNORECASE)
+    token = read_string(source, at.end()) if at else None
+    return name, (decode_text(token[0]) if token else None)
 
 
 def _xmp(doc: Any, out: Extraction) -> dict[str, str]:
