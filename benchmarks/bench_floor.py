@@ -46,11 +46,12 @@ from pathlib import Path
 
 
 def main() -> None:
-    import leaktriage.api as api
+    import leaktriage.pipeline.items as items
+    import leaktriage.pipeline.run as api
     from leaktriage.config import ScanConfig
 
     cpu = {"extract_item": 0.0, "rules": 0.0, "items": 0}
-    extract_item, judge = api.extract_item, api.Pipeline._judge
+    extract_item, judge = items.extract_item, items.Pipeline._judge
 
     def timed_extract(source):
         start = time.process_time()
@@ -67,8 +68,8 @@ def main() -> None:
         finally:
             cpu["rules"] += time.process_time() - start
 
-    api.extract_item = timed_extract
-    api.Pipeline._judge = timed_judge
+    items.extract_item = timed_extract
+    items.Pipeline._judge = timed_judge
     summary = api.run_scan(sys.argv[1], sys.argv[2], ScanConfig(workers=0))
     cpu["total"] = time.process_time()
     cpu["phases"] = summary.phases

@@ -20,9 +20,9 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from leaktriage.api import extract_item
     from leaktriage.extractors import Source, discover
     from leaktriage.model import Status
+    from leaktriage.pipeline.extract import extract_item
 
     discover()  # import every extractor inside the block, so they are instrumented too
 

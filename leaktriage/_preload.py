@@ -8,8 +8,9 @@ server that did it once, workers share those pages. Nothing here reads a documen
 
 from __future__ import annotations
 
-from leaktriage import api, detect
+from leaktriage import detect
 from leaktriage.extractors import discover
+from leaktriage.pipeline import extract
 
 
 def warm() -> None:
@@ -22,4 +23,4 @@ def warm() -> None:
 
 
 warm()
-__all__ = ["api"]
+__all__ = ["extract"]

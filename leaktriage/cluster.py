@@ -37,7 +37,7 @@ _LOCAL = threading.local()
 def _isolated_pool(timeout_s: float, memory_bytes: int) -> ExtractorPool:
     pool: ExtractorPool | None = getattr(_LOCAL, "pool", None)
     if pool is None:
-        from leaktriage.api import extract_item
+        from leaktriage.pipeline.extract import extract_item
 
         pool = ExtractorPool(1, timeout_s, memory_bytes, extract_item)
         _LOCAL.pool = pool
@@ -47,7 +47,7 @@ def _isolated_pool(timeout_s: float, memory_bytes: int) -> ExtractorPool:
 def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int) -> list[Outcome]:
     """The Dask task: parse a batch of items on a cluster worker, isolated as on one
     machine; outcomes in the order of ``sources``."""
-    from leaktriage.api import extract_item
+    from leaktriage.pipeline.extract import extract_item
     from leaktriage.sandbox import network_refused_in_this_thread
 
     if multiprocessing.current_process().daemon:

@@ -578,9 +578,12 @@ def _iter_zip(
                 )
             )
     except ZIP_READ_ERRORS as exc:
+        directory = _has_directory(handle)
         handle.close()
-        # zipfile refuses a whole archive for one bad entry (a name flagged UTF-8 that is
-        # not, a damaged central directory); libarchive reads what it can, member by member.
+        if not directory:  # cut before its central directory: not walked as a zip
+            raise CorruptArchive(f"zip directory unreadable: {exc}") from exc
+        # zipfile refuses a whole archive for one entry it does not support (a version it
+        # does not know, a damaged entry); libarchive reads what it can, member by member.
         stats.issues.append(
             Issue(
                 "walk",
@@ -717,6 +720,14 @@ class _Unflagged(io.RawIOBase):
     def close(self) -> None:
         self._handle.close()
         super().close()
+
+
+def _has_directory(handle: BinaryIO) -> bool:
+    """Whether a zip's end-of-central-directory record is there (it is not when cut)."""
+    try:
+        return zipfile._EndRecData(handle) is not None  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return False
 
 
 def _u16(data: bytes, at: int) -> int:

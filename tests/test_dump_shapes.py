@@ -332,7 +332,8 @@ def test_a_file_swapped_after_listing_is_neither_followed_nor_waited_for(
     import threading
 
     import leaktriage
-    from leaktriage import api, walk
+    from leaktriage import walk
+    from leaktriage.pipeline import items as api
 
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"root:x:0:0:planted secret\n")

@@ -102,8 +102,8 @@ def test_scan_failing_after_the_models_process_started_leaves_none_behind(
 
 
 def test_models_fitted_in_their_own_process_equal_the_local_fit() -> None:
-    from leaktriage.api import _ModelProcess
     from leaktriage.corpus import fingerprints
+    from leaktriage.pipeline.run import _ModelProcess
 
     office = ("L. Martin", "L. Martin", "Campagne", "Word", "16.0", "Normal", "+02:00", "1252")
     office += ("fr-FR", "Latin")
@@ -407,7 +407,7 @@ def test_cli_dask_needs_a_scheduler_and_no_md5_drops_md5(leak: Path, tmp_path: P
 def test_report_rendered_apart_is_the_report_of_the_store(
     sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leaktriage.api import _ReportProcess
+    from leaktriage.pipeline.run import _ReportProcess
     from leaktriage.report import write_html
 
     def rendered_here(out: Path) -> bytes:

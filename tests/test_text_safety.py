@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from leaktriage import api
 from leaktriage.cli import _clean
 from leaktriage.config import ScanConfig
 from leaktriage.model import FileRecord, Issue, Status
+from leaktriage.pipeline import items
 from leaktriage.report.html import write_html
 from leaktriage.safetext import clean, raw_hex
 from leaktriage.store import Store, _csv_cell, export_csv, export_jsonl
@@ -112,7 +112,7 @@ def test_any_dump_text_is_stored_exported_and_shown_safely(
 ) -> None:
     out = Path(tmp_path_factory.mktemp("text"))  # type: ignore[attr-defined]
     records = [
-        api._storable(_record(text, n), Item(path="", name="", depth=0))
+        items._storable(_record(text, n), Item(path="", name="", depth=0))
         for n, text in enumerate(texts)
     ]
     for record, text in zip(records, texts, strict=True):

@@ -1,0 +1,114 @@
+"""Stage "extract": what a worker does with one item - sniff when the walk could not tell,
+run the extractor registered for its type, derive the cross-format facts, run the newsroom's
+YARA rules. ``run_extractor`` is the worker-side boundary: it never raises."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from leaktriage import detect, textfacts
+from leaktriage.errors import (
+    EncryptedFileError,
+    ExtractionError,
+    LimitExceededError,
+    NetworkBlockedError,
+    WrongFormatError,
+)
+from leaktriage.extractors import Extraction, Source, for_mime
+from leaktriage.model import Issue, Status
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+
+def run_extractor(source: Source) -> tuple[Extraction, str | None, Status]:
+    """The per-item error boundary: run the extractor for ``source.mime``; never raises.
+
+    Returns the extraction (possibly empty), the extractor label and the status.
+    """
+    extractor = for_mime(source.mime)
+    if extractor is None:
+        return Extraction(), None, Status.UNSUPPORTED
+    try:
+        extraction = extractor.function(source)
+    except ExtractionError as exc:
+        status = _STATUS_OF.get(type(exc), Status.ERROR)
+        return _failed(exc, extractor.label, status)
+    except NetworkBlockedError as exc:
+        return _failed(exc, extractor.label, Status.ERROR, "network_blocked")
+    except RecursionError:
+        return _failed(
+            ExtractionError("nesting too deep for the parser"), extractor.label, Status.ERROR
+        )
+    except MemoryError:
+        return _failed(ExtractionError("out of memory"), extractor.label, Status.ERROR, "memory")
+    except Exception as exc:
+        log.debug("extractor %s failed on %s", extractor.label, source.name, exc_info=True)
+        return _failed(exc, extractor.label, Status.ERROR, "unexpected")
+    return extraction, extractor.label, extraction.status
+
+
+Outcome = tuple[Extraction, str | None, Status, str]
+"""What parsing one item gives: facts, extractor label, status, and the sniffed type."""
+
+
+def extract_item(source: Source) -> Outcome:
+    """Sniff (when the walker could not tell the type), extract, and derive the cross-format
+    facts; what a worker process runs. An archive found only here is returned unparsed, for
+    the walker to open."""
+    mime = source.mime
+    if not mime:
+        with source.open() as handle:
+            head = handle.read(detect.SNIFF_BYTES)
+        mime = detect.sniff(head, source.open)
+        if detect.is_archive(mime):
+            return Extraction(), None, Status.OK, mime
+        source = replace(source, mime=mime)
+    extraction, label, status = run_extractor(source)
+    textfacts.derive(extraction.fields)
+    if source.yara_dir:
+        _run_yara(source, extraction)
+    return extraction, label, status, mime
+
+
+def _run_yara(source: Source, extraction: Extraction) -> None:
+    """The newsroom's YARA rules over the item; problems are issues, never a failed item."""
+    from leaktriage import yarascan
+
+    try:
+        matches, problems = yarascan.scan(source, str(source.yara_dir))
+    except Exception as exc:
+        # Walking a hostile file's parts may fail in ways no list foresees; the facts the
+        # extractor found are kept whatever happens here.
+        log.debug("YARA scan failed on %s", source.name, exc_info=True)
+        extraction.issues.append(Issue("rules", "yara", f"{type(exc).__name__}: {exc}"[:2000]))
+        return
+    if matches:
+        extraction.fields["yara.matches"] = tuple(matches)
+    extraction.issues.extend(Issue("rules", "yara", text[:2000]) for text in problems)
+
+
+_STATUS_OF: dict[type[ExtractionError], Status] = {
+    EncryptedFileError: Status.ENCRYPTED,
+    LimitExceededError: Status.SKIPPED,
+    WrongFormatError: Status.ERROR,
+}
+
+
+def _failed(
+    exc: BaseException, label: str, status: Status, code: str | None = None
+) -> tuple[Extraction, str, Status]:
+    extraction = Extraction()
+    partial = getattr(exc, "partial", None)
+    if isinstance(partial, Extraction):
+        extraction = partial
+    reason = code or str(getattr(exc, "code", None) or "unexpected")
+    text = str(exc) or type(exc).__name__
+    if reason == "unexpected":
+        text = f"{type(exc).__name__}: {text}"
+    extraction.issues.append(Issue("extract", reason, text[:2000]))
+    return extraction, label, status
