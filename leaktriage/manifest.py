@@ -124,6 +124,7 @@ def write_manifest(
     outputs: list[Path],
     phases: dict[str, float] | None = None,
     digests: dict[str, str] | None = None,
+    failed_stages: dict[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` into ``out`` and return its path.
 
@@ -153,6 +154,8 @@ def write_manifest(
         "output_stats": {p.name: _stat(p) for p in outputs},
         # Wall-clock seconds per stage: what a slow scan spent its time on.
         "phases": phases or {},
+        # After-walk stages that failed (a bug of ours): the outputs lack their results.
+        "failed_stages": failed_stages or {},
     }
     head = json.dumps(manifest, indent=1, ensure_ascii=False)
     target = out / "manifest.json"

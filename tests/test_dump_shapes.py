@@ -434,3 +434,28 @@ def test_sigterm_removes_the_spooled_temporary_data(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert list(scratch.glob("leaktriage-*")) == []
+
+
+def test_a_failing_after_walk_stage_is_recorded_and_the_outputs_still_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaktriage import threads
+    from leaktriage.pipeline.run import run_scan
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"first")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("planted bug in the thread stage")
+
+    monkeypatch.setattr(threads, "analyse", broken)
+    summary = run_scan(root, tmp_path / "out")
+    assert summary.failed_stages == {
+        "threads": "ValueError: planted bug in the thread stage "
+        "(this is a bug in leaktriage; please report it)"
+    }
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))
+    assert manifest["failed_stages"] == summary.failed_stages
+    assert len((tmp_path / "out" / "files.jsonl").read_text("utf-8").splitlines()) == 1
+    assert (tmp_path / "out" / "report.html").stat().st_size > 0

@@ -10,7 +10,9 @@ The only errors that end a run are the person's (options) and the output folder'
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -21,7 +23,7 @@ log = logging.getLogger("leaktriage.pipeline")
 
 Stage = Literal["walk", "detect", "extract", "rules", "corpus", "report"]
 
-REPORT_ASK = "this is a bug in leaktriage; please report it with the item's type"
+REPORT_ASK = "this is a bug in leaktriage; please report it"
 
 
 def internal_issue(stage: Stage, exc: BaseException) -> Issue:
@@ -58,3 +60,18 @@ def guarded(
         log.warning("internal error while handling %s", path, exc_info=True)
         if not emitted:
             yield failed(internal_issue(stage, exc))
+
+
+@contextlib.contextmanager
+def stage(name: str, failed: dict[str, str]) -> Iterator[None]:
+    """An after-walk stage (corpus, threads, report) inside the boundary: when it fails,
+    the scan goes on without its results, ``failed[name]`` says why, and the log has the
+    traceback. The output folder's errors (``OSError``, a store that cannot be written) and
+    the person's still end the run."""
+    try:
+        yield
+    except (LeakTriageError, OSError, sqlite3.Error):
+        raise
+    except Exception as exc:
+        log.warning("stage %s failed; the scan goes on without it", name, exc_info=True)
+        failed[name] = internal_issue("corpus", exc).message

@@ -22,6 +22,7 @@ from leaktriage.errors import (
     InputError,
 )
 from leaktriage.model import FileRecord
+from leaktriage.pipeline.boundary import stage
 from leaktriage.pipeline.extract import extract_item
 from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
 from leaktriage.sandbox import spawn_helper
@@ -98,6 +99,9 @@ class RunSummary:
     """Wall-clock seconds of each stage (walk and extraction, corpus, threads, exports,
     report), for finding where a slow scan spends its time. The report is rendered in its own
     process while the exports are written; its figure is the wait for it after them."""
+    failed_stages: dict[str, str] = field(default_factory=dict)
+    """After-walk stages that failed (a bug of ours), with why: the scan went on without
+    their results (see ``pipeline.boundary.stage``)."""
 
 
 ProgressFn = Callable[[FileRecord], None]
@@ -150,6 +154,7 @@ def run_scan(
         clock = now
 
     models: _ModelProcess | None = None
+    failed: dict[str, str] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="leaktriage-") as tmp, _pool(config) as pool:
             pipeline = Pipeline(config, Path(tmp), pool, reuse)
@@ -194,7 +199,8 @@ def run_scan(
         from leaktriage.corpus import analyze  # NumPy (and scikit-learn): only when needed
 
         try:
-            corpus = analyze(db, config, corpus_progress, models) if config.use_rules else None
+            with stage("corpus", failed):
+                corpus = analyze(db, config, corpus_progress, models) if config.use_rules else None
         finally:
             if models is not None:
                 models.close()
@@ -203,8 +209,9 @@ def run_scan(
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
     try:
         if not unchanged:
-            threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
-            pipeline.rule_hits.update(threaded.hits)
+            with stage("threads", failed):
+                threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
+                pipeline.rule_hits.update(threaded.hits)
             lap("threads")
         finished = datetime.now(tz=UTC)
         db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
@@ -238,7 +245,8 @@ def run_scan(
     elif apart is None or not apart.join():
         from leaktriage.report import write_html
 
-        write_html(db, report_path)
+        with stage("report", failed):
+            write_html(db, report_path)
     lap("report")
     write_manifest(
         out,
@@ -251,6 +259,7 @@ def run_scan(
         [jsonl, csv_file, out / REPORT_NAME, *([keys_file] if keys_file else [])],
         phases,
         digests,
+        failed,
     )
     # The rules' categories, from the store when the rules are the same as last run's (an
     # unchanged re-scan then never parses them).
@@ -280,6 +289,7 @@ def run_scan(
         reused_files=reuse.files if reuse else 0,
         gone=gone,
         phases=phases,
+        failed_stages=failed,
     )
 
 
