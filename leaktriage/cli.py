@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 import time
+import traceback
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,7 +29,14 @@ from rich.table import Table
 from leaktriage import __version__
 from leaktriage.api import run_scan
 from leaktriage.config import GiB, Limits, MiB, ScanConfig
-from leaktriage.errors import InputError, LeakTriageError
+from leaktriage.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    InputError,
+    as_user_error,
+    exit_code_table,
+)
 from leaktriage.fields import FIELDS
 from leaktriage.model import FileRecord, json_value
 
@@ -56,11 +64,7 @@ examples:
   leaktriage scan leak/ --out triage            again later: only new or changed files are read
   leaktriage scan /data/leak --out t --executor dask --scheduler tcp://10.0.0.5:8786
 
-exit codes: 0 the scan ran (files that failed to parse are data, not errors);
-            1 internal error, or failing rule tests; 2 usage error;
-            3 input path missing or unreadable (or no store in OUT);
-            4 a rule file is malformed.
-"""
+""" + exit_code_table()
 
 
 BEACONS_SHOWN = 20
@@ -100,9 +104,16 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error told in one line (the usage itself is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="leaktriage",
         description="Triage a leaked document dump for authenticity: metadata, provenance "
         "and alteration evidence for every file, archive member, email and attachment.",
@@ -303,7 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the extractors and the types they read")
     sub.add_parser("fields", help="print the catalogue of fact names and their meaning")
+    for command in _commands(parser):
+        if command.epilog is None:
+            command.epilog = exit_code_table()
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every sub-command's parser (``scan``, ``rules list``...), each once."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                yield command
+                yield from _commands(command)
 
 
 def entry() -> None:
@@ -332,30 +356,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        if args.command == "scan":
-            return _scan(args, out, err)
-        if args.command == "show":
-            return _show(args, out, err)
-        if args.command == "analyze":
-            return _analyze(args, out, err)
-        if args.command == "eval":
-            return _eval(args, out, err)
-        if args.command == "report":
-            return _report(args, out, err)
-        if args.command == "export":
-            return _export(args, out, err)
-        if args.command == "formats":
-            return _formats(out)
-        if args.command == "fields":
-            return _fields(out)
-        if args.command == "rules":
-            return _rules(args, out, err)
-    except LeakTriageError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return exc.exit_code
+        return _run(parser, args, out, err)
     except KeyboardInterrupt:
         err.print("leaktriage: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - every ending is one line and a documented code
+        # The one place an exception becomes an exit code (see errors.EXIT_CODES).
+        if args.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        error = as_user_error(exc, getattr(args, "out", None))
+        if error is None:
+            what = _clean(f"{type(exc).__name__}: {exc}"[:300])
+            err.print(
+                f"leaktriage: internal error ({what}); this is a bug, please report it with "
+                "the command that caused it (-v shows the traceback)"
+            )
+            return EXIT_INTERNAL
+        err.print(f"leaktriage: {_clean(error)}")
+        return error.exit_code
+
+
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, out: Console, err: Console
+) -> int:
+    if args.command == "scan":
+        return _scan(args, out, err)
+    if args.command == "show":
+        return _show(args, out, err)
+    if args.command == "analyze":
+        return _analyze(args, out, err)
+    if args.command == "eval":
+        return _eval(args, out, err)
+    if args.command == "report":
+        return _report(args, out, err)
+    if args.command == "export":
+        return _export(args, out, err)
+    if args.command == "formats":
+        return _formats(out)
+    if args.command == "fields":
+        return _fields(out)
+    if args.command == "rules":
+        return _rules(args, out, err)
     parser.error(f"unknown command {args.command}")  # exits with status 2
 
 

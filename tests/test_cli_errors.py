@@ -1,0 +1,108 @@
+"""How a command fails: one line on standard error, a documented exit code, never a traceback.
+
+Every test here asserts the exact exit code and that standard error is one line. Most run
+``main()`` in this process; the ones where what reaches the terminal matters (C libraries,
+signals, limits of the process) run the ``leaktriage`` command itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from leaktriage import errors
+from leaktriage.cli import _commands, build_parser, main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _code(argv: list[str]) -> int:
+    """The exit code of ``leaktriage argv`` run in this process (argparse's own exits too)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def _one_line(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) -> str:
+    """Run ``argv``; assert its exit code and that standard error is exactly one line."""
+    got = _code(argv)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert got == code, captured.err
+    return lines[0]
+
+
+@pytest.fixture
+def dump(tmp_path: Path) -> Path:
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "a.txt").write_text("hello\n")
+    return root
+
+
+# --- the exit-code table ------------------------------------------------------------------
+
+
+def test_exit_code_table_is_the_same_in_help_and_readme() -> None:
+    table = errors.exit_code_table()
+    assert build_parser().format_help().count(table) == 1
+    for command in _commands(build_parser()):
+        assert command.format_help().count(table) == 1, command.prog
+    readme = README.read_text(encoding="utf-8")
+    block = re.search(r"```text\n(exit codes:\n.*?)```", readme, re.S)
+    assert block is not None, "README.md has no ```text block starting with 'exit codes:'"
+    assert block.group(1) == table, "paste errors.exit_code_table() into README.md"
+
+
+def test_every_error_class_has_a_documented_code() -> None:
+    for module in ("cluster", "extractors._dkim", "rules", "yarascan"):  # their own errors
+        importlib.import_module(f"leaktriage.{module}")
+
+    def subclasses(cls: type[BaseException]) -> list[type[BaseException]]:
+        return [cls, *(s for c in cls.__subclasses__() for s in subclasses(c))]
+
+    for cls in subclasses(errors.LeakTriageError):
+        assert getattr(cls, "exit_code", None) in errors.EXIT_CODES, cls
+
+
+def test_a_bug_is_one_line_asking_for_a_report_and_v_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import leaktriage.cli
+
+    def broken(out: object) -> int:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(leaktriage.cli, "_fields", broken)
+    line = _one_line(capsys, ["fields"], errors.EXIT_INTERNAL)
+    assert "internal error" in line and "report" in line and "KeyError" in line
+    assert _code(["-v", "fields"]) == errors.EXIT_INTERNAL
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_interrupt_is_one_line_and_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import leaktriage.cli
+
+    def interrupted(out: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(leaktriage.cli, "_fields", interrupted)
+    assert "interrupted" in _one_line(capsys, ["fields"], errors.EXIT_INTERRUPTED)
+
+
+def test_usage_errors_are_one_line(dump: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(dump.parent / "o")
+    line = _one_line(capsys, ["scan", str(dump), "--out", out, "--bogus"], errors.EXIT_USAGE)
+    assert line.startswith("leaktriage: ") and "--bogus" in line
+    line = _one_line(capsys, ["scan", str(dump)], errors.EXIT_USAGE)
+    assert line.startswith("leaktriage scan: ") and "--out" in line
+    line = _one_line(capsys, ["nosuchcommand"], errors.EXIT_USAGE)
+    assert line.startswith("leaktriage: ")
