@@ -34,6 +34,7 @@ from leaktriage.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     InputError,
+    UsageError,
     as_user_error,
     exit_code_table,
 )
@@ -108,7 +109,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error told in one line (the usage itself is in ``--help``)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, _usage_line(self, message) + "\n")
+
+
+def _usage_line(parser: argparse.ArgumentParser, message: str) -> str:
+    """A usage error as the command tells it."""
+    return f"{parser.prog}: {message} (see {parser.prog} --help)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,6 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leaktriage`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "scan":
+        try:
+            args.config = _scan_config(args)
+        except UsageError as exc:
+            scan = next(c for c in _commands(parser) if c.prog.endswith(" scan"))
+            typed = f" (got {exc.value[0]})" if exc.value else ""
+            line = f"argument {exc.option}: {exc.problem}{typed}"
+            print(_usage_line(scan, line), file=sys.stderr)
+            return EXIT_USAGE
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
@@ -400,38 +415,63 @@ def _run(
     parser.error(f"unknown command {args.command}")  # exits with status 2
 
 
-def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
-    limits = Limits(
-        max_depth=args.max_depth,
-        max_member_bytes=args.max_member_mb * MiB,
-        max_archive_bytes=int(args.max_archive_gb * GiB),
-        max_ratio=args.max_ratio,
-        max_members=args.max_members,
-    )
-    config = ScanConfig(
-        limits=limits,
-        leak_date=args.leak_date,
-        workers=args.workers,
-        timeout_s=args.timeout,
-        memory_limit_bytes=args.memory_mb * MiB,
-        rule_dirs=tuple(str(d) for d in args.rules),
-        decoys=str(args.decoys) if args.decoys else None,
-        yara_dir=str(args.yara) if args.yara else None,
-        use_rules=not args.no_rules,
-        dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
-        dkim_dns=args.dkim_dns,
-        hash_md5=not args.no_md5,
-        reuse=not args.no_reuse,
-        verify_hashes=args.verify_hashes,
-        executor=args.executor,
-        scheduler=args.scheduler,
-    )
+_SCAN_OPTIONS = {
+    "timeout_s": "--timeout",
+    "memory_limit_bytes": "--memory-mb",
+    "max_depth": "--max-depth",
+    "max_member_bytes": "--max-member-mb",
+    "max_archive_bytes": "--max-archive-gb",
+    "max_ratio": "--max-ratio",
+    "max_members": "--max-members",
+    "workers": "--workers",
+    "scheduler": "--scheduler",
+}
+"""The ``scan`` option of each ScanConfig or Limits field it sets (when the names differ)."""
+
+
+def _scan_config(args: argparse.Namespace) -> ScanConfig:
+    """The scan's options; UsageError naming the command's option when one is out of range
+    (ScanConfig checks the values; the command names its options and shows what was typed)."""
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler", "is used only with --executor dask")
     if args.executor == "dask" and not args.scheduler:
-        err.print("leaktriage: --executor dask needs --scheduler ADDRESS")
-        return 2
+        raise UsageError("--scheduler", "is needed with --executor dask (tcp://host:port)")
+    try:
+        limits = Limits(
+            max_depth=args.max_depth,
+            max_member_bytes=args.max_member_mb * MiB,
+            max_archive_bytes=int(args.max_archive_gb * GiB),
+            max_ratio=args.max_ratio,
+            max_members=args.max_members,
+        )
+        return ScanConfig(
+            limits=limits,
+            leak_date=args.leak_date,
+            workers=args.workers,
+            timeout_s=args.timeout,
+            memory_limit_bytes=args.memory_mb * MiB,
+            rule_dirs=tuple(str(d) for d in args.rules),
+            decoys=str(args.decoys) if args.decoys else None,
+            yara_dir=str(args.yara) if args.yara else None,
+            use_rules=not args.no_rules,
+            dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
+            dkim_dns=args.dkim_dns,
+            hash_md5=not args.no_md5,
+            reuse=not args.no_reuse,
+            verify_hashes=args.verify_hashes,
+            executor=args.executor,
+            scheduler=args.scheduler,
+        )
+    except UsageError as exc:
+        option = _SCAN_OPTIONS.get(exc.option, exc.option)
+        typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        raise UsageError(option, exc.problem, typed) from exc
+
+
+def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    config: ScanConfig = args.config
     if not args.path.exists() and not args.path.is_symlink():
-        err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
-        return 3
+        raise InputError(f"no such file or folder: {args.path}")
     started = time.monotonic()
     seen = {"bytes": 0}
     progress = Progress(

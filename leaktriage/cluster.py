@@ -22,8 +22,8 @@ import multiprocessing
 import platform
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
+from leaktriage.config import scheduler_endpoint
 from leaktriage.errors import InputError
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
@@ -60,14 +60,6 @@ def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int
     while len(found) < len(sources):
         found.update(pool.finished(block=True))
     return [found[index] for index in range(len(sources))]
-
-
-def scheduler_endpoint(address: str) -> tuple[str, int]:
-    """(host, port) of a ``tcp://host:port`` scheduler address."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
-        raise InputError(f"not a Dask scheduler address (tcp://host:port): {address!r}")
-    return parts.hostname, parts.port or 8786
 
 
 class DaskPool:

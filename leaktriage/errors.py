@@ -65,15 +65,18 @@ class UsageError(LeakTriageError, ValueError):
     """An option's value is out of range or not one of its choices.
 
     ``option`` names the option (the :class:`~leaktriage.config.ScanConfig` or
-    :class:`~leaktriage.config.Limits` field), ``problem`` what is wrong with its value.
+    :class:`~leaktriage.config.Limits` field), ``problem`` what its value must be; the
+    message ends with the value given, when there is one.
     """
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, option: str, problem: str) -> None:
-        super().__init__(f"{option}: {problem}")
+    def __init__(self, option: str, problem: str, *value: object) -> None:
+        given = f", not {type(value[0]).__name__} {value[0]!r}" if value else ""
+        super().__init__(f"{option} {problem}{given}")
         self.option = option
         self.problem = problem
+        self.value = value
 
 
 class OptionTypeError(UsageError, TypeError):

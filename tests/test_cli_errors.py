@@ -106,3 +106,73 @@ def test_usage_errors_are_one_line(dump: Path, capsys: pytest.CaptureFixture[str
     assert line.startswith("leaktriage scan: ") and "--out" in line
     line = _one_line(capsys, ["nosuchcommand"], errors.EXIT_USAGE)
     assert line.startswith("leaktriage: ")
+
+
+# --- option values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--timeout", "0"),
+        ("--timeout", "-1"),
+        ("--max-depth", "-1"),
+        ("--max-ratio", "0"),
+        ("--memory-mb", "-5"),
+        ("--max-member-mb", "-1"),
+        ("--max-archive-gb", "-1"),
+        ("--max-members", "-1"),
+        ("--workers", "0"),
+    ],
+)
+def test_option_out_of_range(
+    dump: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    out = dump.parent / "o"
+    argv = ["scan", str(dump), "--out", str(out), option, value]
+    line = _one_line(capsys, argv, errors.EXIT_USAGE)
+    assert line.startswith(f"leaktriage scan: argument {option}: "), line
+    assert not out.exists(), "a refused option writes nothing"
+
+
+def test_scheduler_without_dask_executor(dump: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = dump.parent / "o"
+    argv = ["scan", str(dump), "--out", str(out), "--scheduler", "tcp://127.0.0.1:8786"]
+    assert "--executor dask" in _one_line(capsys, argv, errors.EXIT_USAGE)
+    argv = ["scan", str(dump), "--out", str(out), "--executor", "dask"]
+    assert "--scheduler" in _one_line(capsys, argv, errors.EXIT_USAGE)
+    argv = [*argv, "--scheduler", "http://127.0.0.1:8786"]
+    assert "tcp://" in _one_line(capsys, argv, errors.EXIT_USAGE)
+    assert not out.exists()
+
+
+def test_api_refuses_bad_options_with_clear_errors(dump: Path) -> None:
+    import datetime
+
+    import leaktriage
+    from leaktriage.config import Limits, ScanConfig
+
+    with pytest.raises(
+        ValueError, match=r"executor must be one of \('local', 'dask'\), not str 'dsk'"
+    ) as bad:
+        leaktriage.run_scan(dump, dump.parent / "o", ScanConfig(executor="dsk"))
+    assert isinstance(bad.value, errors.UsageError)
+    with pytest.raises(errors.UsageError, match="executor"):
+        list(leaktriage.scan(dump, executor="dsk"))
+    with pytest.raises(TypeError, match=r"leak_date.*datetime\.date") as wrong:
+        leaktriage.scan(dump, leak_date="2017-05-05").__next__()
+    assert isinstance(wrong.value, errors.OptionTypeError)
+    with pytest.raises(errors.UsageError, match="timeout_s"):
+        ScanConfig(timeout_s=0)
+    with pytest.raises(errors.UsageError, match="max_depth"):
+        Limits(max_depth=-1)
+    with pytest.raises(errors.UsageError, match="scheduler"):
+        ScanConfig(scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(errors.UsageError, match="scheduler"):
+        ScanConfig(executor="dask")
+    with pytest.raises(errors.OptionTypeError, match="rule_dirs"):
+        ScanConfig(rule_dirs="rules/")  # type: ignore[arg-type]
+    # A datetime is a date: the day is kept, as the command's --leak-date gives it.
+    when = datetime.datetime(2017, 5, 5, 20, 0, tzinfo=datetime.UTC)
+    assert ScanConfig(leak_date=when).leak_date == datetime.date(2017, 5, 5)
+    assert not (dump.parent / "o").exists()
