@@ -660,6 +660,7 @@ def _config(options: dict[str, Any]) -> ScanConfig:
         config = replace(config, limits=replace(config.limits, **limit_options))
     if options:
         config = replace(config, **options)
+    config.check_files()
     return config
 
 
@@ -797,6 +798,7 @@ def run_scan(
     root = Path(path)
     if not root.exists() and not root.is_symlink():
         raise InputError(f"no such file or folder: {root}")
+    config.check_files()
     out = Path(out_dir)
     _refuse_out_inside_input(root, out)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from leaktriage.errors import OptionTypeError, UsageError
+from leaktriage.errors import InputError, OptionTypeError, UsageError
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -143,6 +145,30 @@ class ScanConfig:
             scheduler_endpoint(self.scheduler)
         elif self.scheduler:
             raise UsageError("scheduler", "is used only with executor 'dask'", self.scheduler)
+
+    def check_files(self) -> None:
+        """Raise InputError naming the first option file or folder (decoy list, key store,
+        rule and YARA folders) that is missing or unreadable: a scan checks them before it
+        writes anything, instead of stopping at the first record that needs them."""
+        wanted = [
+            ("decoy list (--decoys)", self.decoys, False),
+            ("DKIM key store (--dkim-keys)", self.dkim_keys, False),
+            ("YARA rule folder (--yara)", self.yara_dir, True),
+            *(("rule folder (--rules)", folder, True) for folder in self.rule_dirs),
+        ]
+        for what, name, is_folder in wanted:
+            if not name:
+                continue
+            path = Path(name)
+            try:
+                if is_folder:
+                    with os.scandir(path):
+                        pass
+                else:
+                    with path.open("rb"):
+                        pass
+            except OSError as exc:
+                raise InputError(f"{what} {path}: {exc.strerror or exc}") from exc
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form for the runs table."""

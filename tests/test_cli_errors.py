@@ -176,3 +176,37 @@ def test_api_refuses_bad_options_with_clear_errors(dump: Path) -> None:
     when = datetime.datetime(2017, 5, 5, 20, 0, tzinfo=datetime.UTC)
     assert ScanConfig(leak_date=when).leak_date == datetime.date(2017, 5, 5)
     assert not (dump.parent / "o").exists()
+
+
+# --- option files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--decoys", "--dkim-keys", "--rules", "--yara"])
+def test_missing_option_file(dump: Path, capsys: pytest.CaptureFixture[str], option: str) -> None:
+    out = dump.parent / "o"
+    missing = dump.parent / "nope"
+    argv = ["scan", str(dump), "--out", str(out), option, str(missing)]
+    line = _one_line(capsys, argv, errors.EXIT_INPUT)
+    assert option in line and str(missing) in line, line
+    assert not out.exists(), "nothing is written before the options are known to be usable"
+
+
+def test_malformed_option_files_are_code_4(dump: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keys = dump.parent / "keys.txt"
+    keys.write_text("not a key line\n")
+    decoys = dump.parent / "decoys.txt"
+    decoys.write_text("nonsense\n")
+    for option, path in (("--dkim-keys", keys), ("--decoys", decoys)):
+        argv = ["scan", str(dump), "--out", str(dump.parent / "o"), option, str(path)]
+        assert str(path) in _one_line(capsys, argv, errors.EXIT_MALFORMED)
+
+
+def test_api_missing_option_file(dump: Path) -> None:
+    import leaktriage
+    from leaktriage.config import ScanConfig
+
+    config = ScanConfig(decoys=str(dump.parent / "nope"))
+    with pytest.raises(errors.InputError, match="decoy"):
+        leaktriage.run_scan(dump, dump.parent / "o", config)
+    with pytest.raises(errors.InputError, match="decoy"):
+        next(leaktriage.scan(dump, decoys=str(dump.parent / "nope")))
