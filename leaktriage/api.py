@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
 import time
@@ -801,7 +802,7 @@ def run_scan(
     config.check_files()
     out = Path(out_dir)
     _refuse_out_inside_input(root, out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     started = datetime.now(tz=UTC)
     db = store.Store(out / store.DB_NAME)
     # An existing store is kept: unchanged files keep their records, removed ones are marked
@@ -1037,8 +1038,14 @@ def _render_report(conn: Connection, db_path: str, out_path: str) -> None:
     store = Store(Path(db_path), readonly=True)
     try:
         write_html(store, Path(out_path))
+    except OSError:  # a full or read-only disk: the scan renders it again, and says why once
+        raise SystemExit(_REPORT_OUTPUT_FAILED) from None
     finally:
         store.close()
+
+
+_REPORT_OUTPUT_FAILED = 75
+"""Exit code of the report's process that could not write the report (EX_TEMPFAIL)."""
 
 
 class _ReportProcess:
@@ -1088,7 +1095,10 @@ class _ReportProcess:
                 self.process.kill()
                 self.process.join()
         if self.process.exitcode != 0:
-            log.warning(
+            log.log(
+                logging.DEBUG
+                if self.process.exitcode == _REPORT_OUTPUT_FAILED
+                else logging.WARNING,
                 "the report's process failed (exit %s); rendering it here",
                 self.process.exitcode,
             )
@@ -1104,3 +1114,20 @@ def _refuse_out_inside_input(root: Path, out: Path) -> None:
         return
     if root.is_dir():
         raise InputError(f"the output folder {out} is inside the input {root}; choose another")
+
+
+def _make_out_dir(out: Path) -> None:
+    """Make the output folder, or raise OutputError saying why it cannot be one (a file, a
+    folder that cannot be written) before anything is read or written."""
+    from leaktriage.errors import OutputError
+
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"the output folder {out} is a file; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot make the output folder {out}: {exc.strerror or exc}; choose another --out"
+        ) from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in the output folder {out}; choose another --out")

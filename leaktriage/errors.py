@@ -205,16 +205,16 @@ def as_user_error(exc: BaseException, out: Path | None = None) -> LeakTriageErro
     if isinstance(exc, sqlite3.DatabaseError):
         return _sqlite_error(exc, out)
     if isinstance(exc, OSError):
-        where = f": {exc.filename}" if exc.filename else ""
+        where = exc.filename or (f"in {out}" if out is not None else "")
         what = exc.strerror or str(exc)
         if exc.errno in _DISK_FULL:
             return OutputError(
-                f"cannot write{where}: {what} (free some space or choose another --out)"
+                f"cannot write {where}: {what}; free some space or choose another --out"
             )
         if exc.errno in _NOT_WRITABLE:
-            return OutputError(f"cannot write{where}: {what} (choose another --out)")
+            return OutputError(f"cannot write {where}: {what}; choose another --out")
         if out is not None and exc.filename and _inside(Path(str(exc.filename)), out):
-            return OutputError(f"cannot use the output folder{where}: {what}")
+            return OutputError(f"cannot use the output folder: {where}: {what}")
     return None
 
 

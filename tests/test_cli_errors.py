@@ -8,7 +8,14 @@ signals, limits of the process) run the ``leaktriage`` command itself.
 from __future__ import annotations
 
 import importlib
+import os
+import random
 import re
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +45,59 @@ def _one_line(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) ->
     return lines[0]
 
 
+def _command(argv: list[str], **popen: object) -> subprocess.CompletedProcess[str]:
+    """``leaktriage argv`` run as the console script runs it, in a process of its own."""
+    script = "from leaktriage.cli import entry; entry()"
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, **popen
+    )
+
+
+def _failed(done: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one line a command that ended with ``code`` wrote on standard error."""
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert done.returncode == code, done.stderr
+    return lines[0]
+
+
+def _mount(*args: str) -> bool:
+    """Run mount (as root); False where this system does not allow it."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def dump(tmp_path: Path) -> Path:
     root = tmp_path / "dump"
     root.mkdir()
     (root / "a.txt").write_text("hello\n")
     return root
+
+
+@pytest.fixture
+def readonly(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write in: mounted read-only (root ignores permissions), or with
+    its write permission removed where mounting is not allowed (not root)."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    if not _mount("--bind", str(folder), str(folder)):
+        pytest.skip("running as root where bind mounts are not allowed")
+    try:
+        assert _mount("-o", "remount,bind,ro", str(folder))
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 # --- the exit-code table ------------------------------------------------------------------
@@ -210,3 +264,74 @@ def test_api_missing_option_file(dump: Path) -> None:
         leaktriage.run_scan(dump, dump.parent / "o", config)
     with pytest.raises(errors.InputError, match="decoy"):
         next(leaktriage.scan(dump, decoys=str(dump.parent / "nope")))
+
+
+# --- the output folder ------------------------------------------------------------------
+
+
+def test_out_is_a_file(dump: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = dump.parent / "afile"
+    afile.write_text("keep me\n")
+    for out in (afile, afile / "sub"):
+        line = _one_line(capsys, ["scan", str(dump), "--out", str(out)], errors.EXIT_OUTPUT)
+        assert str(afile) in line and "--out" in line, line
+    assert afile.read_text() == "keep me\n"
+
+
+def test_out_not_writable(dump: Path, readonly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for out in (readonly, readonly / "sub"):
+        line = _one_line(capsys, ["scan", str(dump), "--out", str(out)], errors.EXIT_OUTPUT)
+        assert str(readonly) in line, line
+    assert not list(readonly.iterdir())
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path | None]:
+    """A 1 MiB file system (tmpfs), or None where mounting one is not allowed."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)):
+        yield None
+        return
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _file_size_limit(limit: int) -> None:
+    """In the child: files past ``limit`` bytes fail with EFBIG (not a SIGXFSZ kill), as they
+    do once a disk is full."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_disk_full_is_one_line_and_the_next_run_continues(
+    tmp_path: Path, small_disk: Path | None
+) -> None:
+    # Words that do not compress: the store and the exports outgrow 1 MiB.
+    rng = random.Random(7)
+    words = ["".join(rng.choices("abcdefghijklmnop", k=rng.randint(3, 9))) for _ in range(4000)]
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for n in range(60):
+        (dump / f"doc{n:03}.txt").write_text(" ".join(rng.choices(words, k=1500)))
+    if small_disk is not None:
+        out = small_disk / "out"
+        done = _command(["-q", "scan", str(dump), "--out", str(out)])
+    else:  # no tmpfs here: a file size limit fails writes the same way (EFBIG)
+        out = tmp_path / "out"
+        limit = 1 << 20
+        done = _command(
+            ["-q", "scan", str(dump), "--out", str(out)],
+            preexec_fn=lambda: _file_size_limit(limit),
+        )
+    line = _failed(done, errors.EXIT_OUTPUT)
+    assert str(out) in line, line
+    if small_disk is not None:  # SQLite calls a file past the size limit a disk I/O error
+        assert "full" in line or "No space left" in line, line
+    if small_disk is not None:
+        assert _mount("-o", "remount,size=64m", str(small_disk))
+    again = _command(["-q", "scan", str(dump), "--out", str(out)])
+    assert again.returncode == 0, again.stderr
+    assert len((out / "files.jsonl").read_text().splitlines()) == 60
