@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
-from leaktriage.errors import StoreError
+from leaktriage.errors import DamagedStoreError, StoreError
 from leaktriage.model import (
     SCHEMA_VERSION,
     Evidence,
@@ -311,6 +311,7 @@ class Store:
         for reading only, beside the process that writes it (the report's own process)."""
         self.path = path
         self._bulk = False
+        _check_header(path)
         if readonly:
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -1438,3 +1439,29 @@ def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[s
         finding = _finding(row, tuple(evidence.get(row[0], ())))
         found.setdefault(finding.record_id, []).append(finding.to_json())
     return found
+
+
+def _check_header(path: Path) -> None:
+    """Raise DamagedStoreError when ``path`` is not an SQLite database, or is shorter than
+    its header says (truncated). Checked before SQLite opens it, so that a damaged store is
+    left exactly as it was, without a ``-wal`` or ``-shm`` beside it; damage further in is
+    SQLite's to find."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return  # a store never written to
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise DamagedStoreError(path, "not an SQLite database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    expected = int.from_bytes(header[28:32], "big") * page_size
+    # The page count is valid when the change counter matches "version-valid-for"; a
+    # write-ahead log not yet copied in may still hold pages past the end of the file.
+    wal = path.with_name(path.name + "-wal")
+    counted = header[24:28] == header[92:96] and not (wal.exists() and wal.stat().st_size)
+    if counted and size < expected:
+        raise DamagedStoreError(path, f"truncated: {size} bytes where its header says {expected}")

@@ -335,3 +335,62 @@ def test_disk_full_is_one_line_and_the_next_run_continues(
     again = _command(["-q", "scan", str(dump), "--out", str(out)])
     assert again.returncode == 0, again.stderr
     assert len((out / "files.jsonl").read_text().splitlines()) == 60
+
+
+# --- a damaged store --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of a scan of a few files."""
+    base = tmp_path_factory.mktemp("scanned")
+    root = base / "dump"
+    root.mkdir()
+    for n in range(40):
+        (root / f"note{n:02}.txt").write_text(f"note {n}\n" * (n + 1))
+    assert main(["-q", "scan", str(root), "--out", str(base / "out"), "--workers", "1"]) == 0
+    return base / "out"
+
+
+def _damaged(scanned: Path, tmp_path: Path, how: str) -> Path:
+    """A copy of ``scanned`` whose store is damaged ``how``."""
+    out = tmp_path / how
+    out.mkdir()
+    for name in ("files.jsonl", "manifest.json"):
+        (out / name).write_bytes((scanned / name).read_bytes())
+    data = (scanned / "triage.sqlite").read_bytes()
+    if how == "random":
+        data = random.Random(3).randbytes(len(data))
+    elif how == "header":  # the first page only
+        data = data[:4096]
+    elif how == "half":
+        data = data[: len(data) // 2]
+    elif how == "pages":  # every page but the first overwritten, the size unchanged
+        data = data[:4096] + random.Random(5).randbytes(len(data) - 4096)
+    (out / "triage.sqlite").write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize("how", ["random", "header", "half", "pages"])
+def test_damaged_store_is_refused_never_overwritten(
+    scanned: Path, tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _damaged(scanned, tmp_path, how)
+    store = out / "triage.sqlite"
+    before = store.read_bytes()
+    dump = scanned.parent / "dump"
+    for argv in (
+        ["scan", str(dump), "--out", str(out), "--workers", "1"],
+        ["show", str(out), "note01"],
+        ["report", str(out)],
+        ["export", str(out), "--format", "jsonl", "--out", str(tmp_path / "x.jsonl")],
+        ["analyze", str(out)],
+    ):
+        line = _one_line(capsys, argv, errors.EXIT_STORE)
+        assert f"mv {store} {store}.damaged" in line, line
+        assert store.read_bytes() == before, f"{argv[0]} changed the damaged store"
+    left = {p.name: p.stat().st_size for p in out.iterdir()}
+    if how == "pages":  # SQLite opened it (in write-ahead-log mode) before finding the damage
+        assert left.pop("triage.sqlite-wal", 0) == 0
+        left.pop("triage.sqlite-shm", None)
+    assert sorted(left) == ["files.jsonl", "manifest.json", "triage.sqlite"]
