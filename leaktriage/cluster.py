@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from leaktriage.config import scheduler_endpoint
-from leaktriage.errors import InputError
+from leaktriage.errors import InputError, SchedulerError
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
 from leaktriage.workers import ExtractorPool, Outcome
@@ -93,8 +93,11 @@ class DaskPool:
         self._timeout = timeout_s
         self._memory = memory_bytes
         client_type: Any = _Client
-        self.client: Any = client_type(address, set_as_default=False, direct_to_workers=False)
-        threads = sum(self.client.nthreads().values()) or 1
+        try:
+            self.client: Any = client_type(address, set_as_default=False, direct_to_workers=False)
+            threads = sum(self.client.nthreads().values()) or 1
+        except OSError as exc:  # refused, timed out, no route: distributed says which
+            raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         self._capacity = 2 * threads
         self._futures: dict[Any, list[int]] = {}
         self._batch: list[tuple[int, Source]] = []

@@ -394,3 +394,22 @@ def test_damaged_store_is_refused_never_overwritten(
         assert left.pop("triage.sqlite-wal", 0) == 0
         left.pop("triage.sqlite-shm", None)
     assert sorted(left) == ["files.jsonl", "manifest.json", "triage.sqlite"]
+
+
+# --- the Dask scheduler -----------------------------------------------------------------
+
+
+def test_unreachable_scheduler(dump: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("distributed")
+    import socket
+
+    import dask
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    out = dump.parent / "o"
+    argv = ["scan", str(dump), "--out", str(out), "--executor", "dask", "--scheduler", address]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        line = _one_line(capsys, argv, errors.EXIT_SCHEDULER)
+    assert address in line, line
