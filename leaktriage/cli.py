@@ -324,7 +324,35 @@ def build_parser() -> argparse.ArgumentParser:
         if command.epilog is None:
             command.epilog = exit_code_table()
             command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if not any(isinstance(a, argparse._SubParsersAction) for a in command._actions):
+            # -v and -q after the command too (`leaktriage scan DIR --out X -q`); counted
+            # apart, since a sub-command's values replace the main parser's (parse_args).
+            command.add_argument(
+                "-v",
+                "--verbose",
+                dest="verbose_after",
+                action="count",
+                default=0,
+                help="more log output",
+            )
+            command.add_argument(
+                "-q",
+                "--quiet",
+                dest="quiet_after",
+                action="store_true",
+                help="no progress bar or summary",
+            )
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line parsed, ``-v`` and ``-q`` counted wherever they were given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.verbose += args.__dict__.pop("verbose_after", 0)
+    args.quiet = args.quiet or args.__dict__.pop("quiet_after", False)
+    args.parser = parser
+    return args
 
 
 def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -351,8 +379,8 @@ def entry() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leaktriage`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
+    parser: argparse.ArgumentParser = args.parser
     if args.command == "scan":
         try:
             args.config = _scan_config(args)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from leaktriage import errors
-from leaktriage.cli import _commands, build_parser, main
+from leaktriage.cli import _commands, build_parser, main, parse_args
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -413,3 +413,21 @@ def test_unreachable_scheduler(dump: Path, capsys: pytest.CaptureFixture[str]) -
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         line = _one_line(capsys, argv, errors.EXIT_SCHEDULER)
     assert address in line, line
+
+
+# --- -q and -v anywhere -----------------------------------------------------------------
+
+
+def test_quiet_and_verbose_after_the_command(
+    dump: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = dump.parent / "o"
+    assert main(["scan", str(dump), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["report", str(out), "--no-html", "--quiet"]) == 0
+    capsys.readouterr()
+    for argv in (["fields", "-v"], ["-v", "fields"], ["rules", "list", "-v"]):
+        args = parse_args(argv)
+        assert (args.verbose, args.quiet) == (1, False), argv
+    args = parse_args(["-v", "scan", str(dump), "--out", str(out), "-v", "-q"])
+    assert (args.verbose, args.quiet) == (2, True)
