@@ -81,12 +81,13 @@ def _clean(text: object) -> str:
     return escape(value)
 
 
-def _open_store(out_dir: Path) -> Store:
-    """The store of a scan's output folder; a missing one is an input error (exit code 3)."""
+def _open_store(out_dir: Path, readonly: bool = True) -> Store:
+    """The store of a scan's output folder, for reading only unless asked (so it can be on
+    read-only media); a missing one is an input error (exit code 3)."""
     from leaktriage.store import Store
 
     try:
-        return Store.open_existing(out_dir)
+        return Store.open_existing(out_dir, readonly)
     except FileNotFoundError as exc:
         raise InputError(str(exc)) from exc
 
@@ -625,7 +626,7 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.corpus import analyze
 
-    store = _open_store(args.out)
+    store = _open_store(args.out, readonly=False)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -7,6 +7,7 @@ signals, limits of the process) run the ``leaktriage`` command itself.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import random
@@ -80,16 +81,16 @@ def dump(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def readonly(tmp_path: Path) -> Iterator[Path]:
-    """A folder nobody can write in: mounted read-only (root ignores permissions), or with
-    its write permission removed where mounting is not allowed (not root)."""
-    folder = tmp_path / "readonly"
-    folder.mkdir()
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` made read-only for the block: mounted read-only (root ignores
+    permissions), or with its write permission removed where mounting is not allowed."""
     if os.geteuid() != 0:
         folder.chmod(0o555)
-        yield folder
-        folder.chmod(0o755)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
         return
     if not _mount("--bind", str(folder), str(folder)):
         pytest.skip("running as root where bind mounts are not allowed")
@@ -97,7 +98,16 @@ def readonly(tmp_path: Path) -> Iterator[Path]:
         assert _mount("-o", "remount,bind,ro", str(folder))
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@pytest.fixture
+def readonly(tmp_path: Path) -> Iterator[Path]:
+    """An empty folder nobody can write in."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    with _read_only(folder):
+        yield folder
 
 
 # --- the exit-code table ------------------------------------------------------------------
@@ -296,7 +306,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path | None]:
     try:
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 def _file_size_limit(limit: int) -> None:
@@ -389,11 +399,8 @@ def test_damaged_store_is_refused_never_overwritten(
         line = _one_line(capsys, argv, errors.EXIT_STORE)
         assert f"mv {store} {store}.damaged" in line, line
         assert store.read_bytes() == before, f"{argv[0]} changed the damaged store"
-    left = {p.name: p.stat().st_size for p in out.iterdir()}
-    if how == "pages":  # SQLite opened it (in write-ahead-log mode) before finding the damage
-        assert left.pop("triage.sqlite-wal", 0) == 0
-        left.pop("triage.sqlite-shm", None)
-    assert sorted(left) == ["files.jsonl", "manifest.json", "triage.sqlite"]
+    left = sorted(p.name for p in out.iterdir())
+    assert left == ["files.jsonl", "manifest.json", "triage.sqlite"]
 
 
 # --- the Dask scheduler -----------------------------------------------------------------
@@ -431,3 +438,49 @@ def test_quiet_and_verbose_after_the_command(
         assert (args.verbose, args.quiet) == (1, False), argv
     args = parse_args(["-v", "scan", str(dump), "--out", str(out), "-v", "-q"])
     assert (args.verbose, args.quiet) == (2, True)
+
+
+# --- the finished store on read-only media ----------------------------------------------
+
+
+def test_finished_store_is_one_file_in_rollback_journal_mode(scanned: Path) -> None:
+    import sqlite3
+
+    assert sorted(p.name for p in scanned.glob("triage.sqlite*")) == ["triage.sqlite"]
+    db = sqlite3.connect(f"file:{scanned / 'triage.sqlite'}?mode=ro", uri=True)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert db.execute("SELECT count(*) FROM files").fetchone() == (40,)
+    finally:
+        db.close()
+
+
+def test_commands_read_the_store_from_read_only_media(
+    scanned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("triage.sqlite", "files.jsonl", "manifest.json"):
+        (media / name).write_bytes((scanned / name).read_bytes())
+    with _read_only(media):
+        assert main(["show", str(media), "dump/note01.txt"]) == 0
+        assert "note01.txt" in capsys.readouterr().out
+        assert main(["report", str(media), "--html", str(tmp_path / "r.html")]) == 0
+        assert main(["export", str(media), "--format", "ftm", "--out", str(tmp_path / "x")]) == 0
+        assert main(["eval", str(media), str(tmp_path / "labels.csv")]) == 3  # no labels file
+        capsys.readouterr()
+        line = _one_line(capsys, ["report", str(media)], errors.EXIT_OUTPUT)  # no report.html
+        assert "report.html" in line, line
+        sqlite = subprocess.run(
+            ["sqlite3", "-readonly", str(media / "triage.sqlite"), "SELECT count(*) FROM files"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert sqlite.returncode == 0 and sqlite.stdout.strip() == "40", sqlite.stderr
+        assert sorted(p.name for p in media.iterdir()) == [
+            "files.jsonl",
+            "manifest.json",
+            "triage.sqlite",
+        ]
+    assert (tmp_path / "r.html").stat().st_size and (tmp_path / "x").stat().st_size
