@@ -484,3 +484,28 @@ def test_commands_read_the_store_from_read_only_media(
             "triage.sqlite",
         ]
     assert (tmp_path / "r.html").stat().st_size and (tmp_path / "x").stat().st_size
+
+
+# --- C libraries' messages --------------------------------------------------------------
+
+
+def test_mupdf_messages_go_to_the_items_issues_never_to_stdout(tmp_path: Path) -> None:
+    import json
+
+    from leaktriage.extractors.pdf import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "hello world")
+    data = doc.tobytes()
+    start = data.find(b"stream") + 8  # the page's content stream, garbled
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "garbled.pdf").write_bytes(data[:start] + b"\x00\xff" * 50 + data[start + 100 :])
+    out = tmp_path / "out"
+    done = _command(["-q", "scan", str(dump), "--out", str(out), "--workers", "1"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and "MuPDF" not in done.stderr
+    done = _command(["scan", str(dump), "--out", str(out), "--no-reuse", "--workers", "1"])
+    assert done.returncode == 0 and "MuPDF" not in done.stdout + done.stderr
+    (record,) = (json.loads(line) for line in (out / "files.jsonl").read_text().splitlines())
+    assert any("MuPDF" in issue["message"] for issue in record["issues"]), record["issues"]
