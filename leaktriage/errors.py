@@ -207,13 +207,15 @@ def as_user_error(exc: BaseException, out: Path | None = None) -> LeakTriageErro
     if isinstance(exc, OSError):
         where = exc.filename or (f"in {out}" if out is not None else "")
         what = exc.strerror or str(exc)
+        # A file outside the output folder (the scan's temporary files) is no reason to
+        # choose another one.
+        ours = out is not None and (not exc.filename or _inside(Path(str(exc.filename)), out))
         if exc.errno in _DISK_FULL:
-            return OutputError(
-                f"cannot write {where}: {what}; free some space or choose another --out"
-            )
+            hint = "free some space or choose another --out" if ours else "free some space"
+            return OutputError(f"cannot write {where}: {what}; {hint}")
         if exc.errno in _NOT_WRITABLE:
-            return OutputError(f"cannot write {where}: {what}; choose another --out")
-        if out is not None and exc.filename and _inside(Path(str(exc.filename)), out):
+            return OutputError(f"cannot write {where}: {what}" + ("; choose another --out" * ours))
+        if ours and exc.filename:
             return OutputError(f"cannot use the output folder: {where}: {what}")
     return None
 

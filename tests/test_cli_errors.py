@@ -295,6 +295,19 @@ def test_out_not_writable(dump: Path, readonly: Path, capsys: pytest.CaptureFixt
     assert not list(readonly.iterdir())
 
 
+def test_os_errors_name_the_output_folder_only_when_it_is_the_cause(tmp_path: Path) -> None:
+    import errno
+
+    out = tmp_path / "out"
+    full = errors.as_user_error(OSError(errno.ENOSPC, "No space left on device"), out)
+    assert isinstance(full, errors.OutputError) and f"in {out}" in str(full)
+    assert "another --out" in str(full)
+    temp = OSError(errno.ENOSPC, "No space left on device", "/var/tmp/leaktriage-x/spool")
+    assert "--out" not in str(errors.as_user_error(temp, out))
+    assert errors.as_user_error(OSError(errno.EIO, "I/O error", "/elsewhere"), out) is None
+    assert errors.as_user_error(ValueError("a bug"), out) is None
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path | None]:
     """A 1 MiB file system (tmpfs), or None where mounting one is not allowed."""
