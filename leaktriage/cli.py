@@ -494,7 +494,7 @@ def _scan_config(args: argparse.Namespace) -> ScanConfig:
     except UsageError as exc:
         option = _SCAN_OPTIONS.get(exc.option, exc.option)
         typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
-        raise UsageError(option, exc.problem, typed) from exc
+        raise UsageError(option, exc.problem, *([] if typed is None else [typed])) from exc
 
 
 def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
