@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 import time
+import traceback
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,7 +29,15 @@ from rich.table import Table
 from leaktriage import __version__
 from leaktriage.api import run_scan
 from leaktriage.config import GiB, Limits, MiB, ScanConfig
-from leaktriage.errors import InputError, LeakTriageError
+from leaktriage.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    InputError,
+    UsageError,
+    as_user_error,
+    exit_code_table,
+)
 from leaktriage.fields import FIELDS
 from leaktriage.model import FileRecord, json_value
 
@@ -56,11 +65,7 @@ examples:
   leaktriage scan leak/ --out triage            again later: only new or changed files are read
   leaktriage scan /data/leak --out t --executor dask --scheduler tcp://10.0.0.5:8786
 
-exit codes: 0 the scan ran (files that failed to parse are data, not errors);
-            1 internal error, or failing rule tests; 2 usage error;
-            3 input path missing or unreadable (or no store in OUT);
-            4 a rule file is malformed.
-"""
+""" + exit_code_table()
 
 
 BEACONS_SHOWN = 20
@@ -76,12 +81,13 @@ def _clean(text: object) -> str:
     return escape(value)
 
 
-def _open_store(out_dir: Path) -> Store:
-    """The store of a scan's output folder; a missing one is an input error (exit code 3)."""
+def _open_store(out_dir: Path, readonly: bool = True) -> Store:
+    """The store of a scan's output folder, for reading only unless asked (so it can be on
+    read-only media); a missing one is an input error (exit code 3)."""
     from leaktriage.store import Store
 
     try:
-        return Store.open_existing(out_dir)
+        return Store.open_existing(out_dir, readonly)
     except FileNotFoundError as exc:
         raise InputError(str(exc)) from exc
 
@@ -100,9 +106,21 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error told in one line (the usage itself is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, _usage_line(self, message) + "\n")
+
+
+def _usage_line(parser: argparse.ArgumentParser, message: str) -> str:
+    """A usage error as the command tells it."""
+    return f"{parser.prog}: {message} (see {parser.prog} --help)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="leaktriage",
         description="Triage a leaked document dump for authenticity: metadata, provenance "
         "and alteration evidence for every file, archive member, email and attachment.",
@@ -303,7 +321,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the extractors and the types they read")
     sub.add_parser("fields", help="print the catalogue of fact names and their meaning")
+    for command in _commands(parser):
+        if command.epilog is None:
+            command.epilog = exit_code_table()
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if not any(isinstance(a, argparse._SubParsersAction) for a in command._actions):
+            # -v and -q after the command too (`leaktriage scan DIR --out X -q`); counted
+            # apart, since a sub-command's values replace the main parser's (parse_args).
+            command.add_argument(
+                "-v",
+                "--verbose",
+                dest="verbose_after",
+                action="count",
+                default=0,
+                help="more log output",
+            )
+            command.add_argument(
+                "-q",
+                "--quiet",
+                dest="quiet_after",
+                action="store_true",
+                help="no progress bar or summary",
+            )
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line parsed, ``-v`` and ``-q`` counted wherever they were given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.verbose += args.__dict__.pop("verbose_after", 0)
+    args.quiet = args.quiet or args.__dict__.pop("quiet_after", False)
+    args.parser = parser
+    return args
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every sub-command's parser (``scan``, ``rules list``...), each once."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                yield command
+                yield from _commands(command)
 
 
 def entry() -> None:
@@ -335,8 +394,17 @@ def _terminated(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leaktriage`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
+    parser: argparse.ArgumentParser = args.parser
+    if args.command == "scan":
+        try:
+            args.config = _scan_config(args)
+        except UsageError as exc:
+            scan = next(c for c in _commands(parser) if c.prog.endswith(" scan"))
+            typed = f" (got {exc.value[0]})" if exc.value else ""
+            line = f"argument {exc.option}: {exc.problem}{typed}"
+            print(_usage_line(scan, line), file=sys.stderr)
+            return EXIT_USAGE
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
@@ -346,65 +414,107 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        if args.command == "scan":
-            return _scan(args, out, err)
-        if args.command == "show":
-            return _show(args, out, err)
-        if args.command == "analyze":
-            return _analyze(args, out, err)
-        if args.command == "eval":
-            return _eval(args, out, err)
-        if args.command == "report":
-            return _report(args, out, err)
-        if args.command == "export":
-            return _export(args, out, err)
-        if args.command == "formats":
-            return _formats(out)
-        if args.command == "fields":
-            return _fields(out)
-        if args.command == "rules":
-            return _rules(args, out, err)
-    except LeakTriageError as exc:
-        err.print(f"leaktriage: {_clean(exc)}")
-        return exc.exit_code
+        return _run(parser, args, out, err)
     except KeyboardInterrupt:
         err.print("leaktriage: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - every ending is one line and a documented code
+        # The one place an exception becomes an exit code (see errors.EXIT_CODES).
+        if args.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        error = as_user_error(exc, getattr(args, "out", None))
+        if error is None:
+            what = _clean(f"{type(exc).__name__}: {exc}"[:300])
+            err.print(
+                f"leaktriage: internal error ({what}); this is a bug, please report it with "
+                "the command that caused it (-v shows the traceback)"
+            )
+            return EXIT_INTERNAL
+        err.print(f"leaktriage: {_clean(error)}")
+        return error.exit_code
+
+
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, out: Console, err: Console
+) -> int:
+    if args.command == "scan":
+        return _scan(args, out, err)
+    if args.command == "show":
+        return _show(args, out, err)
+    if args.command == "analyze":
+        return _analyze(args, out, err)
+    if args.command == "eval":
+        return _eval(args, out, err)
+    if args.command == "report":
+        return _report(args, out, err)
+    if args.command == "export":
+        return _export(args, out, err)
+    if args.command == "formats":
+        return _formats(out)
+    if args.command == "fields":
+        return _fields(out)
+    if args.command == "rules":
+        return _rules(args, out, err)
     parser.error(f"unknown command {args.command}")  # exits with status 2
 
 
-def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
-    limits = Limits(
-        max_depth=args.max_depth,
-        max_member_bytes=args.max_member_mb * MiB,
-        max_archive_bytes=int(args.max_archive_gb * GiB),
-        max_ratio=args.max_ratio,
-        max_members=args.max_members,
-    )
-    config = ScanConfig(
-        limits=limits,
-        leak_date=args.leak_date,
-        workers=args.workers,
-        timeout_s=args.timeout,
-        memory_limit_bytes=args.memory_mb * MiB,
-        rule_dirs=tuple(str(d) for d in args.rules),
-        decoys=str(args.decoys) if args.decoys else None,
-        yara_dir=str(args.yara) if args.yara else None,
-        use_rules=not args.no_rules,
-        dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
-        dkim_dns=args.dkim_dns,
-        hash_md5=not args.no_md5,
-        reuse=not args.no_reuse,
-        verify_hashes=args.verify_hashes,
-        executor=args.executor,
-        scheduler=args.scheduler,
-    )
+_SCAN_OPTIONS = {
+    "timeout_s": "--timeout",
+    "memory_limit_bytes": "--memory-mb",
+    "max_depth": "--max-depth",
+    "max_member_bytes": "--max-member-mb",
+    "max_archive_bytes": "--max-archive-gb",
+    "max_ratio": "--max-ratio",
+    "max_members": "--max-members",
+    "workers": "--workers",
+    "scheduler": "--scheduler",
+}
+"""The ``scan`` option of each ScanConfig or Limits field it sets (when the names differ)."""
+
+
+def _scan_config(args: argparse.Namespace) -> ScanConfig:
+    """The scan's options; UsageError naming the command's option when one is out of range
+    (ScanConfig checks the values; the command names its options and shows what was typed)."""
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler", "is used only with --executor dask")
     if args.executor == "dask" and not args.scheduler:
-        err.print("leaktriage: --executor dask needs --scheduler ADDRESS")
-        return 2
+        raise UsageError("--scheduler", "is needed with --executor dask (tcp://host:port)")
+    try:
+        limits = Limits(
+            max_depth=args.max_depth,
+            max_member_bytes=args.max_member_mb * MiB,
+            max_archive_bytes=int(args.max_archive_gb * GiB),
+            max_ratio=args.max_ratio,
+            max_members=args.max_members,
+        )
+        return ScanConfig(
+            limits=limits,
+            leak_date=args.leak_date,
+            workers=args.workers,
+            timeout_s=args.timeout,
+            memory_limit_bytes=args.memory_mb * MiB,
+            rule_dirs=tuple(str(d) for d in args.rules),
+            decoys=str(args.decoys) if args.decoys else None,
+            yara_dir=str(args.yara) if args.yara else None,
+            use_rules=not args.no_rules,
+            dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
+            dkim_dns=args.dkim_dns,
+            hash_md5=not args.no_md5,
+            reuse=not args.no_reuse,
+            verify_hashes=args.verify_hashes,
+            executor=args.executor,
+            scheduler=args.scheduler,
+        )
+    except UsageError as exc:
+        option = _SCAN_OPTIONS.get(exc.option, exc.option)
+        typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        raise UsageError(option, exc.problem, *([] if typed is None else [typed])) from exc
+
+
+def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    config: ScanConfig = args.config
     if not args.path.exists() and not args.path.is_symlink():
-        err.print(f"leaktriage: no such file or folder: {_clean(args.path)}")
-        return 3
+        raise InputError(f"no such file or folder: {args.path}")
     started = time.monotonic()
     seen = {"bytes": 0}
     progress = Progress(
@@ -530,7 +640,7 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.corpus import analyze
 
-    store = _open_store(args.out)
+    store = _open_store(args.out, readonly=False)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

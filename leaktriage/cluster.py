@@ -22,9 +22,9 @@ import multiprocessing
 import platform
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
-from leaktriage.errors import InputError
+from leaktriage.config import scheduler_endpoint
+from leaktriage.errors import InputError, SchedulerError
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
 from leaktriage.workers import ExtractorPool, Outcome
@@ -62,14 +62,6 @@ def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int
     return [found[index] for index in range(len(sources))]
 
 
-def scheduler_endpoint(address: str) -> tuple[str, int]:
-    """(host, port) of a ``tcp://host:port`` scheduler address."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
-        raise InputError(f"not a Dask scheduler address (tcp://host:port): {address!r}")
-    return parts.hostname, parts.port or 8786
-
-
 class DaskPool:
     """The :class:`~leaktriage.workers.ExtractorPool` interface over a Dask cluster.
 
@@ -101,8 +93,11 @@ class DaskPool:
         self._timeout = timeout_s
         self._memory = memory_bytes
         client_type: Any = _Client
-        self.client: Any = client_type(address, set_as_default=False, direct_to_workers=False)
-        threads = sum(self.client.nthreads().values()) or 1
+        try:
+            self.client: Any = client_type(address, set_as_default=False, direct_to_workers=False)
+            threads = sum(self.client.nthreads().values()) or 1
+        except OSError as exc:  # refused, timed out, no route: distributed says which
+            raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         self._capacity = 2 * threads
         self._futures: dict[Any, list[int]] = {}
         self._batch: list[tuple[int, Source]] = []

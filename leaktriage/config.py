@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import date
+import os
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from leaktriage.errors import InputError, OptionTypeError, UsageError
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+
+EXECUTORS = ("local", "dask")
+"""Where extraction can run (``ScanConfig.executor``)."""
+
+
+def at_least(option: str, value: object, low: float, *, above: bool = False) -> None:
+    """Raise UsageError unless ``value`` is a number >= ``low`` (> ``low`` with ``above``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionTypeError(option, "must be a number", value)
+    if value < low or (above and value == low):
+        raise UsageError(option, f"must be {'more than' if above else 'at least'} {low:g}", value)
+
+
+def scheduler_endpoint(address: str) -> tuple[str, int]:
+    """(host, port) of a ``tcp://host:port`` Dask scheduler address (UsageError if it is not
+    one)."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port or 8786
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not port:
+        raise UsageError("scheduler", "must be a Dask scheduler address (tcp://host:port)", address)
+    return parts.hostname, port
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +62,12 @@ class Limits:
     """Members larger than this are spooled to the scan's private temp dir instead of RAM."""
     max_children: int = 10_000
     """Attachments or messages taken out of one email or mailbox."""
+
+    def __post_init__(self) -> None:
+        """Refuse a limit out of range (UsageError): each one is a count or a size, and a
+        ratio under 1 would call every archive a bomb."""
+        for limit in fields(self):
+            at_least(limit.name, getattr(self, limit.name), 1 if limit.name == "max_ratio" else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +114,61 @@ class ScanConfig:
 
     RUN_ONLY = ("workers", "reuse", "verify_hashes", "executor", "scheduler")
     """Options that change how a scan runs but never what it finds."""
+
+    def __post_init__(self) -> None:
+        """Refuse a value out of range (UsageError, a ValueError) or of the wrong type
+        (OptionTypeError, a TypeError), naming the option; a ``datetime`` leak date is
+        taken as its day."""
+        if not isinstance(self.limits, Limits):
+            raise OptionTypeError("limits", "must be a leaktriage.Limits", self.limits)
+        if isinstance(self.leak_date, datetime):
+            object.__setattr__(self, "leak_date", self.leak_date.date())
+        elif self.leak_date is not None and not isinstance(self.leak_date, date):
+            raise OptionTypeError(
+                "leak_date",
+                "must be a datetime.date, e.g. datetime.date.fromisoformat('2017-05-05')",
+                self.leak_date,
+            )
+        if self.workers is not None:
+            at_least("workers", self.workers, 0)
+        at_least("timeout_s", self.timeout_s, 0, above=True)
+        at_least("memory_limit_bytes", self.memory_limit_bytes, 0)
+        at_least("text_sample_bytes", self.text_sample_bytes, 0)
+        rule_dirs: object = self.rule_dirs
+        if isinstance(rule_dirs, str | bytes):  # not one folder per character
+            raise OptionTypeError("rule_dirs", "must be a tuple of folders", rule_dirs)
+        if self.executor not in EXECUTORS:
+            raise UsageError("executor", f"must be one of {EXECUTORS}", self.executor)
+        if self.executor == "dask":
+            if not self.scheduler:
+                raise UsageError("scheduler", "is needed with executor 'dask' (tcp://host:port)")
+            scheduler_endpoint(self.scheduler)
+        elif self.scheduler:
+            raise UsageError("scheduler", "is used only with executor 'dask'", self.scheduler)
+
+    def check_files(self) -> None:
+        """Raise InputError naming the first option file or folder (decoy list, key store,
+        rule and YARA folders) that is missing or unreadable: a scan checks them before it
+        writes anything, instead of stopping at the first record that needs them."""
+        wanted = [
+            ("decoy list (--decoys)", self.decoys, False),
+            ("DKIM key store (--dkim-keys)", self.dkim_keys, False),
+            ("YARA rule folder (--yara)", self.yara_dir, True),
+            *(("rule folder (--rules)", folder, True) for folder in self.rule_dirs),
+        ]
+        for what, name, is_folder in wanted:
+            if not name:
+                continue
+            path = Path(name)
+            try:
+                if is_folder:
+                    with os.scandir(path):
+                        pass
+                else:
+                    with path.open("rb"):
+                        pass
+            except OSError as exc:
+                raise InputError(f"{what} {path}: {exc.strerror or exc}") from exc
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form for the runs table."""

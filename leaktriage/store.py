@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import pickle
 import queue
 import sqlite3
@@ -26,7 +27,7 @@ from typing import IO, Any
 
 from leaktriage import __version__
 from leaktriage.config import ScanConfig
-from leaktriage.errors import StoreError
+from leaktriage.errors import DamagedStoreError, StoreError
 from leaktriage.model import (
     SCHEMA_VERSION,
     Evidence,
@@ -311,9 +312,11 @@ class Store:
         """Open (and create) the store at ``path``; with ``readonly``, open an existing one
         for reading only, beside the process that writes it (the report's own process)."""
         self.path = path
+        self.readonly = readonly
         self._bulk = False
+        _check_header(path)
         if readonly:
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            self.db = sqlite3.connect(_readonly_uri(path), uri=True)
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
@@ -336,15 +339,25 @@ class Store:
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
-    def open_existing(cls, out_dir: Path) -> Store:
-        """Open ``OUT/triage.sqlite`` written by an earlier scan."""
+    def open_existing(cls, out_dir: Path, readonly: bool = False) -> Store:
+        """Open ``OUT/triage.sqlite`` written by an earlier scan (see ``readonly``)."""
         path = out_dir / DB_NAME if out_dir.is_dir() else out_dir
         if not path.is_file():
             raise FileNotFoundError(f"no leaktriage store at {path}")
-        return cls(path)
+        return cls(path, readonly)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection. A store written to is left in rollback-journal mode, one
+        file without ``-wal`` or ``-shm``, so that read-only media, ``sqlite3 -readonly`` and
+        ``datasette`` open it as it is (the next scan turns the write-ahead log on again)."""
+        if not self.readonly:
+            try:
+                if self.db.in_transaction:
+                    self.db.rollback()  # what closing does with it anyway
+                self.db.execute("PRAGMA busy_timeout=2000")
+                self.db.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.OperationalError as exc:  # another program has it open
+                log.info("the store stays in write-ahead-log mode: %s", exc)
         self.db.close()
 
     def settled(self) -> bool:
@@ -1457,3 +1470,40 @@ def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[s
         finding = _finding(row, tuple(evidence.get(row[0], ())))
         found.setdefault(finding.record_id, []).append(finding.to_json())
     return found
+
+
+def _check_header(path: Path) -> None:
+    """Raise DamagedStoreError when ``path`` is not an SQLite database, or is shorter than
+    its header says (truncated). Checked before SQLite opens it, so that a damaged store is
+    left exactly as it was, without a ``-wal`` or ``-shm`` beside it; damage further in is
+    SQLite's to find."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return  # a store never written to
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise DamagedStoreError(path, "not an SQLite database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    expected = int.from_bytes(header[28:32], "big") * page_size
+    # The page count is valid when the change counter matches "version-valid-for"; a
+    # write-ahead log not yet copied in may still hold pages past the end of the file.
+    wal = path.with_name(path.name + "-wal")
+    counted = header[24:28] == header[92:96] and not (wal.exists() and wal.stat().st_size)
+    if counted and size < expected:
+        raise DamagedStoreError(path, f"truncated: {size} bytes where its header says {expected}")
+
+
+def _readonly_uri(path: Path) -> str:
+    """The URI that opens ``path`` for reading only; on read-only media (a folder that cannot
+    be written) it is opened as immutable, since SQLite cannot make the files it would
+    otherwise want there, unless a write-ahead log beside it holds pages of its own."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+        uri += "&immutable=1"
+    return uri

@@ -265,7 +265,7 @@ def test_malformed_key_store_stops_the_scan(tmp_path: Path) -> None:
     dump.mkdir()
     (dump / "m.eml").write_bytes(MESSAGE)
     code = main(["-q", "scan", str(dump), "--out", str(tmp_path / "o"), "--dkim-keys", str(bad)])
-    assert code == 2
+    assert code == 4  # a malformed option file, like a malformed rule or decoy list
 
 
 # --- ARC ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any
 import dkim
 import dkim.util
 
-from leaktriage.errors import LeakTriageError, NetworkBlockedError
+from leaktriage.errors import EXIT_MALFORMED, LeakTriageError, NetworkBlockedError
 
 log = logging.getLogger(__name__)
 _DKIM_LOG = logging.getLogger("leaktriage.dkimpy")
@@ -80,7 +80,7 @@ _FROM_ESCAPED = re.compile(rb"^>(>*From )", re.MULTILINE)
 class KeyStoreError(LeakTriageError):
     """The ``--dkim-keys`` file has malformed lines; ``errors`` lists ``path:line: what``."""
 
-    exit_code = 2
+    exit_code = EXIT_MALFORMED
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))

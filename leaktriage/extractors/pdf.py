@@ -21,6 +21,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,15 @@ log = logging.getLogger(__name__)
 
 pymupdf: Any = _pymupdf
 """PyMuPDF as ``Any``: its functions carry no annotations, which strict mypy refuses to call."""
+
+# MuPDF prints its errors on standard output by default, in the middle of the command's
+# tables or of `export --out -`. They stay in its message store instead, which the
+# extraction turns into the item's issues (see _mupdf_issue); PyMuPDF's own messages go to
+# the log (shown with -v).
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+if hasattr(pymupdf, "set_messages"):
+    pymupdf.set_messages(pylogging_name="pymupdf", pylogging_level=logging.INFO)
 
 MAX_RAW = 4096
 """Characters kept per raw value."""
@@ -228,8 +238,21 @@ def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extract
     out.put("pdf.has_launch", active.launch)
     out.put("links.external", merge(active.links, find_links(sample)))
     _guard(out, "embedded", lambda: _embedded(doc, out))
+    _mupdf_issue(out)  # before the earlier revisions, cut short on purpose, are reopened
     if len(history.revision_ends) > 1:
         _guard(out, "revisions", lambda: _revisions(doc, data, history, info, out, texts))
+
+
+def _mupdf_issue(out: Extraction) -> None:
+    """What MuPDF complained about while reading the document (a damaged content stream, an
+    object that is not what it should be), as one issue; the status is left to the parts
+    that could not be read."""
+    messages = [
+        line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line and line[:3] != "..."
+    ]
+    if messages:
+        said = ", ".join(f"{m} (x{n})" if n > 1 else m for m, n in Counter(messages).items())
+        out.issues.append(Issue("extract", "corrupt", f"MuPDF: {said}"[:2000]))
 
 
 def _guard(out: Extraction, part: str, work: Callable[[], None]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ def _config(options: dict[str, Any]) -> ScanConfig:
         config = replace(config, limits=replace(config.limits, **limit_options))
     if options:
         config = replace(config, **options)
+    config.check_files()
     return config
 
 
@@ -129,9 +131,10 @@ def run_scan(
     root = Path(path)
     if not root.exists() and not root.is_symlink():
         raise InputError(f"no such file or folder: {root}")
+    config.check_files()
     out = Path(out_dir)
     _refuse_out_inside_input(root, out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     started = datetime.now(tz=UTC)
     db = store.Store(out / store.DB_NAME)
     # An existing store is kept: unchanged files keep their records, removed ones are marked
@@ -373,8 +376,14 @@ def _render_report(conn: Connection, db_path: str, out_path: str) -> None:
     store = Store(Path(db_path), readonly=True)
     try:
         write_html(store, Path(out_path))
+    except OSError:  # a full or read-only disk: the scan renders it again, and says why once
+        raise SystemExit(_REPORT_OUTPUT_FAILED) from None
     finally:
         store.close()
+
+
+_REPORT_OUTPUT_FAILED = 75
+"""Exit code of the report's process that could not write the report (EX_TEMPFAIL)."""
 
 
 class _ReportProcess:
@@ -424,7 +433,10 @@ class _ReportProcess:
                 self.process.kill()
                 self.process.join()
         if self.process.exitcode != 0:
-            log.warning(
+            log.log(
+                logging.DEBUG
+                if self.process.exitcode == _REPORT_OUTPUT_FAILED
+                else logging.WARNING,
                 "the report's process failed (exit %s); rendering it here",
                 self.process.exitcode,
             )
@@ -440,3 +452,20 @@ def _refuse_out_inside_input(root: Path, out: Path) -> None:
         return
     if root.is_dir():
         raise InputError(f"the output folder {out} is inside the input {root}; choose another")
+
+
+def _make_out_dir(out: Path) -> None:
+    """Make the output folder, or raise OutputError saying why it cannot be one (a file, a
+    folder that cannot be written) before anything is read or written."""
+    from leaktriage.errors import OutputError
+
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"the output folder {out} is a file; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot make the output folder {out}: {exc.strerror or exc}; choose another --out"
+        ) from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in the output folder {out}; choose another --out")
