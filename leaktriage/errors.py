@@ -36,7 +36,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_STORE: "OUT/triage.sqlite is damaged; it is left as it is, and the message says how "
     "to move it aside",
     EXIT_SCHEDULER: "the Dask scheduler (--scheduler) cannot be reached",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): temporary data removed; the next run continues from the store",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): temporary data removed; the next run "
+    "continues from the store",
 }
 """Every exit code of the ``leaktriage`` command; ``--help`` and README.md print this."""
 
