@@ -1129,6 +1129,21 @@ def _read_libarchive_member(
             item.issues.append(Issue("walk", "corrupt", f"member unreadable: {text}"))
         item.declared_size = declared
         return item
+    if spool.size == 0 and declared is None and "rar" in budget.stats.format.lower():
+        # A RAR5 "file copy" entry (a reference to an earlier member's data) or another
+        # feature libarchive lists without reading: no bytes and no size. It is not an empty
+        # file, and the hash of nothing must not stand for it.
+        spool.discard()
+        item.status = Status.ERROR
+        item.issues.append(
+            Issue(
+                "walk",
+                "unsupported_entry",
+                "RAR entry listed without its data (a RAR5 file-copy reference or another "
+                "feature libarchive does not read): content unknown, not an empty file",
+            )
+        )
+        return item
     item.content = spool.finish()
     return item
 

@@ -459,3 +459,16 @@ def test_a_failing_after_walk_stage_is_recorded_and_the_outputs_still_written(
     assert manifest["failed_stages"] == summary.failed_stages
     assert len((tmp_path / "out" / "files.jsonl").read_text("utf-8").splitlines()) == 1
     assert (tmp_path / "out" / "report.html").stat().st_size > 0
+
+
+def test_a_compressed_csv_is_one_member_not_an_mtree_archive(tmp_path: Path) -> None:
+    # Found on csvkit's examples: libarchive took the lines of a small gzipped CSV for an
+    # mtree specification and listed one phantom member per line.
+    import leaktriage
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "x.csv.gz").write_bytes(gzip.compress(b"a,b,c\n1,2,3\n", mtime=0))
+    records = {r.path: r for r in leaktriage.scan(root)}
+    assert sorted(records) == ["dump/x.csv.gz", "dump/x.csv.gz!x.csv"]
+    assert records["dump/x.csv.gz!x.csv"].size == len(b"a,b,c\n1,2,3\n")
