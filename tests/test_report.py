@@ -715,7 +715,8 @@ def test_report_memory_does_not_grow_with_the_store(tmp_path: Path) -> None:
 def test_export_patches_changed_records_like_a_full_render(scanned: Path, tmp_path: Path) -> None:
     """Records whose findings, verdict or score changed after they were cached, or that have
     no cached line, come out as a fresh render of the stored record would."""
-    from leaktriage.store import _cache_row, export_files
+    from leaktriage.store import export_files
+    from leaktriage.store.exports import _cache_row
 
     out = tmp_path / "out"
     shutil.copytree(scanned, out)

@@ -93,7 +93,7 @@ def test_round_trip_is_lossless(tmp_path: Path) -> None:
 def test_writer_thread_failure_stops_the_scan_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import leaktriage.store as store_module
+    import leaktriage.store.database as store_module
 
     calls: list[int] = []
 
@@ -119,7 +119,7 @@ def test_writer_thread_failure_stops_the_scan_with_its_error(
 def test_records_written_in_many_batches_are_all_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: bool
 ) -> None:
-    import leaktriage.store as store_module
+    import leaktriage.store.database as store_module
 
     monkeypatch.setattr(store_module, "BATCH", 3)
     store = Store(tmp_path / "t.sqlite")
@@ -137,7 +137,7 @@ def test_records_written_in_many_batches_are_all_stored(
 def test_writer_process_failure_stops_the_scan_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import leaktriage.store as store_module
+    import leaktriage.store.database as store_module
 
     monkeypatch.setattr(store_module, "BATCH", 2)
     store = Store(tmp_path / "t.sqlite")
@@ -181,7 +181,7 @@ def test_a_killed_writer_process_is_an_error_not_a_hang(tmp_path: Path) -> None:
 def test_a_system_that_will_not_start_the_writer_process_gets_the_store_written_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import leaktriage.store as store_module
+    import leaktriage.store.database as store_module
 
     def refused(*args: object) -> None:
         raise OSError(11, "Resource temporarily unavailable")
@@ -314,7 +314,7 @@ def test_a_full_disk_never_leaves_a_cut_export(
 ) -> None:
     import errno
 
-    from leaktriage import store as store_module
+    from leaktriage.store import exports as store_module
 
     store = Store(tmp_path / "t.sqlite")
     run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))

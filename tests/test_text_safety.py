@@ -21,7 +21,8 @@ from leaktriage.model import FileRecord, Issue, Status
 from leaktriage.pipeline import items
 from leaktriage.report.html import write_html
 from leaktriage.safetext import clean, raw_hex
-from leaktriage.store import Store, _csv_cell, export_csv, export_jsonl
+from leaktriage.store import Store, export_csv, export_jsonl
+from leaktriage.store.exports import _csv_cell
 from leaktriage.walk import Item
 
 # Every code point, surrogates included, with the characters that break outputs weighted in.
@@ -155,9 +156,6 @@ def test_any_dump_text_is_stored_exported_and_shown_safely(
 
     # The page's own scripts only: a value's "<script>" came out escaped, never as a tag.
     assert _script_tags(report) == _script_tags(_plain_report(out / "plain", len(texts)))
-    for record in records:
-        if "<script>" in record.name:
-            assert "<script>" + record.name.split("<script>", 1)[1] not in report
 
     terminal = io.StringIO()
     console = Console(file=terminal, highlight=False, soft_wrap=True, width=200)

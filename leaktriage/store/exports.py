@@ -1,0 +1,336 @@
+"""``files.jsonl`` and ``files.csv`` from the store: each record's line and row rendered once
+when it is written (the export cache), re-rendered only where corpus steps changed it, and
+written through ``outfile`` so a cut export never replaces a complete one."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from leaktriage.model import (
+    Evidence,
+    FileRecord,
+)
+from leaktriage.outfile import atomic_bytes, atomic_text
+from leaktriage.store.schema import (
+    _FINDING_COLUMNS,
+    BATCH,
+    _finding,
+)
+
+CSV_COLUMNS = (
+    "record_id",
+    "path",
+    "parent_id",
+    "depth",
+    "size",
+    "sha256",
+    "md5",
+    "mime",
+    "extension",
+    "extension_mismatch",
+    "status",
+    "verdict",
+    "score",
+    "doc.title",
+    "doc.author",
+    "doc.last_modified_by",
+    "doc.company",
+    "doc.application",
+    "doc.producer",
+    "doc.created",
+    "doc.modified",
+    "meta.scripts",
+    "issues",
+)
+"""Columns of ``files.csv``: the record's identity, then the facts journalists sort by."""
+
+if TYPE_CHECKING:
+    from leaktriage.store.database import Store
+
+
+_ExportRow = tuple[str, int, str | None, float | None, bytes, bytes]
+"""A row of ``export_cache`` (see :func:`_cache_row`)."""
+
+
+def export_dkim_keys(store: Store, path: Path) -> Path | None:
+    """Write every DKIM key the scan used to ``path`` (one ``name record`` line each, the
+    ``--dkim-keys`` format) so the verification can be repeated; None when none was used."""
+    rows = store.db.execute(
+        "SELECT DISTINCT substr(key, 10), value FROM raw_fields "
+        "WHERE key LIKE 'dkim\\_key:%' ESCAPE '\\' ORDER BY 1, 2"
+    ).fetchall()
+    if not rows:
+        path.unlink(missing_ok=True)  # never leave an earlier run's keys beside this one
+        return None
+    with atomic_text(path) as handle:
+        handle.write("".join(f"{name} {record}\n" for name, record in rows))
+    return path
+
+
+def export_jsonl(store: Store, path: Path) -> int:
+    """Write ``files.jsonl`` alone; see :func:`export_files` for both outputs in one pass."""
+    return export_files(store, path, None)
+
+
+def export_csv(store: Store, path: Path) -> int:
+    """Write ``files.csv`` alone; see :func:`export_files` for both outputs in one pass."""
+    return export_files(store, None, path)
+
+
+def export_files(
+    store: Store,
+    jsonl: Path | None,
+    csv_path: Path | None,
+    digests: dict[str, str] | None = None,
+) -> int:
+    """Write ``files.jsonl`` (one JSON object per record, sorted by path) and ``files.csv``
+    (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count.
+
+    Every record ends with its ``scan_state`` (see ``STATES``); records of removed files stay,
+    as ``gone``. Lines are rendered once, when a record is written, and re-rendered here
+    only when its findings, verdict or score changed since (as corpus steps do). With
+    ``digests``, the sha256 of each file written is put there under its name (for the
+    manifest, without reading the files again).
+    """
+    count = 0
+    with contextlib.ExitStack() as stack:
+        out_json = stack.enter_context(_HashedFile(jsonl)) if jsonl else None
+        out_csv = stack.enter_context(_HashedFile(csv_path)) if csv_path else None
+        if out_csv is not None:
+            header = io.StringIO()
+            csv.writer(header).writerow((*CSV_COLUMNS, "scan_state"))
+            out_csv.write(header.getvalue())
+        rows = store.db.execute(
+            f"SELECT f.record_id, {_CACHED_LINES}, c.findings, c.verdict, c.score, f.verdict, "
+            "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
+            "coalesce(s.state, 'new') FROM files f "
+            "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
+            "ORDER BY f.path, f.record_id"
+        )
+        for window in _export_windows(store, rows):
+            if out_json is not None:
+                out_json.write_bytes(
+                    b"".join(
+                        b'%s, "scan_state": "%s"}\n' % (line[:-1], state)
+                        for line, _, state in window
+                    )
+                )
+            if out_csv is not None:
+                out_csv.write_bytes(
+                    b"".join(b"%s,%s\r\n" % (row, state) for _, row, state in window)
+                )
+            count += len(window)
+    if digests is not None:
+        for written in (out_json, out_csv):
+            if written is not None:
+                digests[written.path.name] = written.digest.hexdigest()
+    return count
+
+
+class _HashedFile:
+    """A UTF-8 text file written in large pieces, hashed (sha256) as it is written, and
+    renamed into place only when complete (``outfile``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.digest = hashlib.sha256()
+        self._handle: IO[bytes] | None = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _HashedFile:
+        self._handle = self._stack.enter_context(atomic_bytes(self.path))
+        return self
+
+    def write(self, text: str) -> None:
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        self.digest.update(data)
+        assert self._handle is not None
+        self._handle.write(data)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
+
+
+def _cache_row(record: FileRecord) -> _ExportRow:
+    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``; the
+    line and the row in UTF-8, as the exports hold them (copied out without re-encoding)."""
+    data = record.to_json()
+    line = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return (
+        record.record_id,
+        len(record.findings),
+        record.verdict,
+        record.score,
+        line.encode("utf-8"),
+        _csv_line(_csv_row(record, data)).encode("utf-8"),
+    )
+
+
+def _csv_line(cells: list[str]) -> str:
+    """One RFC 4180 row without its line ending (the export adds ``scan_state`` and CRLF).
+
+    The writer must be told the real line ending: it quotes a cell only for the characters
+    of its ``lineterminator``, so with ``""`` a title holding a line break went out
+    unquoted and split the row in two."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2]
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet formula injection: a leaked file's title "=HYPERLINK(...)" must stay text.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    return text
+
+
+def _csv_row(record: FileRecord, data: dict[str, Any]) -> list[str]:
+    row: list[str] = []
+    for column in CSV_COLUMNS:
+        if column == "issues":
+            value: object = "; ".join(f"{i.code}: {i.message}" for i in record.issues)
+        elif "." in column:
+            value = data["fields"].get(column)
+            if isinstance(value, list):
+                value = ", ".join(value)
+        else:
+            value = data[column]
+        row.append(_csv_cell(value))
+    return row
+
+
+def refresh_export_cache(store: Store) -> int:
+    """Re-render the cached export lines of the records whose findings, verdict or score
+    changed since they were written (the corpus steps and thread checks add findings after
+    the walk), so that this run's exports and a re-scan's copy them as they are. Returns how
+    many were refreshed. ``leaktriage export`` never writes; the scan, which owns the store,
+    does."""
+    refreshed = 0
+    last = ""
+    while True:
+        stale = store.db.execute(
+            f"SELECT f.record_id, {_CACHED_LINES}, f.verdict, f.score, "
+            "(SELECT count(*) FROM findings WHERE record_id = f.record_id) AS n "
+            "FROM files f LEFT JOIN export_cache c USING (record_id) WHERE f.record_id > ? "
+            "AND (c.record_id IS NULL OR c.findings != n OR c.verdict IS NOT f.verdict "
+            "OR c.score IS NOT f.score) ORDER BY f.record_id LIMIT ?",
+            (last, BATCH),
+        ).fetchall()
+        if not stale:
+            return refreshed
+        last = stale[-1][0]
+        lines = _current_lines(store, [(r[0], r[1], r[2], r[3], r[4], True) for r in stale])
+        rows = [
+            (rid, n, verdict, score, line, row)
+            for (rid, _, _, verdict, score, n), (line, row) in zip(stale, lines, strict=True)
+        ]
+        with store.db:
+            store.db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", rows)
+        refreshed += len(rows)
+
+
+_CACHED_LINES = "CAST(c.jsonl AS BLOB), CAST(c.csv AS BLOB)"
+"""The cached line and row, as UTF-8 bytes whatever their storage class."""
+
+
+_Cached = tuple[str, bytes | None, bytes | None, Any, Any, bool]
+
+
+def _export_windows(
+    store: Store, rows: Iterable[tuple[Any, ...]]
+) -> Iterator[list[tuple[bytes, bytes, bytes]]]:
+    """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query, in
+    UTF-8, ``BATCH`` records at a time in the query's order (see :func:`_current_lines`)."""
+    pending: list[_Cached] = []
+    states: list[bytes] = []
+
+    def flush() -> list[tuple[bytes, bytes, bytes]]:
+        out = [
+            (line, row, state)
+            for (line, row), state in zip(_current_lines(store, pending), states, strict=True)
+        ]
+        pending.clear()
+        states.clear()
+        return out
+
+    for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
+        stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
+        pending.append((rid, line, row, verdict, score, stale))
+        states.append(state.encode("ascii"))
+        if len(pending) >= BATCH:
+            yield flush()
+    if pending:
+        yield flush()
+
+
+def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, bytes]]:
+    """``(JSON line, CSV row)`` of each ``(record_id, cached line, cached row, verdict, score,
+    stale)`` as the store now holds the record. Cached lines are used as they are; a stale one
+    (its findings, verdict or score changed since, as corpus steps do) gets those three
+    patched in, from one query for the batch; a record without a cached line is loaded and
+    rendered whole."""
+    changed = [rid for rid, line, row, _, _, stale in batch if stale and line is not None]
+    missing = [rid for rid, line, row, _, _, _ in batch if line is None or row is None]
+    found = _findings_json(store, changed) if changed else {}
+    whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
+    out: list[tuple[bytes, bytes]] = []
+    for rid, line, row, verdict, score, stale in batch:
+        if line is None or row is None:
+            _, _, _, _, line, row = whole[rid]
+        elif stale:
+            line, row = _patched(line, row, verdict, score, found.get(rid, []))
+        out.append((line, row))
+    return out
+
+
+_VERDICT_CELL = CSV_COLUMNS.index("verdict")
+
+
+_SCORE_CELL = CSV_COLUMNS.index("score")
+
+
+def _patched(
+    line: bytes, row: bytes, verdict: str | None, score: float | None, findings: list[Any]
+) -> tuple[bytes, bytes]:
+    """A cached JSON line and CSV row with the record's current findings, verdict and score:
+    the bytes :func:`_cache_row` gives for the record as the store now holds it."""
+    data = json.loads(line)
+    data["verdict"] = verdict
+    data["score"] = score
+    data["findings"] = findings
+    cells = next(csv.reader(io.StringIO(row.decode("utf-8"), newline="")))
+    cells[_VERDICT_CELL] = _csv_cell(verdict)
+    cells[_SCORE_CELL] = _csv_cell(score)
+    line = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return line, _csv_line(cells).encode("utf-8")
+
+
+def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The findings of ``record_ids`` in their ``files.jsonl`` form (``Finding.to_json`` of
+    the stored finding), in finding id order."""
+    marks = ",".join("?" * len(record_ids))
+    evidence: dict[int, list[Evidence]] = {}
+    for fid, field_name, value, note in store.db.execute(
+        "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
+        f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
+        record_ids,
+    ):
+        evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in store.db.execute(
+        f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
+        record_ids,
+    ):
+        finding = _finding(row, tuple(evidence.get(row[0], ())))
+        found.setdefault(finding.record_id, []).append(finding.to_json())
+    return found
