@@ -1,4 +1,4 @@
-"""Extractor registry: one module per format family, dispatched by the sniffed MIME type.
+"""Extractor registry: one module (or package) per format family, dispatched by the sniffed type.
 
 An extractor is a module here with one function decorated by :func:`register`, or a package
 here whose ``__init__`` imports one module per format, each registering its own function (the
