@@ -6,7 +6,8 @@
 
 Only stacks that pass through the worker loop (workers._worker_main) are counted. Prints:
 the worker samples (and seconds at --rate Hz) per extractor module (the innermost
-leaktriage/extractors/<name>.py frame, or detect.sniff, textfacts, the pipe to the scanning
+leaktriage/extractors/<name>.py frame, a package such as image/ or email/ counting as one
+module, or detect.sniff, textfacts, the pipe to the scanning
 process, or "other"); then the --top
 functions by inclusive and by self samples (line numbers dropped).
 """

@@ -4,7 +4,8 @@
     python fuzz/fuzz_extract.py pdf  -atheris_runs=0 -max_total_time=3600 fuzz/corpus/pdf
     python fuzz/fuzz_extract.py ooxml -max_len=200000 fuzz/corpus/ooxml
 
-The first argument names the extractor (``leaktriage formats`` lists them). Seed the corpus
+The first argument names the extractor (``leaktriage formats`` lists them), or a family of
+extractors registered one per format (``image``: image.jpeg, image.png...). Seed the corpus
 folder with fixtures: ``python -m corpus_fixtures build /tmp/fx``, then copy
 ``/tmp/fx/pdf/*`` into ``fuzz/corpus/pdf``.
 The harness fails only on what a scan must never see: an exception escaping the extractor
@@ -30,8 +31,12 @@ with atheris.instrument_imports():
 def main() -> None:
     """Pick the extractor from argv[1], hand the rest to libFuzzer."""
     registry = discover()
-    name = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in registry else None
-    targets = [registry[name]] if name else list(registry.values())
+    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    targets = [e for e in registry.values() if wanted in (e.name, e.family)]
+    if targets:
+        sys.argv.pop(1)
+    else:
+        targets = list(registry.values())
     mimes = [sorted(e.mime_types)[0] for e in targets]
 
     def one_input(data: bytes) -> None:

@@ -15,7 +15,7 @@ from leaktriage.pipeline import extract
 
 def warm() -> None:
     """Import and initialise what every extraction needs."""
-    discover()
+    discover()  # every extractor module, the format modules of the image/ and email/ packages too
     detect._magic()
     from langdetect.detector_factory import init_factory
 

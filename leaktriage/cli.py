@@ -936,7 +936,10 @@ def _formats(out: Console) -> int:
     table.add_column("extractor")
     table.add_column("types")
     for extractor in discover().values():
-        table.add_row(extractor.label, "\n".join(sorted(extractor.mime_types)))
+        label = extractor.label
+        if extractor.name != extractor.family:
+            label += f" ({extractor.name})"
+        table.add_row(label, "\n".join(sorted(extractor.mime_types)))
     out.print(table)
     return 0
 

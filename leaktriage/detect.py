@@ -196,6 +196,11 @@ _MAIL_HEADERS = (
     b"delivered-to:",
 )
 
+XML_DIALECT_BYTES = 4096
+"""How much of an ``application/xml`` item :func:`is_flat_odf` and :func:`is_xhtml` look at."""
+_ODF_FLAT = b"urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_XHTML = re.compile(rb"<html[\s>]|<!DOCTYPE\s+html", re.IGNORECASE)
+
 # libmagic answers that are the same type under another name.
 _ALIASES = {
     "application/x-gzip": "application/gzip",
@@ -381,6 +386,18 @@ def _refine_ole(opener: Opener | None) -> str:
     if "encryptedpackage" in names:
         return "application/x-ooxml-encrypted"
     return OLE_GENERIC
+
+
+def is_flat_odf(head: bytes) -> bool:
+    """True for a flat (single XML file) OpenDocument, which libmagic calls XML: the text
+    extractor, which reads ``application/xml``, hands it to the ODF reader."""
+    return _ODF_FLAT in head[:XML_DIALECT_BYTES]
+
+
+def is_xhtml(head: bytes) -> bool:
+    """True for an XHTML page that libmagic calls XML (it starts with ``<?xml``): the text
+    extractor, which reads ``application/xml``, hands it to the HTML reader."""
+    return _XHTML.search(head[:XML_DIALECT_BYTES]) is not None
 
 
 def extension_mismatch(mime: str, extension: str) -> bool:

@@ -28,7 +28,7 @@ from leaktriage.cli import main
 from leaktriage.config import ScanConfig
 from leaktriage.errors import ExtractionError, NetworkBlockedError
 from leaktriage.extractors import Source, _dkim
-from leaktriage.extractors.email import extract
+from leaktriage.extractors.email.eml import extract
 from leaktriage.model import Status
 
 DOMAIN = "campagne-exemple.fr"

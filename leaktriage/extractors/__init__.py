@@ -1,6 +1,8 @@
-"""Extractor registry: one module per format family, dispatched by the sniffed MIME type.
+"""Extractor registry: one module (or package) per format family, dispatched by the sniffed type.
 
-An extractor is a module here with one function decorated by :func:`register`. It receives a
+An extractor is a module here with one function decorated by :func:`register`, or a package
+here whose ``__init__`` imports one module per format, each registering its own function (the
+formats of one family share the name their records carry, see :func:`register`). It receives a
 :class:`Source` (bytes or a read-only file, never a path to write to) and returns an
 :class:`Extraction` with catalogue facts, raw values, issues and, for containers such as
 emails and mailboxes, the child items (attachments, messages) that go back through the
@@ -128,14 +130,18 @@ class Extractor:
     """A registered extractor."""
 
     name: str
+    """Unique in the registry: ``pdf``, or ``image.jpeg`` for one format of a family."""
     version: int
     mime_types: frozenset[str]
     function: ExtractFn
+    family: str
+    """The name its records carry: ``name`` itself, or the family's (``image``) for a format
+    registered on its own within a family."""
 
     @property
     def label(self) -> str:
-        """``name@version``, as stored on every record it produced."""
-        return f"{self.name}@{self.version}"
+        """``family@version``, as stored on every record it produced."""
+        return f"{self.family}@{self.version}"
 
 
 _REGISTRY: dict[str, Extractor] = {}
@@ -144,9 +150,14 @@ _DISCOVERED = False
 
 
 def register(
-    name: str, version: int, mime_types: Iterable[str]
+    name: str, version: int, mime_types: Iterable[str], family: str | None = None
 ) -> Callable[[ExtractFn], ExtractFn]:
-    """Register an extractor function for the given MIME types; a duplicate is an error."""
+    """Register an extractor function for the given MIME types; a duplicate is an error.
+
+    ``family`` is the name its records carry when that is not ``name``: the formats of one
+    family (``image.jpeg``, ``image.png``...) register one by one, and their records all say
+    ``image@1``, as they did when one extractor read them all.
+    """
 
     def decorator(function: ExtractFn) -> ExtractFn:
         types = frozenset(mime_types)
@@ -155,7 +166,7 @@ def register(
         clash = types & _BY_MIME.keys()
         if clash:
             raise RegistryError(f"extractor {name!r} claims {sorted(clash)} already claimed")
-        extractor = Extractor(name, version, types, function)
+        extractor = Extractor(name, version, types, function, family or name)
         _REGISTRY[name] = extractor
         for mime in types:
             _BY_MIME[mime] = extractor

@@ -16,7 +16,9 @@ import logging
 import re
 from html.parser import HTMLParser
 
-from leaktriage.extractors import Extraction, Source, _links, register, text
+from leaktriage.extractors import Extraction, Source, _links, register
+from leaktriage.extractors._codepage import codepage_of
+from leaktriage.extractors._encoding import PROBE_BYTES, bom_codec, decode
 from leaktriage.extractors.odf import put_date
 
 log = logging.getLogger(__name__)
@@ -288,16 +290,16 @@ def extract(source: Source) -> Extraction:
     declared = _declared_charset(data)
     # A byte-order mark beats the declared charset, and "iso-8859-1" means Windows-1252, as
     # browsers read them (WHATWG Encoding).
-    codec_wanted = None if text.bom_codec(data) else declared
-    if codec_wanted and text.codepage_of(codec_wanted) == 28591:
+    codec_wanted = None if bom_codec(data) else declared
+    if codec_wanted and codepage_of(codec_wanted) == 28591:
         codec_wanted = "cp1252"
-    page_text, codec = text.decode(data, codec_wanted)
+    page_text, codec = decode(data, codec_wanted)
     out.raw["html:encoding"] = codec
     if declared:
         out.raw["meta/charset"] = declared[:RAW_CHARS]
-        out.put("doc.codepage", text.codepage_of(declared))
-    elif not data[: text.PROBE_BYTES].isascii():
-        out.put("doc.codepage", text.codepage_of(codec))
+        out.put("doc.codepage", codepage_of(declared))
+    elif not data[:PROBE_BYTES].isascii():
+        out.put("doc.codepage", codepage_of(codec))
     if source.size > READ_BYTES:
         out.note("limit.html_size", f"only the first {READ_BYTES} bytes of {source.size} read")
     page = _Page(source.text_sample_bytes)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import leaktriage
 from corpus_fixtures.builders import email as fx
 from leaktriage.errors import ExtractionError
-from leaktriage.extractors import Extraction, Source
-from leaktriage.extractors.email import _split_mbox, extract
+from leaktriage.extractors import Extraction, Source, for_mime
+from leaktriage.extractors.email.mbox import _split_mbox
 from leaktriage.model import FileRecord, Status
 
 DOMAIN = "campagne-exemple.fr"
@@ -22,6 +22,13 @@ MEETING_ID = f"<20170503120500.4821@{DOMAIN}>"
 THREAD_TIME = datetime(2017, 5, 3, 12, 3, 59, 998566, tzinfo=UTC)
 """THREAD_START with the low 16 bits of its FILETIME dropped, as Outlook stores it."""
 EML, MBOX, MSG = "message/rfc822", "application/mbox", "application/vnd.ms-outlook"
+
+
+def extract(source: Source) -> Extraction:
+    """Run the email extractor registered for the source's type (one per format)."""
+    extractor = for_mime(source.mime)
+    assert extractor is not None and extractor.family == "email", source.mime
+    return extractor.function(source)
 
 
 def run(name: str) -> list[FileRecord]:
@@ -44,6 +51,19 @@ def sha(data: bytes) -> str:
 def test_fixtures_are_deterministic() -> None:
     for build in fx.FIXTURES.values():
         assert build() == build()
+
+
+def test_each_format_is_registered_on_its_own_and_records_say_email() -> None:
+    formats = {
+        EML: "email.eml",
+        MBOX: "email.mbox",
+        MSG: "email.msg",
+        "application/vnd.ms-outlook-pst": "email.pst",
+    }
+    for mime, name in formats.items():
+        extractor = for_mime(mime)
+        assert extractor is not None and extractor.name == name, mime
+        assert extractor.label == "email@1", mime
 
 
 def test_meeting_header_facts() -> None:

@@ -17,8 +17,8 @@ from corpus_fixtures import PEOPLE
 from corpus_fixtures.builders import image as fixtures
 from leaktriage import detect
 from leaktriage.errors import CorruptFileError, ExtractionError
-from leaktriage.extractors import Extraction, Source
-from leaktriage.extractors.image import THUMBNAIL_MATCH_DISTANCE, extract
+from leaktriage.extractors import Extraction, Source, for_mime
+from leaktriage.extractors.image.thumbnail import THUMBNAIL_MATCH_DISTANCE
 from leaktriage.model import FileRecord, Status
 
 TAKEN_UTC = datetime(2017, 3, 12, 13, 5, 9, 420000, tzinfo=UTC)
@@ -29,6 +29,13 @@ LONGITUDE = 2 + 17 / 60 + 40.2 / 3600
 
 def _build(name: str) -> bytes:
     return fixtures.FIXTURES[name]()
+
+
+def extract(source: Source) -> Extraction:
+    """Run the image extractor registered for the source's type (one per format)."""
+    extractor = for_mime(source.mime)
+    assert extractor is not None and extractor.family == "image", source.mime
+    return extractor.function(source)
 
 
 def _extract(name: str, data: bytes | None = None) -> Extraction:
@@ -60,6 +67,22 @@ def test_fixtures_are_deterministic_and_sniffed_as_images() -> None:
         data = _build(name)
         assert data == _build(name), name
         assert detect.sniff(data) == mime, name
+
+
+def test_each_format_is_registered_on_its_own_and_records_say_image() -> None:
+    formats = {
+        "image/jpeg": "image.jpeg",
+        "image/png": "image.png",
+        "image/webp": "image.webp",
+        "image/tiff": "image.tiff",
+        "image/heic": "image.heif",
+        "image/heif": "image.heif",
+        "image/avif": "image.heif",
+    }
+    for mime, name in formats.items():
+        extractor = for_mime(mime)
+        assert extractor is not None and extractor.name == name, mime
+        assert extractor.label == "image@1", mime
 
 
 def test_camera_photo_through_the_pipeline() -> None:

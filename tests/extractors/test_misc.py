@@ -15,7 +15,7 @@ from corpus_fixtures.builders import misc as fx
 from corpus_fixtures.builders.archive import zip_bytes
 from leaktriage import triage_file
 from leaktriage.errors import CorruptFileError, EncryptedFileError, ExtractionError
-from leaktriage.extractors import Extraction, Source, for_mime, html, odf, rtf, text
+from leaktriage.extractors import Extraction, Source, _encoding, for_mime, html, odf, rtf, text
 from leaktriage.model import FileRecord, Status
 
 DECLARED = {Status.OK, Status.PARTIAL, Status.ERROR, Status.ENCRYPTED}
@@ -435,11 +435,11 @@ def test_russian_notes_in_cp1251() -> None:
         ("Élysée, réunion à Paris.".encode("cp1252"), "cp1252"),
         ("Hello".encode("utf-16-be"), "utf-16-be"),
         ("café".encode()[:-1], "cp1252"),
-        (b"a" * (text.PROBE_BYTES - 1) + "é".encode(), "utf-8"),
+        (b"a" * (_encoding.PROBE_BYTES - 1) + "é".encode(), "utf-8"),
     ],
 )
 def test_guess_encoding(data: bytes, codec: str) -> None:
-    assert text.guess_encoding(data)[0] == codec
+    assert _encoding.guess_encoding(data)[0] == codec
 
 
 def test_ascii_text_has_no_codepage_and_xml_namespaces_are_not_links() -> None:

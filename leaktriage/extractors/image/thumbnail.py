@@ -1,0 +1,149 @@
+"""The EXIF thumbnail: where IFD1 says it is, and whether it still shows the main image.
+
+An editor that rewrites the pixels but keeps the old EXIF block leaves a thumbnail that shows
+the scene as it was (signal IMG-03). Pillow decodes only the thumbnail and a reduced copy of
+the main image, and only when there is a thumbnail to compare; both are reduced to a 64-bit
+difference hash, compared by Hamming distance.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from typing import Any
+
+from PIL import Image, JpegImagePlugin
+
+from leaktriage.extractors import Extraction
+from leaktriage.extractors.image._common import Parts
+
+MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024
+"""A larger "thumbnail" is a preview image; it is not decoded."""
+HASH_SIZE = 8
+"""Difference hash of HASH_SIZE x HASH_SIZE bits (64): compared by Hamming distance."""
+THUMBNAIL_MATCH_DISTANCE = 16
+"""At most this many of the 64 hash bits may differ for the thumbnail to match the image.
+
+Re-encoding, resampling and letterboxing move a few bits (0-8 on camera files); a
+different picture moves about half of them (~32). Flat, near-uniform images (a blank page)
+hash unstably, which is why the distance is reported alongside the verdict."""
+_PIL_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    EOFError,
+    ZeroDivisionError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+
+def exif_thumbnail(blob: bytes, tags: dict[str, Any], result: Extraction) -> bytes | None:
+    """The JPEG thumbnail IFD1 points to (JPEGInterchangeFormat/Length), if it is there."""
+    start, length = (
+        tags.get("Thumbnail JPEGInterchangeFormat"),
+        tags.get("Thumbnail JPEGInterchangeFormatLength"),
+    )
+    if start is None or length is None:
+        return None
+    try:
+        offset, size = int(start.values[0]), int(length.values[0])
+    except (IndexError, TypeError, ValueError):
+        return None
+    if size <= 0 or offset <= 0 or offset + size > len(blob):
+        result.note("thumbnail_out_of_range", f"IFD1 thumbnail at {offset}+{size} lies outside")
+        return None
+    return blob[offset : offset + size]
+
+
+def _dhash(image: Image.Image) -> int:
+    """64-bit difference hash: is each of 8x8 cells brighter than its right neighbour."""
+    small = image.convert("L").resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.BOX)
+    pixels = small.tobytes()
+    bits = 0
+    for row in range(HASH_SIZE):
+        base = row * (HASH_SIZE + 1)
+        for column in range(HASH_SIZE):
+            bits = (bits << 1) | (pixels[base + column] > pixels[base + column + 1])
+    return bits
+
+
+def _fit_aspect(thumbnail: Image.Image, width: int, height: int) -> Image.Image:
+    """Crop the letterbox bars a camera adds when the photo's aspect differs (16:9 in 4:3)."""
+    tw, th = thumbnail.size
+    if not (tw and th and width and height):
+        return thumbnail
+    target = width / height
+    if abs(tw / th - target) / target < 0.03:
+        return thumbnail
+    if tw / th < target:
+        keep = max(1, round(tw / target))
+        top = (th - keep) // 2
+        return thumbnail.crop((0, top, tw, top + keep))
+    keep = max(1, round(th * target))
+    left = (tw - keep) // 2
+    return thumbnail.crop((left, 0, left + keep, th))
+
+
+def _image_hash(
+    data: bytes, pil_format: str, fit: tuple[int, int] | None, what: str, result: Extraction
+) -> int | None:
+    """dHash of an encoded image (JPEG decoded at 1/8 scale or less), or None with an issue.
+
+    Args:
+        data: the encoded image.
+        pil_format: Pillow's name for its format (JPEG, TIFF, PNG, WEBP).
+        fit: the main image's size, to crop letterbox bars off a thumbnail first.
+        what: "main image" or "EXIF thumbnail", for the issue message.
+        result: where issues go.
+    """
+    handle = io.BytesIO(data)
+    try:
+        # Pillow warns (prints) on odd files, e.g. a JPEG with a broken MPF segment; the
+        # extractor must stay silent, and reads JPEG with the plain JPEG reader for the same
+        # reason (Image.open would promote such files to MPO).
+        with warnings.catch_warnings(action="ignore"):
+            if pil_format == "JPEG":
+                image: Image.Image = JpegImagePlugin.JpegImageFile(handle)
+            else:
+                image = Image.open(handle, formats=[pil_format])
+            with image:
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit is not None and image.width * image.height > limit:
+                    result.note(
+                        "limit.decode_pixels",
+                        f"{what} of {image.width}x{image.height} pixels not decoded "
+                        f"(over Pillow's MAX_IMAGE_PIXELS {limit})",
+                    )
+                    return None
+                if pil_format == "JPEG":
+                    image.draft("L", (64, 64))
+                return _dhash(_fit_aspect(image, *fit) if fit else image)
+    except _PIL_ERRORS as exc:
+        result.note("decode_failed", f"{what} not decodable: {type(exc).__name__}: {exc}")
+        return None
+
+
+def compare_thumbnail(
+    data: bytes, pil_format: str | None, thumbnail: bytes, parts: Parts, result: Extraction
+) -> None:
+    """Set image.thumbnail_matches/_distance from the hashes of thumbnail and main image.
+
+    ``pil_format`` is Pillow's reader for the main image (None: not decoded, as for HEIC).
+    """
+    if pil_format is None or not parts.decodable:
+        return
+    fit = (parts.width or 0, parts.height or 0)
+    thumb_hash = _image_hash(thumbnail, "JPEG", fit, "EXIF thumbnail", result)
+    if thumb_hash is None:
+        return
+    main_hash = _image_hash(data, pil_format, None, "main image", result)
+    if main_hash is None:
+        return
+    distance = (thumb_hash ^ main_hash).bit_count()
+    result.put("image.thumbnail_distance", distance)
+    result.put("image.thumbnail_matches", distance <= THUMBNAIL_MATCH_DISTANCE)
