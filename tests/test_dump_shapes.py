@@ -472,3 +472,36 @@ def test_a_compressed_csv_is_one_member_not_an_mtree_archive(tmp_path: Path) -> 
     records = {r.path: r for r in leaktriage.scan(root)}
     assert sorted(records) == ["dump/x.csv.gz", "dump/x.csv.gz!x.csv"]
     assert records["dump/x.csv.gz!x.csv"].size == len(b"a,b,c\n1,2,3\n")
+
+
+def test_attachments_past_the_limit_are_accounted_for_in_a_summary_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.message import EmailMessage
+
+    import leaktriage
+    from leaktriage.extractors.email import attachments
+
+    monkeypatch.setattr(attachments, "MAX_ATTACHMENTS", 3)
+    message = EmailMessage()
+    message["From"] = "a@example.org"
+    message["Subject"] = "many files"
+    message["Message-ID"] = "<many@example.org>"
+    message.set_content("see attached")
+    for n in range(7):
+        message.add_attachment(b"x%d" % n, maintype="text", subtype="plain", filename=f"f{n}.txt")
+    root = tmp_path / "dump"
+    root.mkdir()
+    (root / "many.eml").write_bytes(bytes(message))
+    records = {r.path: r for r in leaktriage.scan(root, workers=0)}
+    assert sorted(records) == [
+        "dump/many.eml",
+        "dump/many.eml![items 4-7 not read: limit.attachments]",
+        "dump/many.eml!attachment:f0.txt",
+        "dump/many.eml!attachment:f1.txt",
+        "dump/many.eml!attachment:f2.txt",
+    ]
+    summary = records["dump/many.eml![items 4-7 not read: limit.attachments]"]
+    assert summary.status.value == "skipped"
+    assert summary.issues[0].message.startswith("4 inner items (numbers 4 to 7)")
+    assert records["dump/many.eml"].status.value == "partial"

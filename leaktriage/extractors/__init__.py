@@ -115,6 +115,15 @@ class Extraction:
             return
         self.fields[name] = value
 
+    def skip_child(self, code: str, limit: int) -> None:
+        """Count one more inner item past ``limit`` (code ``limit.*``) that is not handed on;
+        consecutive ones make one run of :attr:`unlisted`."""
+        if self.unlisted and self.unlisted[-1][0] == code:
+            _, first, count = self.unlisted[-1]
+            self.unlisted[-1] = (code, first, count + 1)
+        else:
+            self.unlisted.append((code, limit + 1, 1))
+
     def note(self, code: str, message: str) -> None:
         """Record a partial problem and mark the item PARTIAL, keeping what was read."""
         self.issues.append(Issue("extract", code, message))

@@ -60,6 +60,7 @@ def part_info(part: Message) -> PartInfo:
 def attach_part(part: Message, info: PartInfo, extraction: Extraction, names: list[str]) -> None:
     if len(names) >= MAX_ATTACHMENTS:
         note_once(extraction, "limit.attachments", f"more than {MAX_ATTACHMENTS} attachments")
+        extraction.skip_child("limit.attachments", MAX_ATTACHMENTS)
         return
     try:
         payload = part.get_payload(decode=True)
@@ -81,6 +82,7 @@ def attach_message(
     """An attached message: its bytes become a child .eml, read again by this extractor."""
     if len(names) >= MAX_ATTACHMENTS:
         note_once(extraction, "limit.attachments", f"more than {MAX_ATTACHMENTS} attachments")
+        extraction.skip_child("limit.attachments", MAX_ATTACHMENTS)
         return
     payload = part.get_payload()
     inner = payload[0] if isinstance(payload, list) and payload else None

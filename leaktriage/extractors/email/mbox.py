@@ -31,6 +31,7 @@ def extract(source: Source) -> Extraction:
         for message in _split_mbox(handle):
             count += 1
             if count > MAX_MESSAGES:
+                extraction.skip_child("limit.messages", MAX_MESSAGES)
                 continue
             message_id = message_id_of(message)
             if message_id and message_id not in seen:

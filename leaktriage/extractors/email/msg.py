@@ -223,7 +223,8 @@ def _msg_attachments(
     for storage in reader.storages(prefix, "__attach_version1.0_#"):
         if len(names) >= MAX_ATTACHMENTS:
             note_once(extraction, "limit.attachments", f"more than {MAX_ATTACHMENTS} attachments")
-            break
+            extraction.skip_child("limit.attachments", MAX_ATTACHMENTS)
+            continue
         child = _msg_attachment(extraction, reader, storage, depth, len(names) + 1)
         if child is not None:
             names.append(child.name.removeprefix("attachment:"))
