@@ -1,0 +1,307 @@
+"""Every other archive and compressed stream (tar.*, gz, bz2, xz, zst, 7z, rar, cpio, iso)
+through libarchive, read as streams, names taken as bytes and decoded."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import libarchive
+import libarchive.entry
+import libarchive.exception
+import libarchive.ffi
+import libarchive.read
+
+from leaktriage.config import Limits
+from leaktriage.model import Issue, Status
+from leaktriage.safetext import Name, decode_name, guess_encoding
+from leaktriage.walk.budget import (
+    ArchiveStats,
+    CorruptArchive,
+    _Budget,
+    _member_item,
+    _skip,
+)
+from leaktriage.walk.content import (
+    _COMPRESSED_STREAM_SUFFIXES,
+    CHUNK,
+    Content,
+    Item,
+    Spool,
+    _fs_time,
+)
+
+
+def _raw_member_name(container_name: str) -> str:
+    lowered = container_name.lower()
+    if lowered.endswith((".tgz", ".taz")):
+        return container_name[:-4] + ".tar"
+    for suffix in _COMPRESSED_STREAM_SUFFIXES:
+        if lowered.endswith(suffix) and len(container_name) > len(suffix):
+            return container_name[: -len(suffix)]
+    return container_name + ".data"
+
+
+@contextlib.contextmanager
+def _open_libarchive(content: Content, format_name: str) -> Iterator[libarchive.read.ArchiveRead]:
+    if content.data is not None:
+        with libarchive.memory_reader(content.data, format_name=format_name) as archive:
+            yield archive
+        return
+    # Through a descriptor checked by diskfile, never by libarchive opening the path itself.
+    with (
+        content.open() as handle,
+        libarchive.fd_reader(handle.fileno(), format_name=format_name) as archive,
+    ):
+        yield archive
+
+
+def _iter_libarchive(
+    content: Content,
+    container: Item,
+    limits: Limits,
+    tmpdir: Path,
+    stats: ArchiveStats,
+    with_md5: bool,
+) -> Iterator[Item]:
+    try:
+        yield from _libarchive_entries(content, container, limits, tmpdir, stats, with_md5, "all")
+    except _NotAnArchive:
+        # A bare compressed stream (report.pdf.gz): one member, named after the container.
+        yield from _libarchive_entries(content, container, limits, tmpdir, stats, with_md5, "raw")
+
+
+class _NotAnArchive(Exception):
+    pass
+
+
+_STREAMED_ARCHIVES = ("tar", "cpio")
+"""Archive formats that are read as one with the compression around them (``.tar.gz``);
+anything else inside a compressed stream is that stream's one member."""
+
+
+def _filters(archive: libarchive.read.ArchiveRead) -> list[str]:
+    return [name for f in archive.filter_names if (name := _text(f)) != "none"]
+
+
+def _libarchive_entries(
+    content: Content,
+    container: Item,
+    limits: Limits,
+    tmpdir: Path,
+    stats: ArchiveStats,
+    with_md5: bool,
+    format_name: str,
+) -> Iterator[Item]:
+    reader: list[libarchive.read.ArchiveRead] = []
+    budget = _Budget(
+        limits,
+        stats,
+        lambda: int(reader[0].bytes_read) if reader else content.size,
+        container.tree,
+    )
+    seen_any = False
+    names = _EntryNames()
+    try:
+        with _open_libarchive(content, format_name) as archive:
+            reader.append(archive)
+            entries = iter(archive)
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    if not seen_any and format_name == "all" and _filters(archive):
+                        # A compressed stream whose content merely looks like an empty tar
+                        # (it starts with 512 zero bytes): its payload is one member.
+                        raise _NotAnArchive from None
+                    break
+                except libarchive.exception.ArchiveError as exc:
+                    if not seen_any and format_name == "all" and "Unrecognized" in str(exc):
+                        raise _NotAnArchive from exc
+                    if not seen_any:
+                        raise CorruptArchive(str(exc)) from exc
+                    stats.issues.append(Issue("walk", "corrupt", f"archive listing stopped: {exc}"))
+                    break
+                if not seen_any and format_name == "all" and _filters(archive):
+                    packed = _text(archive.format_name).lower()
+                    if not any(kind in packed for kind in _STREAMED_ARCHIVES):
+                        # A compressed stream is typed by what it decompresses to: a
+                        # .docx.gz is a docx (one member), not the zip of its XML parts.
+                        raise _NotAnArchive
+                seen_any = True
+                stats.format = _text(archive.format_name)
+                stats.filters = [_text(f) for f in archive.filter_names if _text(f) != "none"]
+                if entry.isdir:
+                    stats.dirs += 1
+                    continue
+                stats.members += 1
+                if format_name == "raw":
+                    decoded = Name(_raw_member_name(container.name), "ascii")
+                else:
+                    decoded = names.decode(entry)
+                    stats.saw_name(decoded)
+                if not decoded.text:
+                    decoded = Name(f"member-{stats.members}", "ascii")
+                mtime = _fs_time(entry.mtime) if entry.mtime else None
+                stats.saw_time(mtime)
+                item = _member_item(container, decoded, mtime, format_name != "zip")
+                declared = entry.size if entry.size is not None else None
+                if entry.issym or entry.islnk:
+                    kind = "symbolic" if entry.issym else "hard"
+                    yield _skip(
+                        item,
+                        "symlink",
+                        f"{kind} link to {entry.linkpath or entry.linkname!r}, not followed",
+                    )
+                    continue
+                if not entry.isreg and not entry.isfile:
+                    yield _skip(
+                        item,
+                        "special_file",
+                        f"device, FIFO or socket entry (type {entry.filetype:o}); not read",
+                    )
+                    continue
+                if budget.tripped:
+                    stats.limits_hit.append(budget.tripped)
+                    yield _skip(item, budget.tripped, budget.describe(budget.tripped), declared)
+                    # Streamed formats must decompress to skip; stop instead of chewing a bomb.
+                    stats.issues.append(
+                        Issue("walk", budget.tripped, "members after this one were not listed")
+                    )
+                    return
+                if stats.members > limits.max_members:
+                    stats.hit("limit.members")
+                    yield _skip(
+                        item,
+                        "limit.members",
+                        f"archive has more than {limits.max_members} members; not read",
+                        declared,
+                    )
+                    continue
+                if _entry_encrypted(entry):
+                    item.status = Status.ENCRYPTED
+                    item.declared_size = declared
+                    item.issues.append(Issue("walk", "encrypted", "member is password-protected"))
+                    yield item
+                    continue
+                yield _read_libarchive_member(
+                    entry, item, budget, limits, tmpdir, with_md5, declared
+                )
+    except (_NotAnArchive, CorruptArchive):
+        raise
+    except libarchive.exception.ArchiveError as exc:
+        if not seen_any:
+            if format_name == "all" and "Unrecognized" in str(exc):
+                raise _NotAnArchive from exc
+            raise CorruptArchive(str(exc)) from exc
+        stats.issues.append(Issue("walk", "corrupt", f"archive reading stopped: {exc}"))
+    if budget.tripped and budget.tripped not in stats.limits_hit:
+        stats.limits_hit.append(budget.tripped)
+
+
+class _EntryNames:
+    """Decodes the names of one archive's entries from their bytes.
+
+    libarchive-c gives text only when the name converts in the process's locale, and bytes
+    otherwise; the bytes are taken here, always, and decoded in the encoding that the first
+    non-ASCII names fit best (names are streamed: after ``GUESS_FROM`` the guess stays)."""
+
+    GUESS_FROM = 8
+
+    def __init__(self) -> None:
+        self.guess: str | None = None
+        self._samples: list[bytes] = []
+
+    def decode(self, entry: libarchive.entry.ArchiveEntry) -> Name:
+        raw = libarchive.ffi.entry_pathname(entry._entry_p)
+        if raw is None:
+            wide = libarchive.ffi.entry_pathname_w(entry._entry_p)
+            raw = wide.encode("utf-8", "surrogatepass") if wide else b""
+        if not raw.isascii() and len(self._samples) < self.GUESS_FROM:
+            self._samples.append(raw)
+            self.guess = guess_encoding(self._samples)
+        return decode_name(raw, self.guess)
+
+
+def _is_encrypted_fn() -> Any:
+    # libarchive-c does not wrap archive_entry_is_data_encrypted; declare it with ctypes.
+    function = getattr(libarchive.ffi.libarchive, "archive_entry_is_data_encrypted", None)
+    if function is not None:
+        function.argtypes = [ctypes.c_void_p]
+        function.restype = ctypes.c_int
+    return function
+
+
+_IS_ENCRYPTED = _is_encrypted_fn()
+
+
+def _entry_encrypted(entry: libarchive.entry.ArchiveEntry) -> bool:
+    if _IS_ENCRYPTED is None:
+        return False
+    return bool(_IS_ENCRYPTED(entry._entry_p) > 0)
+
+
+def _block_size(declared: int | None) -> int:
+    # libarchive-c allocates (and zeroes) one buffer of this size per member: 1 MiB for each
+    # of thousands of small members is measurable. A header that lies costs only more reads.
+    if declared is None or declared >= CHUNK:
+        return CHUNK
+    return max(1 << 14, declared + 1)
+
+
+def _read_libarchive_member(
+    entry: libarchive.entry.ArchiveEntry,
+    item: Item,
+    budget: _Budget,
+    limits: Limits,
+    tmpdir: Path,
+    with_md5: bool,
+    declared: int | None,
+) -> Item:
+    spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
+    try:
+        for block in entry.get_blocks(_block_size(declared)):
+            spool.write(block)
+            code = budget.charge(spool.size, len(block))
+            if code:
+                spool.discard()
+                return _skip(item, code, budget.describe(code), declared)
+    except libarchive.exception.ArchiveError as exc:
+        spool.discard()
+        text = str(exc)
+        if "ncrypt" in text or "assphrase" in text:
+            item.status = Status.ENCRYPTED
+            item.issues.append(Issue("walk", "encrypted", text))
+        else:
+            item.status = Status.ERROR
+            item.issues.append(Issue("walk", "corrupt", f"member unreadable: {text}"))
+        item.declared_size = declared
+        return item
+    if spool.size == 0 and declared is None and "rar" in budget.stats.format.lower():
+        # A RAR5 "file copy" entry (a reference to an earlier member's data) or another
+        # feature libarchive lists without reading: no bytes and no size. It is not an empty
+        # file, and the hash of nothing must not stand for it.
+        spool.discard()
+        item.status = Status.ERROR
+        item.issues.append(
+            Issue(
+                "walk",
+                "unsupported_entry",
+                "RAR entry listed without its data (a RAR5 file-copy reference or another "
+                "feature libarchive does not read): content unknown, not an empty file",
+            )
+        )
+        return item
+    item.content = spool.finish()
+    return item
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
