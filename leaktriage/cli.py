@@ -40,6 +40,7 @@ from leaktriage.errors import (
 )
 from leaktriage.fields import FIELDS
 from leaktriage.model import FileRecord, json_value
+from leaktriage.report.registry import FORMAT_MODULES
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
@@ -309,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write a scan's records as jsonl, csv, FtM entities or report.html"
     )
     export.add_argument("out", type=Path, help="output folder of a scan")
-    export.add_argument("--format", choices=("jsonl", "csv", "ftm", "html"), required=True)
+    export.add_argument("--format", choices=FORMAT_MODULES, required=True)
     export.add_argument(
         "--out",
         dest="target",
@@ -905,11 +906,11 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.report import WRITERS, write_ftm
+    from leaktriage.report import outputs, write_ftm
 
     store = _open_store(args.out)
-    default, writer = WRITERS[args.format]
-    target: Path = args.target or store.path.parent / default
+    output = outputs()[args.format]
+    target: Path = args.target or store.path.parent / output.file_name
     try:
         if str(target) == "-":
             if args.format != "ftm":
@@ -921,11 +922,10 @@ def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
             except BrokenPipeError:  # `| head`: the reader has what it wanted
                 sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - takes the last flush
             return 0
-        count = writer(store, target)
+        count = output.write(store, target)
     finally:
         store.close()
-    what = "entities" if args.format == "ftm" else "records"
-    err.print(f"wrote {count} {what} to {_clean(target)}")
+    err.print(f"wrote {count} {output.unit} to {_clean(target)}")
     return 0
 
 

@@ -19,10 +19,10 @@ from leaktriage.cli import _clean
 from leaktriage.config import ScanConfig
 from leaktriage.model import FileRecord, Issue, Status
 from leaktriage.pipeline import items
+from leaktriage.report.csv import cell as _csv_cell
 from leaktriage.report.html import write_html
 from leaktriage.safetext import clean, raw_hex
 from leaktriage.store import Store, export_csv, export_jsonl
-from leaktriage.store.exports import _csv_cell
 from leaktriage.walk import Item
 
 # Every code point, surrogates included, with the characters that break outputs weighted in.

@@ -1,15 +1,19 @@
-"""Reports written from the store: ``report.html``, FollowTheMoney entities, and the terminal
-summary the CLI prints. They read ``leaktriage.store.Store`` only and never run an extractor."""
+"""Outputs written from the store: one module per format, each registered in ``registry``
+(``jsonl``, ``csv``, ``ftm``, ``html``), the data the report shows (``data``, ``timeline``)
+and the terminal summary the CLI prints. They read ``leaktriage.store.Store`` only and never
+run an extractor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from leaktriage.report.html import REPORT_NAME, render_html, write_html
+from leaktriage.report.registry import Output, outputs
 from leaktriage.report.summary import Summary, summarize
-from leaktriage.store import Store, export_csv, export_jsonl
+
+if TYPE_CHECKING:
+    from leaktriage.store import Store
 
 
 def write_ftm(store: Store, out: Path | IO[str]) -> int:
@@ -20,23 +24,11 @@ def write_ftm(store: Store, out: Path | IO[str]) -> int:
     return ftm.write_ftm(store, out)
 
 
-def _write_html(store: Store, out: Path) -> int:
-    write_html(store, out)
-    return len(store.record_ids())
-
-
-WRITERS: dict[str, tuple[str, Callable[[Store, Path], int]]] = {
-    "jsonl": ("files.jsonl", export_jsonl),
-    "csv": ("files.csv", export_csv),
-    "ftm": ("entities.ftm.json", write_ftm),
-    "html": (REPORT_NAME, _write_html),
-}
-"""Output format -> (default file name in OUT, writer returning the records written)."""
-
 __all__ = [
     "REPORT_NAME",
-    "WRITERS",
+    "Output",
     "Summary",
+    "outputs",
     "render_html",
     "summarize",
     "write_ftm",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Severity
@@ -23,7 +23,9 @@ from leaktriage.rules import (
     RuleSet,
     load_rules,
 )
-from leaktriage.store import Store
+
+if TYPE_CHECKING:
+    from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
 

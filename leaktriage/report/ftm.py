@@ -16,19 +16,34 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
-
-from followthemoney import model
-from followthemoney.proxy import EntityProxy
-from followthemoney.types import registry
-from followthemoney.value import string_list
+from typing import IO, TYPE_CHECKING, Any
 
 from leaktriage.model import FileRecord
 from leaktriage.outfile import atomic_text
-from leaktriage.store import BATCH, Store
+from leaktriage.report.registry import Output, register
+from leaktriage.store.schema import BATCH
 
 ID_PREFIX = "leaktriage"
 """Namespace of the entity ids: ``make_id(ID_PREFIX, record_id)``."""
+if TYPE_CHECKING:
+    from followthemoney.proxy import EntityProxy
+
+    from leaktriage.store import Store
+
+
+@functools.cache
+def _ftm() -> Any:
+    """followthemoney, imported on first use: loading its model takes about a second, which
+    ``leaktriage export --format csv`` should not pay."""
+    from types import SimpleNamespace
+
+    from followthemoney import model
+    from followthemoney.types import registry
+    from followthemoney.value import string_list
+
+    return SimpleNamespace(model=model, registry=registry, string_list=string_list)
+
+
 ENTITIES_NAME = "entities.ftm.json"
 _TABLE_IDS = itertools.count()
 
@@ -97,7 +112,7 @@ def schema_for(record: FileRecord, has_children: bool) -> str:
     name = _BY_MIME.get(record.mime)
     if name is None:
         name = "Image" if record.mime.startswith("image/") else "Document"
-    schema = model.get(name)
+    schema = _ftm().model.get(name)
     if has_children and schema is not None and not schema.is_a("Folder"):
         return "Package"
     return name
@@ -105,7 +120,7 @@ def schema_for(record: FileRecord, has_children: bool) -> str:
 
 def entity_id(record_id: str) -> str:
     """The entity id of a record (stable: same dump, same ids)."""
-    entity = model.make_entity("Document")
+    entity: EntityProxy = _ftm().model.make_entity("Document")
     entity.make_id(ID_PREFIX, record_id)
     assert entity.id is not None
     return entity.id
@@ -149,7 +164,7 @@ def _notes(record: FileRecord) -> list[str]:
 def folder_entity(path: str) -> EntityProxy:
     """A ``Folder`` for one directory of the dump on disk (``dump/mail``), child of its own
     parent directory."""
-    entity = model.make_entity("Folder")
+    entity: EntityProxy = _ftm().model.make_entity("Folder")
     entity.make_id(ID_PREFIX, "folder", path)
     entity.add("fileName", PurePosixPath(path).name or path)
     parent = PurePosixPath(path).parent
@@ -169,7 +184,9 @@ def _folders(path: str) -> list[str]:
 def _mime_values(mime: str) -> tuple[str, ...]:
     """What ``entity.add("mimeType", mime)`` would keep: FtM parses a MIME type with the
     email header parser, the costliest step per entity, and a dump has few distinct ones."""
-    values = (registry.mimetype.clean_text(v) for v in string_list(mime, sanitize=True))
+    values = (
+        _ftm().registry.mimetype.clean_text(v) for v in _ftm().string_list(mime, sanitize=True)
+    )
     return tuple(v for v in values if v is not None)
 
 
@@ -177,7 +194,7 @@ def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
     """The FtM entity of one record; top-level files hang under the Folder of their
     directory."""
     schema = schema_for(record, has_children)
-    entity = model.make_entity(schema)
+    entity: EntityProxy = _ftm().model.make_entity(schema)
     entity.make_id(ID_PREFIX, record.record_id)
     name = record.name.removeprefix("attachment:")
     entity.add("fileName", name)
@@ -200,7 +217,7 @@ def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
         for value in _values(record, names):
             entity.add(prop, value, quiet=True)
     for tag in _values(record, ("text.language", "doc.languages")):
-        code = registry.language.clean(tag.split("-")[0])
+        code = _ftm().registry.language.clean(tag.split("-")[0])
         if code:
             entity.add("language", code)
     for name in ("email.from", "email.to", "email.cc"):
@@ -254,3 +271,6 @@ def write_ftm(store: Store, out: Path | IO[str]) -> int:
         out.write("\n")
         count += 1
     return count
+
+
+register(Output("ftm", ENTITIES_NAME, write_ftm, unit="entities"))

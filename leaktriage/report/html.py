@@ -36,8 +36,11 @@ from leaktriage.report.data import (
     load_report_data,
     timeline_points,
 )
+from leaktriage.report.registry import Output, register
 from leaktriage.report.timeline import timeline_svg
-from leaktriage.store import Store
+
+if TYPE_CHECKING:
+    from leaktriage.store import Store
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -343,3 +346,11 @@ def write_html(store: Store, out_path: Path) -> Path:
     with atomic_text(out_path) as handle:
         write_report(data, handle)
     return out_path
+
+
+def _write_counted(store: Store, out_path: Path) -> int:
+    write_html(store, out_path)
+    return len(store.record_ids())
+
+
+register(Output("html", REPORT_NAME, _write_counted))

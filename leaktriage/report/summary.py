@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from leaktriage.report.data import FLAGGED, ReportData, load_report_data
-from leaktriage.store import Store
+
+if TYPE_CHECKING:
+    from leaktriage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,7 @@ written through ``outfile`` so a cut export never replaces a complete one."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -18,38 +15,16 @@ from leaktriage.model import (
     FileRecord,
 )
 from leaktriage.outfile import atomic_bytes, atomic_text
+from leaktriage.report import csv as csv_format
+from leaktriage.report import jsonl
 from leaktriage.store.schema import (
     _FINDING_COLUMNS,
     BATCH,
     _finding,
 )
 
-CSV_COLUMNS = (
-    "record_id",
-    "path",
-    "parent_id",
-    "depth",
-    "size",
-    "sha256",
-    "md5",
-    "mime",
-    "extension",
-    "extension_mismatch",
-    "status",
-    "verdict",
-    "score",
-    "doc.title",
-    "doc.author",
-    "doc.last_modified_by",
-    "doc.company",
-    "doc.application",
-    "doc.producer",
-    "doc.created",
-    "doc.modified",
-    "meta.scripts",
-    "issues",
-)
-"""Columns of ``files.csv``: the record's identity, then the facts journalists sort by."""
+CSV_COLUMNS = csv_format.COLUMNS
+"""Columns of ``files.csv`` (owned by ``report.csv``)."""
 
 if TYPE_CHECKING:
     from leaktriage.store.database import Store
@@ -104,9 +79,7 @@ def export_files(
         out_json = stack.enter_context(_HashedFile(jsonl)) if jsonl else None
         out_csv = stack.enter_context(_HashedFile(csv_path)) if csv_path else None
         if out_csv is not None:
-            header = io.StringIO()
-            csv.writer(header).writerow((*CSV_COLUMNS, "scan_state"))
-            out_csv.write(header.getvalue())
+            out_csv.write_bytes(csv_format.header())
         rows = store.db.execute(
             f"SELECT f.record_id, {_CACHED_LINES}, c.findings, c.verdict, c.score, f.verdict, "
             "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
@@ -161,52 +134,19 @@ class _HashedFile:
 
 
 def _cache_row(record: FileRecord) -> _ExportRow:
-    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``; the
-    line and the row in UTF-8, as the exports hold them (copied out without re-encoding)."""
+    """(record_id, findings, verdict, score, JSON line, CSV row) for ``export_cache``, each
+    rendered by its format's own module (``report.jsonl``, ``report.csv``) in UTF-8, as the
+    exports hold them (copied out without re-encoding): the cache is the writer's hook, the
+    formats stay theirs."""
     data = record.to_json()
-    line = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return (
         record.record_id,
         len(record.findings),
         record.verdict,
         record.score,
-        line.encode("utf-8"),
-        _csv_line(_csv_row(record, data)).encode("utf-8"),
+        jsonl.line(record),
+        csv_format.row(record, data),
     )
-
-
-def _csv_line(cells: list[str]) -> str:
-    """One RFC 4180 row without its line ending (the export adds ``scan_state`` and CRLF).
-
-    The writer must be told the real line ending: it quotes a cell only for the characters
-    of its ``lineterminator``, so with ``""`` a title holding a line break went out
-    unquoted and split the row in two."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
-    return buffer.getvalue()[:-2]
-
-
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a leaked file's title "=HYPERLINK(...)" must stay text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
-def _csv_row(record: FileRecord, data: dict[str, Any]) -> list[str]:
-    row: list[str] = []
-    for column in CSV_COLUMNS:
-        if column == "issues":
-            value: object = "; ".join(f"{i.code}: {i.message}" for i in record.issues)
-        elif "." in column:
-            value = data["fields"].get(column)
-            if isinstance(value, list):
-                value = ", ".join(value)
-        else:
-            value = data[column]
-        row.append(_csv_cell(value))
-    return row
 
 
 def refresh_export_cache(store: Store) -> int:
@@ -293,26 +233,12 @@ def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, byte
     return out
 
 
-_VERDICT_CELL = CSV_COLUMNS.index("verdict")
-
-
-_SCORE_CELL = CSV_COLUMNS.index("score")
-
-
 def _patched(
     line: bytes, row: bytes, verdict: str | None, score: float | None, findings: list[Any]
 ) -> tuple[bytes, bytes]:
     """A cached JSON line and CSV row with the record's current findings, verdict and score:
     the bytes :func:`_cache_row` gives for the record as the store now holds it."""
-    data = json.loads(line)
-    data["verdict"] = verdict
-    data["score"] = score
-    data["findings"] = findings
-    cells = next(csv.reader(io.StringIO(row.decode("utf-8"), newline="")))
-    cells[_VERDICT_CELL] = _csv_cell(verdict)
-    cells[_SCORE_CELL] = _csv_cell(score)
-    line = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return line, _csv_line(cells).encode("utf-8")
+    return jsonl.patched(line, verdict, score, findings), csv_format.patched(row, verdict, score)
 
 
 def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
