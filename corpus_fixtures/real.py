@@ -334,6 +334,20 @@ def _fetch_deb(source: Source, cache: Path) -> Fetched:
             return Fetched(pinned, source.version)
         other = _apt_download(source.package, Path(scratch))
         if other is None:
+            # Offline after an earlier fallback: the version that build kept.
+            kept_before = sorted(
+                path
+                for path in cache.glob(f"{source.package}_*.deb")
+                if not path.name.endswith("_pinned.deb")
+            )
+            if kept_before:
+                version = _deb_version(kept_before[-1])
+                return Fetched(
+                    kept_before[-1],
+                    version,
+                    f"pinned {source.version} is gone from the mirror; took {version} kept "
+                    f"by an earlier build, sha256 {_sha256_file(kept_before[-1])}",
+                )
             raise SourceUnavailable(
                 f"{source.name}: apt-get download {source.package}={source.version} failed, "
                 f"and so did {source.package} (run apt-get update; is a Debian mirror reachable?)"
