@@ -159,11 +159,11 @@ def test_folder_has_1500_files_from_many_sources_listed_in_the_manifest(
 
 def test_second_build_changes_nothing(real_folder: Path) -> None:
     def state() -> dict[str, tuple[int, int]]:
-        return {
-            path: (stat.st_size, stat.st_mtime_ns)
-            for path in sorted(_files_on_disk(real_folder))
-            if (stat := (real_folder / path).stat())
-        }
+        sizes_and_times = {}
+        for path in sorted(_files_on_disk(real_folder)):
+            stat = (real_folder / path).stat()
+            sizes_and_times[path] = (stat.st_size, stat.st_mtime_ns)
+        return sizes_and_times
 
     before = state()
     manifest = (real_folder / MANIFEST).read_bytes()
