@@ -37,19 +37,19 @@ from corpus_fixtures.real import (
     read_manifest,
 )
 
-KNOWN_FAILURES = {
-    # FINDINGS-real F1: the PDF extractor puts an undecodable Info key into an issue message
-    # as a lone surrogate; the store's UTF-8 encoding of the record raises and the whole
-    # scan exits 1.
-    "ocrmypdf/tests/resources/docinfo_latin1_key.pdf": "F1: scan exits 1 (UnicodeEncodeError)",
-    # FINDINGS-real F2: a cell holding a line break is written to files.csv unquoted
-    # (csv.writer with lineterminator=""), so files.csv no longer reads back row for row.
-    "pillow/Tests/images/no_rows_per_strip.tif": "F2: files.csv rows split on a line break",
-    "hyperkitty/hyperkitty/tests/testdata/bad_folding.txt": "F2: files.csv rows split",
+ONCE_BROKEN = {
+    # FINDINGS-real F1: an Info key in Latin-1 bytes went into the store as a lone
+    # surrogate and the whole scan exited 1 (UnicodeEncodeError).
+    "ocrmypdf/tests/resources/docinfo_latin1_key.pdf": "F1",
+    # FINDINGS-real F2: a value holding a line break went into files.csv unquoted.
+    "pillow/Tests/images/no_rows_per_strip.tif": "F2",
+    "hyperkitty/hyperkitty/tests/testdata/bad_folding.txt": "F2",
 }
-"""Files of the real folder left out of the whole-folder scan, each with the finding it
-reproduces (``test_known_failure_still_reproduces`` scans it alone, strict xfail: when the bug
-is fixed that test fails, and the file goes back into the scan)."""
+"""Files of the real folder that once stopped the scan or broke files.csv; each is scanned
+alone as well (``test_files_that_once_broke_the_scan``)."""
+
+KNOWN_FAILURES: dict[str, str] = {}
+"""Files left out of the whole-folder scan, each with the finding it reproduces: none."""
 
 LEAK_DATE = "2017-05-05"
 
@@ -233,17 +233,36 @@ def test_jsonl_csv_and_store_hold_the_same_records(
     assert statuses["ok"] + statuses["partial"] >= 0.8 * len(records)
 
 
-@pytest.mark.parametrize("relative", sorted(KNOWN_FAILURES))
-def test_known_failure_still_reproduces(
-    relative: str, real_folder: Path, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[relative], strict=True))
+@pytest.mark.parametrize("relative", sorted(ONCE_BROKEN))
+def test_files_that_once_broke_the_scan(relative: str, real_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     process = _scan(real_folder / relative, out)
     assert process.returncode == 0, process.stderr[-2000:]
     header, rows = _csv_rows(out)
     assert len(rows) == len(_records(out))
     assert all(len(row) == len(header) for row in rows)
+
+
+def test_rar5_file_copies_are_not_recorded_as_empty_files(
+    real_scan: tuple[Path, Path, subprocess.CompletedProcess[str]],
+) -> None:
+    # FINDINGS-real F4: libarchive lists RAR5 file-copy entries without their data.
+    _, out, _ = real_scan
+    records = {r["path"]: r for r in _records(out) if "rar5-dups.rar!" in r["path"]}
+    copies = {p: r for p, r in records.items() if not p.endswith("!stest1.txt")}
+    assert len(copies) == 8
+    for record in copies.values():
+        assert (record["status"], record["sha256"]) == ("error", None)
+        assert record["issues"][0]["code"] == "unsupported_entry"
+
+
+def test_a_compressed_csv_is_one_member(
+    real_scan: tuple[Path, Path, subprocess.CompletedProcess[str]],
+) -> None:
+    # FINDINGS-real F3: csvkit's dummy.csv.gz was read as an mtree "archive" of its lines.
+    _, out, _ = real_scan
+    members = sorted(r["name"] for r in _records(out) if "/dummy.csv.gz!" in r["path"])
+    assert members == ["dummy.csv"]
 
 
 # The builder, offline: a package already in the cache is not downloaded again.
