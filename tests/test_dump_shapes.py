@@ -505,3 +505,30 @@ def test_attachments_past_the_limit_are_accounted_for_in_a_summary_record(
     assert summary.status.value == "skipped"
     assert summary.issues[0].message.startswith("4 inner items (numbers 4 to 7)")
     assert records["dump/many.eml"].status.value == "partial"
+
+
+def test_a_tar_time_out_of_range_and_stacked_compression(tmp_path: Path) -> None:
+    # Found by the whole-scan fuzzing: a forged tar time (year 36812) stopped the scan, and
+    # libarchive stripped both layers of notes.txt.gz.gz, so the inner .gz had no record.
+    import lzma
+
+    import leaktriage
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("notes.txt")
+        info.size, info.mtime = 3, 2**40
+        tar.addfile(info, io.BytesIO(b"hi\n"))
+    (root / "a.tar").write_bytes(buffer.getvalue())
+    text = b"Notes de la reunion du 14 mars.\n"
+    (root / "notes.txt.gz.gz").write_bytes(gzip.compress(gzip.compress(text, mtime=0), mtime=0))
+    (root / "notes.txt.gz.xz").write_bytes(lzma.compress(gzip.compress(text, mtime=0)))
+    records = {r.path: r for r in leaktriage.scan(root)}
+    member = records["dump/a.tar!notes.txt"]
+    assert member.mtime is None
+    assert [i.code for i in member.issues] == ["odd_time"]
+    for outer in ("dump/notes.txt.gz.gz", "dump/notes.txt.gz.xz"):
+        assert records[f"{outer}!notes.txt.gz"].mime == "application/gzip"
+        assert records[f"{outer}!notes.txt.gz!notes.txt"].size == len(text)

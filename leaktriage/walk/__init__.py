@@ -59,4 +59,4 @@ def iter_archive(
     if mime == "application/zip":
         yield from _iter_zip(content, container, limits, tmpdir, stats, with_md5)
     else:
-        yield from _iter_libarchive(content, container, limits, tmpdir, stats, with_md5)
+        yield from _iter_libarchive(content, container, limits, tmpdir, stats, with_md5, mime)

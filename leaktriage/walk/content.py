@@ -218,5 +218,10 @@ def read_disk_file(
     return Content(path=path, owned=False, size=hasher.size, sha256=sha, md5=md5, identity=identity)
 
 
-def _fs_time(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
+def _fs_time(seconds: float) -> datetime | None:
+    """A file-system or archive-header time as aware UTC; None when it is outside what a
+    date can hold (a forged tar header says year 36812)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None

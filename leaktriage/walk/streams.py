@@ -3,11 +3,16 @@ through libarchive, read as streams, names taken as bytes and decoded."""
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import ctypes
+import gzip
+import io
+import lzma
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import libarchive
 import libarchive.entry
@@ -46,15 +51,21 @@ def _raw_member_name(container_name: str) -> str:
 
 
 @contextlib.contextmanager
-def _open_libarchive(content: Content, format_name: str) -> Iterator[libarchive.read.ArchiveRead]:
+def _open_libarchive(
+    content: Content, format_name: str, filter_name: str = "all"
+) -> Iterator[libarchive.read.ArchiveRead]:
     if content.data is not None:
-        with libarchive.memory_reader(content.data, format_name=format_name) as archive:
+        with libarchive.memory_reader(
+            content.data, format_name=format_name, filter_name=filter_name
+        ) as archive:
             yield archive
         return
     # Through a descriptor checked by diskfile, never by libarchive opening the path itself.
     with (
         content.open() as handle,
-        libarchive.fd_reader(handle.fileno(), format_name=format_name) as archive,
+        libarchive.fd_reader(
+            handle.fileno(), format_name=format_name, filter_name=filter_name
+        ) as archive,
     ):
         yield archive
 
@@ -66,12 +77,88 @@ def _iter_libarchive(
     tmpdir: Path,
     stats: ArchiveStats,
     with_md5: bool,
+    mime: str = "",
 ) -> Iterator[Item]:
+    # One layer of compression at a time: libarchive would strip every filter it knows in
+    # a row, and the inner notes.txt.gz of notes.txt.gz.gz would have no record of its own.
+    unpack = _OUTER_FILTER.get(mime, "all")
     try:
-        yield from _libarchive_entries(content, container, limits, tmpdir, stats, with_md5, "all")
+        yield from _libarchive_entries(
+            content, container, limits, tmpdir, stats, with_md5, "all", unpack
+        )
     except _NotAnArchive:
         # A bare compressed stream (report.pdf.gz): one member, named after the container.
-        yield from _libarchive_entries(content, container, limits, tmpdir, stats, with_md5, "raw")
+        if mime in _ONE_LAYER:
+            yield _one_layer(content, container, limits, tmpdir, stats, with_md5, mime)
+            return
+        yield from _libarchive_entries(
+            content, container, limits, tmpdir, stats, with_md5, "raw", unpack
+        )
+
+
+_ONE_LAYER = frozenset(
+    {"application/gzip", "application/x-bzip2", "application/x-xz", "application/x-lzma"}
+)
+"""Compressed streams the standard library decodes one layer at a time, with bounded reads
+(libarchive strips every layer it recognises, even with one filter named, so the inner
+notes.txt.gz of notes.txt.gz.gz would have no record of its own)."""
+
+
+def _decoder(mime: str, raw: BinaryIO) -> io.BufferedIOBase:
+    if mime == "application/gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if mime == "application/x-bzip2":
+        return bz2.BZ2File(raw, mode="rb")
+    return lzma.LZMAFile(raw, mode="rb")
+
+
+def _one_layer(
+    content: Content,
+    container: Item,
+    limits: Limits,
+    tmpdir: Path,
+    stats: ArchiveStats,
+    with_md5: bool,
+    mime: str,
+) -> Item:
+    """The one member of a compressed stream, decoded by the standard library."""
+    stats.format = "raw"
+    stats.filters = [_OUTER_FILTER[mime]]
+    stats.members = 1
+    item = _member_item(container, Name(_raw_member_name(container.name), "ascii"), None, True)
+    raw = content.open()
+    budget = _Budget(limits, stats, raw.tell, container.tree)
+    spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
+    try:
+        with raw, _decoder(mime, raw) as stream:
+            while block := stream.read(CHUNK):
+                spool.write(block)
+                code = budget.charge(spool.size, len(block))
+                if code:
+                    spool.discard()
+                    stats.hit(code)
+                    return _skip(item, code, budget.describe(code))
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        # Whatever came out before the damage is what the file holds: kept, and said.
+        stats.issues.append(Issue("walk", "corrupt", f"compressed stream cut or damaged: {exc}"))
+        if spool.size == 0:
+            spool.discard()
+            item.status = Status.ERROR
+            item.issues.append(Issue("walk", "corrupt", f"nothing could be decompressed: {exc}"))
+            return item
+    item.content = spool.finish()
+    return item
+
+
+_OUTER_FILTER = {
+    "application/gzip": "gzip",
+    "application/x-bzip2": "bzip2",
+    "application/x-xz": "xz",
+    "application/zstd": "zstd",
+    "application/x-lzma": "lzma",
+    "application/x-compress": "compress",
+}
+"""The one compression filter a stream of each type is opened with."""
 
 
 class _NotAnArchive(Exception):
@@ -95,6 +182,7 @@ def _libarchive_entries(
     stats: ArchiveStats,
     with_md5: bool,
     format_name: str,
+    filter_name: str = "all",
 ) -> Iterator[Item]:
     reader: list[libarchive.read.ArchiveRead] = []
     budget = _Budget(
@@ -106,7 +194,7 @@ def _libarchive_entries(
     seen_any = False
     names = _EntryNames()
     try:
-        with _open_libarchive(content, format_name) as archive:
+        with _open_libarchive(content, format_name, filter_name) as archive:
             reader.append(archive)
             entries = iter(archive)
             while True:
@@ -146,8 +234,12 @@ def _libarchive_entries(
                 if not decoded.text:
                     decoded = Name(f"member-{stats.members}", "ascii")
                 mtime = _fs_time(entry.mtime) if entry.mtime else None
+
                 stats.saw_time(mtime)
                 item = _member_item(container, decoded, mtime, format_name != "zip")
+                if entry.mtime and mtime is None:
+                    text = f"member time {entry.mtime} s since 1970 is out of any date's range"
+                    item.issues.append(Issue("walk", "odd_time", text))
                 declared = entry.size if entry.size is not None else None
                 if entry.issym or entry.islnk:
                     kind = "symbolic" if entry.issym else "hard"
