@@ -183,3 +183,8 @@ def test_jobs_submitted_while_the_workers_start_are_held_within_bounds_then_all_
                 outcomes[names[job_id]] = outcome[0].raw["echo"]
     assert max(slow_in_flight) == ExtractorPool.QUEUE_DEPTH
     assert outcomes == {name: name for name in names}
+
+
+def test_a_source_never_shows_its_bytes() -> None:
+    source = Source(name="memo.pdf", mime="application/pdf", size=9, data=b"%PDF-SECRET")
+    assert "SECRET" not in repr(source) and "memo.pdf" in repr(source)
