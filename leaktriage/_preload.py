@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from leaktriage import api, detect
 from leaktriage.extractors import discover
+from leaktriage.workers import serve_workers_without_main
 
 
 def warm() -> None:
@@ -22,4 +23,5 @@ def warm() -> None:
 
 
 warm()
+serve_workers_without_main()  # workers never re-run the caller's __main__ (``python -``)
 __all__ = ["api"]

@@ -46,7 +46,9 @@ manager threads would still need the bounded backlog, the per-worker warm start 
 pipe-size rules below on top. Here each worker has a pipe of its own that nothing else
 reads or writes, so one death can only ever affect that pipe.
 
-Workers are forked from a fork server that pre-imported the parsers (``leaktriage._preload``).
+Workers are forked from a fork server that pre-imported the parsers (``leaktriage._preload``),
+and they never import the caller's ``__main__`` (see :func:`serve_workers_without_main`):
+the API works the same from ``python -``, ``python -c``, a notebook or the CLI.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -80,7 +82,7 @@ Outcome = tuple[Extraction, str | None, Status, str]
 ExtractFn = Callable[[Source], Outcome]
 
 WORKER_NAME = "leaktriage-worker"
-"""Prefix of the worker processes' names."""
+"""Prefix of the worker processes' names (the fork server recognises them by it)."""
 
 _EXIT_MEMORY = 86
 """Exit status of a worker that ran out of memory outside the extractor (reading a job,
@@ -99,6 +101,33 @@ def _context() -> Any:
     # The server imports the extractors once; workers forked from it start warm.
     context.set_forkserver_preload(["leaktriage._preload"])
     return context
+
+
+def serve_workers_without_main() -> None:
+    """In the fork server: start leaktriage workers without re-running the caller's main.
+
+    multiprocessing prepares every child by importing the parent's ``__main__`` again (by
+    its file, or by its module name). A worker never needs it (its target and extractor are
+    importable functions of this package), and it breaks the API when the caller is a script
+    read from standard input: ``python -`` names its main ``<stdin>``, a file that does not
+    exist, and every worker died on start (each item an error, nothing inside archives
+    opened). In a notebook it imports the kernel in every worker. Called by
+    ``leaktriage._preload`` in the fork server only; children not named ``WORKER_NAME...``
+    are prepared as before. Where ``multiprocessing.spawn.prepare`` is missing, nothing
+    changes."""
+    from multiprocessing import spawn
+
+    prepare = getattr(spawn, "prepare", None)
+    if prepare is None or getattr(prepare, "leaktriage_workers", False):
+        return
+
+    def prepare_child(data: Mapping[str, Any]) -> None:
+        if str(data.get("name", "")).startswith(WORKER_NAME):
+            data = {k: v for k, v in data.items() if not k.startswith("init_main_from")}
+        prepare(data)
+
+    prepare_child.leaktriage_workers = True  # type: ignore[attr-defined]
+    spawn.prepare = prepare_child
 
 
 def _worker_main(

@@ -446,6 +446,27 @@ def _cli_items(dump: Path, out: Path, *options: str) -> list[tuple[str, str]]:
     return sorted((record["path"], record["status"]) for record in map(json.loads, lines))
 
 
+def test_the_api_from_stdin_or_dash_c_gives_the_items_of_the_cli(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    dump = _small_dump(tmp_path / "dump")
+    expected = _cli_items(dump, tmp_path / "out", "--no-rules")
+    assert len(expected) > 4  # the mail's attachment is an item of its own
+    script = (
+        "import json, sys, leaktriage\n"
+        f"records = leaktriage.scan({str(dump)!r}, use_rules=False)\n"
+        "print(json.dumps(sorted((r.path, r.status.value) for r in records)))\n"
+    )
+    for command, stdin in (([sys.executable, "-"], script), ([sys.executable, "-c", script], "")):
+        done = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, timeout=180, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert [tuple(item) for item in json.loads(done.stdout)] == expected, command[1]
+
+
 def test_the_cli_at_32_mib_accounts_for_every_item(tmp_path: Path) -> None:
     dump = _small_dump(tmp_path / "dump")
     items = _cli_items(dump, tmp_path / "out", "--no-rules", "--memory-mb", "32")
