@@ -157,9 +157,13 @@ def _worker_main(
 
 
 def _serve(conn: Connection, extract: ExtractFn, begun: Any, index: int, memory: int) -> None:
+    import select
+
+    incoming = select.poll()
+    incoming.register(conn.fileno(), select.POLLIN)
     count = 0
     while True:
-        conn.poll(None)  # a job (or the end of the pipe) is there to read
+        incoming.poll()  # a job (or the end of the pipe) is there to read
         count += 1
         begun[index] = count  # from here on, a death is this job's
         try:
@@ -404,7 +408,7 @@ class ExtractorPool:
         ready = set(multiprocessing.connection.wait(waitables, timeout=timeout))
         for worker in workers:
             if worker.conn in ready:
-                self._read(worker)
+                self._read(worker, readable=True)
             if worker.process.sentinel in ready:
                 worker.broken = True  # the process ended: its last answers are read when reaped
         now = time.monotonic()
@@ -475,13 +479,16 @@ class ExtractorPool:
         except (OSError, ValueError):
             worker.broken = True
 
-    def _read(self, worker: _Worker) -> None:
-        """Take the answers waiting in ``worker``'s pipe; a failed read marks it broken."""
+    def _read(self, worker: _Worker, readable: bool = False) -> None:
+        """Take the answers waiting in ``worker``'s pipe (``readable``: the wait said there is
+        something to read); a failed read marks the worker broken."""
         conn = worker.conn
         try:
-            while not worker.broken and conn.poll():
+            readable = readable or conn.poll()
+            while readable and not worker.broken:
                 job_id, outcome = conn.recv()
                 self._answered(worker, job_id, outcome)
+                readable = conn.poll()
         except (EOFError, OSError, ValueError):
             worker.broken = True
 
