@@ -11,6 +11,7 @@ from __future__ import annotations
 from leaktriage import detect
 from leaktriage.extractors import discover
 from leaktriage.pipeline import extract
+from leaktriage.workers import serve_workers_without_main
 
 
 def warm() -> None:
@@ -23,4 +24,5 @@ def warm() -> None:
 
 
 warm()
+serve_workers_without_main()  # workers never re-run the caller's __main__ (``python -``)
 __all__ = ["extract"]

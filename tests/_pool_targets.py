@@ -60,3 +60,52 @@ def echo_large(source: Source) -> tuple[Extraction, str | None, Status, str]:
     time.sleep(0.05)
     size = len(source.data or b"")
     return Extraction(raw={"echo": source.name, "pad": "x" * 2_000_000}), str(size), Status.OK, ""
+
+
+def logged_echo(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """Note ``<pid> <name>`` in the log file ``source.path`` as the item begins, take a few
+    milliseconds (the length is in the name's last field), then echo the name."""
+    import os
+    from pathlib import Path
+
+    assert source.path is not None
+    with Path(source.path).open("a", encoding="utf-8") as log:
+        log.write(f"{os.getpid()} {source.name}\n")
+    time.sleep(int(source.name.rsplit("-", 1)[-1]) / 1000)
+    return Extraction(raw={"echo": source.name}), "test@1", Status.OK, "x/test"
+
+
+def kill_self(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """SIGKILL the worker on an item named ``kill...`` (as the kernel's OOM killer would);
+    echo any other name."""
+    import os
+    import signal
+
+    if source.name.startswith("kill"):
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(60)
+    return Extraction(raw={"echo": source.name}), "test@1", Status.OK, "x/test"
+
+
+def hoard(source: Source) -> tuple[Extraction, str | None, Status, str]:
+    """Allocate without bound on an item named ``hoard...``; echo any other name."""
+    if source.name.startswith("hoard"):
+        chunks = []
+        while True:
+            chunks.append(bytearray(16 * 1024 * 1024))
+    return Extraction(raw={"echo": source.name}), "test@1", Status.OK, "x/test"
+
+
+def _refuse_to_start() -> None:
+    raise RuntimeError("this extractor cannot be loaded in a worker")
+
+
+class Unstartable:
+    """An extract function that pickles in the parent but cannot be unpickled in a worker:
+    every worker dies on start, before it begins any item."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_start, ())
+
+    def __call__(self, source: Source) -> tuple[Extraction, str | None, Status, str]:
+        raise AssertionError("never called")

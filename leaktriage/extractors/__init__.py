@@ -44,8 +44,9 @@ class Source:
     mime: str
     """Sniffed type."""
     size: int
-    data: bytes | None = None
-    """The whole content, when it is held in memory."""
+    data: bytes | None = field(default=None, repr=False)
+    """The whole content, when it is held in memory (never in the repr: a leaked document's
+    bytes must not reach a log line or an error message)."""
     path: Path | None = None
     """A file to read instead (a file on disk in the dump, or a spooled member)."""
     text_sample_bytes: int = 8192
