@@ -375,7 +375,7 @@ def entry() -> None:
     """
     import signal
 
-    from leaktriage.sandbox import forbid_network
+    from leaktriage.execute.sandbox import forbid_network
 
     forbid_network()
     # SIGTERM (what timeout, systemd and docker send) unwinds like Ctrl-C: the workers are

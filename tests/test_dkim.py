@@ -22,11 +22,11 @@ import leaktriage
 from corpus_fixtures.build import build_fixtures
 from corpus_fixtures.builders import dkim as fx
 from corpus_fixtures.builders import email as efx
-from leaktriage import sandbox
 from leaktriage.api import extension_of, run_scan
 from leaktriage.cli import main
 from leaktriage.config import ScanConfig
 from leaktriage.errors import ExtractionError, NetworkBlockedError
+from leaktriage.execute import sandbox
 from leaktriage.extractors import Source, _dkim
 from leaktriage.extractors.email.eml import extract
 from leaktriage.model import Status

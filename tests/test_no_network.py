@@ -82,7 +82,7 @@ def test_what_loads_on_first_use_loads_under_the_console_scripts_sandbox() -> No
     code = "\n".join(
         (
             "import leaktriage.cli",
-            "from leaktriage.sandbox import forbid_network",
+            "from leaktriage.execute.sandbox import forbid_network",
             "forbid_network()",
             "from leaktriage import detect",
             "assert detect.sniff(b'Compte rendu de la reunion.\\n', None) == 'text/plain'",

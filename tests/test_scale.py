@@ -315,7 +315,7 @@ def test_sandbox_lets_through_only_the_allowed_endpoint() -> None:
     other.listen()
     script = (
         "import socket, sys\n"
-        "from leaktriage.sandbox import allow_endpoint, forbid_network\n"
+        "from leaktriage.execute.sandbox import allow_endpoint, forbid_network\n"
         "from leaktriage.errors import NetworkBlockedError\n"
         "forbid_network()\n"
         f"allow_endpoint('127.0.0.1', {server.getsockname()[1]})\n"

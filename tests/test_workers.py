@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+from leaktriage.execute.workers import ExtractorPool, Outcome
 from leaktriage.extractors import Source
-from leaktriage.workers import ExtractorPool, Outcome
 from tests._pool_targets import misbehave
 
 
@@ -400,7 +400,7 @@ def test_a_source_never_shows_its_bytes() -> None:
 
 
 def test_nothing_the_pool_holds_can_print_an_items_bytes() -> None:
-    from leaktriage.workers import _Job, _Worker
+    from leaktriage.execute.workers import _Job, _Worker
 
     source = Source(name="memo.pdf", mime="application/pdf", size=9, data=b"%PDF-SECRET")
     with ExtractorPool(1, timeout_s=30.0, memory_bytes=0, extract=misbehave) as pool:

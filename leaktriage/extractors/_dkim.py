@@ -168,7 +168,7 @@ def key_store(path: str | None) -> KeyStore:
 @lru_cache(maxsize=4096)
 def _dns_txt(name: str) -> tuple[str | None, str]:
     """One live DNS TXT look-up (only with ``--dkim-dns``): (record or None, problem)."""
-    from leaktriage.sandbox import dns_allowed
+    from leaktriage.execute.sandbox import dns_allowed
 
     try:
         from dkim.dnsplug import get_txt_dnspython

@@ -23,6 +23,7 @@ from leaktriage.config import Limits, ScanConfig
 from leaktriage.errors import (
     LeakTriageError,
 )
+from leaktriage.execute.workers import ExtractorPool
 from leaktriage.extractors import Child, Extraction, Source
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.pipeline.boundary import guarded, internal_issue
@@ -43,7 +44,6 @@ from leaktriage.walk import (
     path_part,
     read_disk_file,
 )
-from leaktriage.workers import ExtractorPool
 
 if TYPE_CHECKING:
     pass

@@ -22,12 +22,12 @@ from leaktriage.config import Limits, ScanConfig
 from leaktriage.errors import (
     InputError,
 )
+from leaktriage.execute.sandbox import spawn_helper
+from leaktriage.execute.workers import ExtractorPool, default_workers, stop_forkserver
 from leaktriage.model import FileRecord
 from leaktriage.pipeline.boundary import stage
 from leaktriage.pipeline.extract import extract_item
 from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
-from leaktriage.sandbox import spawn_helper
-from leaktriage.workers import ExtractorPool, default_workers, stop_forkserver
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
@@ -52,7 +52,7 @@ def _config(options: dict[str, Any]) -> ScanConfig:
 def _pool(config: ScanConfig) -> Iterator[ExtractorPool | None]:
     """The worker pool ``config`` asks for (None when parsing in-process)."""
     if config.executor == "dask":
-        from leaktriage.cluster import DaskPool
+        from leaktriage.execute.cluster import DaskPool
 
         if not config.scheduler:
             raise InputError("executor 'dask' needs a scheduler address")

@@ -14,11 +14,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from leaktriage.errors import StoreError
+from leaktriage.execute.sandbox import spawn_helper
 from leaktriage.model import (
     FileRecord,
     Finding,
 )
-from leaktriage.sandbox import spawn_helper
 from leaktriage.store.exports import (
     _cache_row,
     _ExportRow,

@@ -6,7 +6,7 @@ the same Outcome a local worker returns, so a Dask scan writes the same records 
 one. Files on disk travel as their path (every Dask worker must see the dump under the same
 path); archive members and attachments travel as bytes.
 
-Safety: the scanning process refuses the network (see :mod:`leaktriage.sandbox`) except the
+Safety: the scanning process refuses the network (see :mod:`leaktriage.execute.sandbox`) except the
 one scheduler address. On a Dask worker, each task hands the item to a local leaktriage
 worker process that refuses network and process starts and has the usual time and memory
 limits, exactly as on one machine. That needs Dask worker processes that may start child
@@ -25,9 +25,9 @@ from typing import Any
 
 from leaktriage.config import scheduler_endpoint
 from leaktriage.errors import InputError, SchedulerError
+from leaktriage.execute.workers import ExtractorPool, Outcome
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
-from leaktriage.workers import ExtractorPool, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def _isolated_pool(timeout_s: float, memory_bytes: int) -> ExtractorPool:
 def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int) -> list[Outcome]:
     """The Dask task: parse a batch of items on a cluster worker, isolated as on one
     machine; outcomes in the order of ``sources``."""
+    from leaktriage.execute.sandbox import network_refused_in_this_thread
     from leaktriage.pipeline.extract import extract_item
-    from leaktriage.sandbox import network_refused_in_this_thread
 
     if multiprocessing.current_process().daemon:
         with network_refused_in_this_thread():
@@ -63,7 +63,7 @@ def extract_on_worker(sources: list[Source], timeout_s: float, memory_bytes: int
 
 
 class DaskPool:
-    """The :class:`~leaktriage.workers.ExtractorPool` interface over a Dask cluster.
+    """The :class:`~leaktriage.execute.workers.ExtractorPool` interface over a Dask cluster.
 
     Items go in batches of up to 16 (8 MiB); at most ``2 x`` the cluster's worker threads
     batches are out at once, so the scanning process holds a bounded number of items
@@ -83,7 +83,7 @@ class DaskPool:
             raise InputError(
                 "--executor dask needs the distributed package: pip install 'leaktriage[dask]'"
             ) from exc
-        from leaktriage.sandbox import allow_endpoint
+        from leaktriage.execute.sandbox import allow_endpoint
 
         host, port = scheduler_endpoint(address)
         allow_endpoint(host, port)

@@ -2,7 +2,7 @@
 
 Parsers are C libraries (MuPDF, libmagic, zlib) fed attacker-made bytes. Each item is parsed
 in a worker process with an address-space limit (``resource.setrlimit``) and the network
-refused (:func:`~leaktriage.sandbox.forbid_network`); the parent watches the wall time. A
+refused (:func:`~leaktriage.execute.sandbox.forbid_network`); the parent watches the wall time. A
 worker that overruns its time is killed; one that dies (segfault, abort, out-of-memory kill,
 a SIGKILL from outside) is replaced. The item it was parsing gets status ``error`` with the
 reason ``timeout``, ``crashed`` or ``memory``, an issue text naming the item and the signal,
@@ -46,9 +46,10 @@ manager threads would still need the bounded backlog, the per-worker warm start 
 pipe-size rules below on top. Here each worker has a pipe of its own that nothing else
 reads or writes, so one death can only ever affect that pipe.
 
-Workers are forked from a fork server that pre-imported the parsers (``leaktriage._preload``),
-and they never import the caller's ``__main__`` (see :func:`serve_workers_without_main`):
-the API works the same from ``python -``, ``python -c``, a notebook or the CLI.
+Workers are forked from a fork server that pre-imported the parsers
+(``leaktriage.execute._preload``), and they never import the caller's ``__main__`` (see
+:func:`serve_workers_without_main`): the API works the same from ``python -``,
+``python -c``, a notebook or the CLI.
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from leaktriage.execute.sandbox import forbid_network
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import Issue, Status
-from leaktriage.sandbox import forbid_network
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _context() -> Any:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # The server imports the extractors once; workers forked from it start warm.
-    context.set_forkserver_preload(["leaktriage._preload"])
+    context.set_forkserver_preload(["leaktriage.execute._preload"])
     return context
 
 
@@ -112,7 +113,7 @@ def serve_workers_without_main() -> None:
     read from standard input: ``python -`` names its main ``<stdin>``, a file that does not
     exist, and every worker died on start (each item an error, nothing inside archives
     opened). In a notebook it imports the kernel in every worker. Called by
-    ``leaktriage._preload`` in the fork server only; children not named ``WORKER_NAME...``
+    ``leaktriage.execute._preload`` in the fork server only; children not named ``WORKER_NAME...``
     are prepared as before. Where ``multiprocessing.spawn.prepare`` is missing, nothing
     changes."""
     from multiprocessing import spawn

@@ -9,9 +9,9 @@ server that did it once, workers share those pages. Nothing here reads a documen
 from __future__ import annotations
 
 from leaktriage import detect
+from leaktriage.execute.workers import serve_workers_without_main
 from leaktriage.extractors import discover
 from leaktriage.pipeline import extract
-from leaktriage.workers import serve_workers_without_main
 
 
 def warm() -> None:
