@@ -639,7 +639,7 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
 
 
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.corpus import analyze
+    from leaktriage.pipeline.run import analyze_store
 
     store = _open_store(args.out, readonly=False)
     progress = Progress(
@@ -662,22 +662,15 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = ScanConfig(rule_dirs=tuple(str(d) for d in args.rules))
     try:
         with progress:
-            summary = analyze(store, config, tick)
-        from leaktriage import threads
-        from leaktriage.rules import load_rules
-
-        # The corpus stage replaced every corpus-source finding, the thread checks' too.
-        threads.analyse(store, load_rules(Path(d) for d in config.rule_dirs).categories())
-        from leaktriage.report import REPORT_NAME, write_html
-        from leaktriage.store import export_files
-
-        export_files(store, args.out / "files.jsonl", args.out / "files.csv")
-        write_html(store, args.out / REPORT_NAME)  # the report shows the new corpus results
-        verdicts = store.verdict_counts()
+            done = analyze_store(store, args.out, config, tick)
     finally:
         store.close()
+    summary, verdicts = done.corpus, done.verdicts
+    for name, why in sorted(done.failed_stages.items()):
+        err.print(f"leaktriage: warning: the {name} stage failed and was left out: {_clean(why)}")
     if not args.quiet:
-        _print_corpus(summary, out)
+        if summary is not None:
+            _print_corpus(summary, out)
         out.print(_counts("By verdict", "verdict", verdicts.items()))
     return 0
 

@@ -125,7 +125,7 @@ def test_exit_code_table_is_the_same_in_help_and_readme() -> None:
 
 
 def test_every_error_class_has_a_documented_code() -> None:
-    for module in ("cluster", "extractors._dkim", "rules", "yarascan"):  # their own errors
+    for module in ("execute.cluster", "extractors._dkim", "rules", "yarascan"):  # own errors
         importlib.import_module(f"leaktriage.{module}")
 
     def subclasses(cls: type[BaseException]) -> list[type[BaseException]]:

@@ -31,6 +31,7 @@ from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
+    from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -199,11 +200,8 @@ def run_scan(
     if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
-        from leaktriage.corpus import analyze  # NumPy (and scikit-learn): only when needed
-
         try:
-            with stage("corpus", failed):
-                corpus = analyze(db, config, corpus_progress, models) if config.use_rules else None
+            corpus = corpus_stage(db, config, failed, corpus_progress, models)
         finally:
             if models is not None:
                 models.close()
@@ -212,9 +210,8 @@ def run_scan(
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
     try:
         if not unchanged:
-            with stage("threads", failed):
-                threaded = threads.analyse(db, pipeline.categories() if config.use_rules else None)
-                pipeline.rule_hits.update(threaded.hits)
+            categories = pipeline.categories() if config.use_rules else None
+            pipeline.rule_hits.update(threads_stage(db, categories, failed))
             lap("threads")
         finished = datetime.now(tz=UTC)
         db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
@@ -469,3 +466,65 @@ def _make_out_dir(out: Path) -> None:
         ) from exc
     if not os.access(out, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write in the output folder {out}; choose another --out")
+
+
+def corpus_stage(
+    db: Store,
+    config: ScanConfig,
+    failed: dict[str, str],
+    progress: CorpusProgressFn | None = None,
+    models: _ModelProcess | None = None,
+) -> CorpusSummary | None:
+    """The corpus analysis over the whole store, inside the boundary (None without rules,
+    or when it failed: ``failed["corpus"]`` then says why)."""
+    if not config.use_rules:
+        return None
+    from leaktriage.corpus import analyze  # NumPy (and scikit-learn): only when needed
+
+    summary = None
+    with stage("corpus", failed):
+        summary = analyze(db, config, progress, models)
+    return summary
+
+
+def threads_stage(
+    db: Store, categories: dict[str, str] | None, failed: dict[str, str]
+) -> dict[str, int]:
+    """The mail threads over the whole store (after the corpus stage, which replaces every
+    corpus-source finding, the thread checks' too), inside the boundary; the records each
+    thread rule fired on."""
+    from leaktriage import threads
+
+    hits: dict[str, int] = {}
+    with stage("threads", failed):
+        hits = dict(threads.analyse(db, categories).hits)
+    return hits
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What ``leaktriage analyze`` did on a finished store."""
+
+    corpus: CorpusSummary | None
+    verdicts: dict[str, int]
+    failed_stages: dict[str, str]
+
+
+def analyze_store(
+    db: Store, out: Path, config: ScanConfig, progress: CorpusProgressFn | None = None
+) -> Analysis:
+    """The after-walk stages again on a finished scan (``leaktriage analyze``), the same
+    functions as a scan runs: corpus, threads, exports, report, each inside the boundary."""
+    from leaktriage.report import REPORT_NAME, write_html
+    from leaktriage.rules import load_rules
+    from leaktriage.store import export_files, refresh_export_cache
+
+    failed: dict[str, str] = {}
+    corpus = corpus_stage(db, config, failed, progress)
+    categories = load_rules(Path(d) for d in config.rule_dirs).categories()
+    threads_stage(db, categories, failed)
+    refresh_export_cache(db)
+    export_files(db, out / "files.jsonl", out / "files.csv")
+    with stage("report", failed):
+        write_html(db, out / REPORT_NAME)  # the report shows the new corpus results
+    return Analysis(corpus, db.verdict_counts(), failed)
