@@ -262,6 +262,9 @@ def sniff(head: bytes, opener: Opener | None = None) -> str:
     except magic.MagicException:
         mime = "application/octet-stream"
     mime = _ALIASES.get(mime, mime)
+    if mime == "application/pdf" and not _junk_before_pdf(head):
+        # libmagic finds "%PDF-" anywhere in the first KB: a note that mentions it is text.
+        mime = "application/octet-stream" if b"\x00" in head[:1024] else "text/plain"
     if mime == "application/zip":
         return _refine_zip(opener)
     if mime == OLE_GENERIC or mime in OLE_MIMES:
@@ -269,6 +272,18 @@ def sniff(head: bytes, opener: Opener | None = None) -> str:
     if mime.startswith("text/") or mime == "application/octet-stream":
         return _refine_text(head, mime)
     return mime
+
+
+_PDF_OBJECT = re.compile(rb"\d{1,10}\s+\d{1,5}\s+obj\b")
+
+
+def _junk_before_pdf(head: bytes) -> bool:
+    """A PDF behind up to 1 KB of junk (readers accept it: a mail gateway's banner, a
+    MacBinary header), told from a note that merely mentions "%PDF-" by an object header
+    following it. Checked after every signature: a tar whose first member is a PDF is a
+    tar (its member's header sits at byte 512)."""
+    at = head.find(b"%PDF-", 0, 1024)
+    return at > 0 and not head.startswith(b"PK") and bool(_PDF_OBJECT.search(head, at, at + 2048))
 
 
 def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
@@ -279,7 +294,7 @@ def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
     """
     if not head:
         return "application/x-empty"
-    if head.startswith(b"%PDF-") or (b"%PDF-" in head[:1024] and not head.startswith(b"PK")):
+    if head.startswith(b"%PDF-"):
         return "application/pdf"
     if head.startswith(ZIP_MAGIC):
         return _refine_zip(opener)
@@ -292,6 +307,8 @@ def sniff_fast(head: bytes, opener: Opener | None = None) -> str | None:
     for offset, signature, known in _SIGNATURES:
         if head.startswith(signature, offset):
             return known
+    if _junk_before_pdf(head):
+        return "application/pdf"
     if head[:1].isalpha():
         mail = _refine_text(head, "text/plain")
         if mail != "text/plain":

@@ -532,3 +532,37 @@ def test_a_tar_time_out_of_range_and_stacked_compression(tmp_path: Path) -> None
     for outer in ("dump/notes.txt.gz.gz", "dump/notes.txt.gz.xz"):
         assert records[f"{outer}!notes.txt.gz"].mime == "application/gzip"
         assert records[f"{outer}!notes.txt.gz!notes.txt"].size == len(text)
+
+
+def test_a_pdf_header_inside_other_content_does_not_make_it_a_pdf(tmp_path: Path) -> None:
+    # Found by the whole-scan fuzzing (F12): "%PDF-" anywhere in the first KB typed a tar
+    # whose first member is a PDF as a PDF (no member listed), and a note that mentions it.
+    # And (F13) a compressed empty file had no record.
+    import bz2
+    import lzma
+
+    import leaktriage
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    pdf = _pdf(b"<< /Title (Rapport) >>")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in [("report.pdf", pdf), ("notes.txt", b"notes\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (root / "docs.tar").write_bytes(buffer.getvalue())
+    (root / "note.txt").write_bytes(b"Les fichiers commencent par %PDF-1.7 et finissent.\n")
+    (root / "banner.pdf").write_bytes(b"X-Gateway: scanned\r\n\r\n" + pdf)
+    (root / "empty.log.gz").write_bytes(gzip.compress(b""))
+    (root / "empty.log.bz2").write_bytes(bz2.compress(b""))
+    (root / "empty.log.xz").write_bytes(lzma.compress(b""))
+    records = {r.path: r for r in leaktriage.scan(root)}
+    assert records["dump/docs.tar"].mime == "application/x-tar"
+    assert records["dump/docs.tar!report.pdf"].mime == "application/pdf"
+    assert records["dump/docs.tar!report.pdf"].fields["doc.title"] == "Rapport"
+    assert records["dump/note.txt"].mime == "text/plain"
+    assert records["dump/banner.pdf"].mime == "application/pdf"
+    for suffix in ("gz", "bz2", "xz"):
+        assert records[f"dump/empty.log.{suffix}!empty.log"].size == 0
