@@ -21,7 +21,7 @@ from leaktriage import __version__
 from leaktriage.config import ScanConfig
 from leaktriage.model import iso_utc
 from leaktriage.outfile import atomic_text
-from leaktriage.store import Store
+from leaktriage.store import Store, views
 
 DEPENDENCIES = (
     "pymupdf",
@@ -132,10 +132,7 @@ def write_manifest(
     from the store, so the manifest of a large dump is written in bounded memory. ``digests``
     gives the sha256 of outputs already hashed as they were written.
     """
-    present = (
-        "FROM files LEFT JOIN file_state USING (record_id) WHERE coalesce(state, 'new') != 'gone'"
-    )
-    (total,) = store.db.execute(f"SELECT count(*) {present}").fetchone()
+    total = views.present_count(store)
     manifest: dict[str, Any] = {
         "tool": "leaktriage",
         "version": __version__,
@@ -161,14 +158,9 @@ def write_manifest(
     target = out / "manifest.json"
     with atomic_text(target) as handle:
         handle.write(head[:-2] + _ITEMS)
-        # SQLite renders each item's JSON itself: a dump's worth of items costs no Python.
-        rows = store.db.execute(
-            "SELECT json_object('path', path, 'record_id', record_id, 'sha256', sha256, "
-            f"'size', size, 'status', status) {present} ORDER BY path, record_id"
-        )
         first = True
-        while batch := rows.fetchmany(4096):
-            handle.write(("\n  " if first else ",\n  ") + ",\n  ".join(item for (item,) in batch))
+        for batch in views.manifest_items(store):
+            handle.write(("\n  " if first else ",\n  ") + ",\n  ".join(batch))
             first = False
         handle.write("\n ]\n}" if total else "]\n}")
     return target

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from leaktriage.model import Evidence, Finding, Severity, iso_utc
 from leaktriage.rules import CORPUS_CATEGORIES, verdict
-from leaktriage.store import Store
+from leaktriage.store import Store, views
 
 REPLY_TOLERANCE = timedelta(minutes=10)
 """Clock skew allowed between a reply and the message it answers."""
@@ -99,14 +99,8 @@ def _normal_id(text: str) -> str | None:
 
 
 def _messages(db: Store) -> list[_Message]:
-    marks = ",".join("?" * len(_WANTED))
     found: dict[str, _Message] = {}
-    for rid, path, name, value in db.db.execute(
-        "SELECT f.record_id, f.path, d.name, d.value FROM fields d "
-        "JOIN present_files f USING (record_id) "
-        f"WHERE d.name IN ({marks}) ORDER BY f.path, f.record_id, d.name, d.ord",
-        _WANTED,
-    ):
+    for rid, path, name, value in views.message_fields(db, tuple(_WANTED)):
         message = found.setdefault(rid, _Message(rid, path))
         if name == "email.message_id":
             message.message_id = _normal_id(value)
@@ -171,9 +165,7 @@ def analyse(db: Store, categories: Mapping[str, str] | None) -> ThreadOutcome:
             (m.record_id, thread_id, position, m.message_id)
             for position, m in enumerate(members, 1)
         )
-    with db.db:
-        db.db.execute("DELETE FROM threads")
-        db.db.executemany("INSERT INTO threads VALUES (?,?,?,?)", sorted(rows))
+    views.replace_threads(db, rows)
     outcome = ThreadOutcome(threads=len(groups))
     if categories is None:
         return outcome
@@ -276,15 +268,14 @@ def _store_findings(
     if not found:
         return
     records = db.load_many(sorted(found))
-    with db.db:
+    verdicts: list[tuple[str, str, float]] = []
+    with db.db:  # one transaction: the findings and the verdicts they give
         for record in records:
             new = tuple(found[record.record_id])
             label, score = verdict(record.status, [*record.findings, *new], categories)
             db.add_findings([(record.record_id, new)])
-            db.db.execute(
-                "UPDATE files SET verdict = ?, score = ? WHERE record_id = ?",
-                (label, score, record.record_id),
-            )
+            verdicts.append((record.record_id, label, score))
             outcome.hits.update({f.rule_id for f in new})
             if label != record.verdict:
                 outcome.verdict_changes.append((record.verdict, label))
+        db.set_verdicts(verdicts)

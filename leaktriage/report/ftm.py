@@ -9,11 +9,8 @@ creator only, the last editor and company go to the notes, as the evidence needs
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import itertools
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -21,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 from leaktriage.model import FileRecord
 from leaktriage.outfile import atomic_text
 from leaktriage.report.registry import Output, register
-from leaktriage.store.schema import BATCH
+from leaktriage.store import views
 
 ID_PREFIX = "leaktriage"
 """Namespace of the entity ids: ``make_id(ID_PREFIX, record_id)``."""
@@ -45,7 +42,6 @@ def _ftm() -> Any:
 
 
 ENTITIES_NAME = "entities.ftm.json"
-_TABLE_IDS = itertools.count()
 
 _CONTAINERS = frozenset(
     {
@@ -233,27 +229,9 @@ def iter_entities(store: Store) -> Iterator[EntityProxy]:
     """A Folder per directory of the dump, then every record's entity in path order. Streams:
     the directories are gathered in a temporary table, the records loaded ``BATCH`` at a
     time, whatever the size of the dump."""
-    db = store.db
-    table = f"temp.ftm_folders_{next(_TABLE_IDS)}"
-    db.execute(f"CREATE TABLE {table} (path TEXT PRIMARY KEY)")
-    try:
-        tops = db.execute("SELECT path FROM present_files WHERE parent_id IS NULL")
-        while chunk := tops.fetchmany(BATCH):
-            folders = {(f,) for (path,) in chunk for f in _folders(path)}
-            db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", sorted(folders))
-        db.commit()
-        for (folder,) in db.execute(f"SELECT path FROM {table} ORDER BY path"):
-            yield folder_entity(folder)
-    finally:
-        # Gone with the connection anyway; dropped now unless a cursor still reads it.
-        with contextlib.suppress(sqlite3.OperationalError):
-            db.execute(f"DROP TABLE {table}")
-    rows = db.execute(
-        "SELECT f.record_id, EXISTS (SELECT 1 FROM files c WHERE c.parent_id = f.record_id) "
-        "FROM files f LEFT JOIN file_state s USING (record_id) "
-        "WHERE coalesce(s.state, 'new') != 'gone' ORDER BY f.path, f.record_id"
-    )
-    while chunk := rows.fetchmany(BATCH):
+    for folder in views.top_folders(store, _folders):
+        yield folder_entity(folder)
+    for chunk in views.ids_with_children(store):
         parents = {rid for rid, has_children in chunk if has_children}
         for record in store.load_many([rid for rid, _ in chunk]):
             yield make_entity(record, record.record_id in parents)
