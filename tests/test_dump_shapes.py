@@ -566,3 +566,45 @@ def test_a_pdf_header_inside_other_content_does_not_make_it_a_pdf(tmp_path: Path
     assert records["dump/banner.pdf"].mime == "application/pdf"
     for suffix in ("gz", "bz2", "xz"):
         assert records[f"dump/empty.log.{suffix}!empty.log"].size == 0
+
+
+def test_a_copy_whose_first_record_has_no_text_does_not_stop_the_corpus_stage(
+    tmp_path: Path,
+) -> None:
+    # Found by the whole-scan fuzzing (F14): the innermost copy, past the depth limit, is
+    # recorded unparsed and came first among the records of its content; the corpus stage
+    # asked for its text and died (KeyError), now it is recorded as failed at worst.
+    from email.message import EmailMessage
+
+    from leaktriage.pipeline.run import run_scan
+
+    text = (
+        "Compte rendu de la reunion du comite de campagne du 14 mars. Les depenses du premier "
+        "trimestre sont conformes au budget previsionnel valide par le tresorier. "
+    ) * 4
+
+    def mail(subject: str, attachment: bytes, name: str) -> bytes:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@ex.org", "b@ex.org", subject
+        message["Message-ID"] = f"<{subject}@example.org>"
+        message.set_content("Voir la piece jointe.")
+        message.add_attachment(
+            attachment, maintype="application", subtype="octet-stream", filename=name
+        )
+        return message.as_bytes()
+
+    inner = text.encode()
+    for level in range(6):  # past the default max_depth (5): the innermost copy is hashed only
+        name = "notes.txt" if level == 0 else f"niveau{level - 1}.eml"
+        inner = mail(f"niveau{level}", inner, name)
+    root = tmp_path / "dump"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    (root / "a" / "deep.eml").write_bytes(inner)
+    (root / "b" / "notes.txt").write_bytes(text.encode())
+    (root / "b" / "notes-v2.txt").write_bytes(text.replace("conformes", "superieures").encode())
+    summary = run_scan(root, tmp_path / "out")
+    assert summary.failed_stages == {}
+    records = [json.loads(x) for x in (tmp_path / "out" / "files.jsonl").read_text().splitlines()]
+    v2 = next(r for r in records if r["path"] == "dump/b/notes-v2.txt")
+    assert "corpus-altered-copy" in {f["rule_id"] for f in v2["findings"]}

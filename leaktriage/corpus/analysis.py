@@ -110,8 +110,13 @@ def analyze(
             yield doc.unit, text
 
     def fetch(units: list[str]) -> dict[str, str]:
-        wanted = {by_unit[u][0].record_id: u for u in units}
-        return {wanted[rid]: text for rid, text in store.texts(sorted(wanted))}
+        # Any record of a content may be the one that holds its text: a copy past the depth
+        # limit is recorded (hashed, not parsed) and may come first.
+        wanted = {d.record_id: u for u in units for d in by_unit[u]}
+        found: dict[str, str] = {}
+        for rid, text in store.texts(sorted(wanted)):
+            found.setdefault(wanted[rid], text)
+        return found
 
     text_count = len({d.unit for d in docs if d.facts.get("text.chars")})
     tick("copies", 0, text_count)
