@@ -608,3 +608,19 @@ def test_a_copy_whose_first_record_has_no_text_does_not_stop_the_corpus_stage(
     records = [json.loads(x) for x in (tmp_path / "out" / "files.jsonl").read_text().splitlines()]
     v2 = next(r for r in records if r["path"] == "dump/b/notes-v2.txt")
     assert "corpus-altered-copy" in {f["rule_id"] for f in v2["findings"]}
+
+
+def test_a_compressed_empty_tar_has_no_member(tmp_path: Path) -> None:
+    # An empty tar is nothing but end-of-archive zero blocks: it holds no item. (A stream
+    # whose payload merely starts with zero blocks has one: test above.)
+    import leaktriage
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT):
+        pass
+    (root / "empty.tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    records = {r.path: r for r in leaktriage.scan(root)}
+    assert sorted(records) == ["dump/empty.tar.gz"]
+    assert records["dump/empty.tar.gz"].fields["archive.member_count"] == 0

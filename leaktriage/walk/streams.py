@@ -89,7 +89,9 @@ def _iter_libarchive(
     except _NotAnArchive:
         # A bare compressed stream (report.pdf.gz): one member, named after the container.
         if mime in _ONE_LAYER:
-            yield _one_layer(content, container, limits, tmpdir, stats, with_md5, mime)
+            member = _one_layer(content, container, limits, tmpdir, stats, with_md5, mime)
+            if member is not None:
+                yield member
             return
         yield from _libarchive_entries(
             content, container, limits, tmpdir, stats, with_md5, "raw", unpack
@@ -120,8 +122,10 @@ def _one_layer(
     stats: ArchiveStats,
     with_md5: bool,
     mime: str,
-) -> Item:
-    """The one member of a compressed stream, decoded by the standard library."""
+) -> Item | None:
+    """The one member of a compressed stream, decoded by the standard library; None for a
+    compressed empty tar (nothing but end-of-archive zero blocks: an archive with no
+    member, which libarchive lists as such)."""
     stats.format = "raw"
     stats.filters = [_OUTER_FILTER[mime]]
     stats.members = 1
@@ -129,9 +133,11 @@ def _one_layer(
     raw = content.open()
     budget = _Budget(limits, stats, raw.tell, container.tree)
     spool = Spool(limits.memory_spool_bytes, tmpdir, with_md5)
+    zeros = True
     try:
         with raw, _decoder(mime, raw) as stream:
             while block := stream.read(CHUNK):
+                zeros = zeros and not block.strip(b"\0")
                 spool.write(block)
                 code = budget.charge(spool.size, len(block))
                 if code:
@@ -146,6 +152,10 @@ def _one_layer(
             item.status = Status.ERROR
             item.issues.append(Issue("walk", "corrupt", f"nothing could be decompressed: {exc}"))
             return item
+    if zeros and spool.size >= 1024 and spool.size % 512 == 0:
+        spool.discard()
+        stats.format, stats.members = "tar (empty: end-of-archive blocks only)", 0
+        return None
     item.content = spool.finish()
     return item
 
