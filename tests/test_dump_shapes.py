@@ -624,3 +624,19 @@ def test_a_compressed_empty_tar_has_no_member(tmp_path: Path) -> None:
     records = {r.path: r for r in leaktriage.scan(root)}
     assert sorted(records) == ["dump/empty.tar.gz"]
     assert records["dump/empty.tar.gz"].fields["archive.member_count"] == 0
+
+
+def test_an_empty_pax_tar_gz_is_an_empty_archive(tmp_path: Path) -> None:
+    import leaktriage
+
+    root = tmp_path / "dump"
+    root.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(
+        fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "x"}
+    ):
+        pass
+    (root / "empty.tar.gz").write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    records = {r.path: r for r in leaktriage.scan(root)}
+    assert sorted(records) == ["dump/empty.tar.gz"]
+    assert records["dump/empty.tar.gz"].fields["archive.format"] == "POSIX pax interchange format"

@@ -211,10 +211,15 @@ def _libarchive_entries(
                 try:
                     entry = next(entries)
                 except StopIteration:
-                    if not seen_any and format_name == "all" and _filters(archive):
+                    generic = _text(archive.format_name).lower() in ("tar", "empty file", "")
+                    if not seen_any and format_name == "all" and _filters(archive) and generic:
                         # A compressed stream whose content merely looks like an empty tar
-                        # (it starts with 512 zero bytes): its payload is one member.
+                        # (it starts with zero blocks): its payload is one member, unless it
+                        # is nothing but zero blocks (see _one_layer). A tar that says what
+                        # it is (a pax global header) and holds nothing is an empty archive.
                         raise _NotAnArchive from None
+                    if not seen_any:
+                        stats.format = _text(archive.format_name)
                     break
                 except libarchive.exception.ArchiveError as exc:
                     if not seen_any and format_name == "all" and "Unrecognized" in str(exc):
