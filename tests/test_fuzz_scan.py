@@ -1,0 +1,82 @@
+"""Whole-scan fuzzing: hypothesis plans hostile dumps, the scan must account for every item.
+
+Each profile (see :data:`tests.fuzzdump.PROFILES`) is a bounded, derandomized hypothesis run
+over dumps of folders, documents with hostile metadata, mutants, nested archives and bombs
+(:mod:`tests.fuzzdump`), each scanned in-process and a few through the CLI, and checked by
+:mod:`tests.fuzzcheck`: no crash, one record per item, the same count and well-formed data
+in ``files.jsonl``, ``files.csv``, ``triage.sqlite`` and ``report.html``.
+
+A violation whose code is in :data:`tests.fuzzcheck.KNOWN` (a finding of
+``FINDINGS-fuzz.md`` not fixed yet) is counted and the run goes on, so that one known crash
+does not hide the rest of the profile; the test fails at its end, naming the findings, until
+they are fixed. Any other violation fails at once, and hypothesis shrinks the dump.
+
+The long run, with the same strategies and checks: ``fuzz/fuzz_scan.py``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.fuzzcheck import KNOWN, address_space_limit, check_dump, known, warm_up
+from tests.fuzzdump import BIG_BOMB, PROFILES, Dump, dumps, write_dump
+
+EXAMPLES = {"names": 60, "archives": 60, "metadata": 70, "broken": 60, "bombs": 30, "mixed": 60}
+"""Dumps per profile: the whole file runs in about four minutes on two cores."""
+CLI_EVERY = 30
+"""Every 30th dump of a profile (the first included) is scanned through the CLI instead."""
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_scan_accounts_for_every_item(profile: str) -> None:
+    hits: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    seen = [0]
+
+    @settings(
+        max_examples=EXAMPLES[profile],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+            HealthCheck.filter_too_much,
+        ],
+    )
+    @given(dumps(profile, big_bombs=profile == "bombs"))
+    def check(dump: Dump) -> None:
+        cli = seen[0] % CLI_EVERY == 0
+        seen[0] += 1
+        with tempfile.TemporaryDirectory(prefix="fuzz-scan-") as tmp:
+            root = write_dump(dump, Path(tmp) / "in")
+            result = check_dump(dump, root, Path(tmp) / "out", cli=cli)
+        old, new = known(result.violations)
+        for violation in old:
+            hits[violation.code] += 1
+            first.setdefault(violation.code, f"{violation}\n{dump.describe()}"[:3000])
+        assert not new, (
+            f"via {'the CLI' if cli else 'run_scan'}:\n"
+            + "\n".join(map(str, new))
+            + f"\n{result.cause}\n{result.trace}\n{dump.describe()}"
+        )
+
+    if profile == "bombs":
+        # The big bzip2 bomb (BIG_BOMB bytes from 800) must not take the machine's memory:
+        # past this cap (set once every library is loaded) an unbounded decompression fails
+        # with MemoryError instead.
+        warm_up()
+        with address_space_limit(BIG_BOMB + (256 << 20)):
+            check()
+    else:
+        check()
+    assert not hits, "known findings (FINDINGS-fuzz.md) still occur:\n" + "\n\n".join(
+        f"{KNOWN[code]} [{code}] in {count} dumps; first:\n{first[code]}"
+        for code, count in hits.most_common()
+    )
