@@ -41,7 +41,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -959,8 +959,20 @@ def _compress(method: int, data: bytes) -> bytes:
         return data
     if method == zipfile.ZIP_BZIP2:
         return bz2.compress(data, 9)
+    if method == zipfile.ZIP_LZMA:
+        return _lzma_member([data])
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush()
+
+
+def _lzma_member(chunks: Iterable[bytes]) -> bytes:
+    """A zip LZMA member as zipfile writes it: version, properties size and properties
+    (APPNOTE 5.8.8), then raw LZMA1 data."""
+    filters: list[dict[str, int]] = [{"id": lzma.FILTER_LZMA1}]
+    props: bytes = lzma._encode_filter_properties(filters[0])  # type: ignore[attr-defined]
+    compressor = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=filters)
+    body = b"".join(compressor.compress(chunk) for chunk in chunks) + compressor.flush()
+    return struct.pack("<BBH", 9, 4, len(props)) + props + body
 
 
 def zip_archive(
@@ -969,7 +981,8 @@ def zip_archive(
     stream: Callable[[ZipEntry], tuple[bytes, int, int]] | None = None,
 ) -> bytes:
     """A zip written field by field: raw name bytes, the UTF-8 flag (bit 11) as asked, any
-    method, any DOS date. ``stream`` may give (compressed, crc, size) for an entry (bombs)."""
+    method (stored, deflate, bzip2, LZMA), any DOS date. ``stream`` may give (compressed,
+    crc, size) for an entry (bombs)."""
     out = bytearray()
     central = bytearray()
     for entry in entries:
@@ -1073,7 +1086,9 @@ def zips(draw: st.DrawFn, level: int, budget: _Budget, profile: str) -> Node:
         raw = draw(names(node.ext, disk=False, wild=wild))
         name, flag = _zip_name(raw, style)
         method = draw(
-            st.sampled_from([zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2])
+            st.sampled_from(
+                [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+            )
         )
         dos = draw(
             st.one_of(
@@ -1243,6 +1258,10 @@ def _zero_stream(method: int, size: int) -> tuple[bytes, int]:
             crc = zlib.crc32(chunk, crc)
         parts.append(bz.flush())
         return b"".join(parts), crc
+    if method == zipfile.ZIP_LZMA:
+        for _ in range(size >> 20):
+            crc = zlib.crc32(chunk, crc)
+        return _lzma_member(chunk for _ in range(size >> 20)), crc
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
     parts = []
     for _ in range(size >> 20):
@@ -1253,10 +1272,11 @@ def _zero_stream(method: int, size: int) -> tuple[bytes, int]:
 
 
 def zip_bomb(method: int, size: int, name: bytes = b"zeros.bin") -> Node:
-    """A zip whose one member is ``size`` zero bytes (deflate ~1000:1; bzip2 far more)."""
+    """A zip whose one member is ``size`` zero bytes (deflate ~1000:1, LZMA ~7000:1, bzip2
+    ~1,000,000:1)."""
     stream, crc = _zero_stream(method, size)
     data = zip_archive([ZipEntry(name, b"", method)], stream=lambda _: (stream, crc, size))
-    label = "deflate" if method == zipfile.ZIP_DEFLATED else "bzip2"
+    label = {zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2"}.get(method, "lzma")
     return Node(
         f"bomb-zip-{label}", data, ".zip", intact=False, opens=True, bomb=size, expands=size
     )
@@ -1301,7 +1321,9 @@ def bombs(draw: st.DrawFn, big: bool) -> Node:
     """Small decompression bombs, and with ``big`` a 512 MiB bzip2 zip member."""
     size = draw(st.sampled_from([4 << 20, 8 << 20, 32 << 20]))
     choice = draw(
-        st.sampled_from(["deflate", "bzip2", "nested", "gz", "bz2"] + (["big"] if big else []))
+        st.sampled_from(
+            ["deflate", "bzip2", "lzma", "nested", "gz", "bz2"] + (["big"] if big else [])
+        )
     )
     if choice == "big":
         return zip_bomb(zipfile.ZIP_BZIP2, BIG_BOMB)
@@ -1309,6 +1331,8 @@ def bombs(draw: st.DrawFn, big: bool) -> Node:
         return zip_bomb(zipfile.ZIP_DEFLATED, size)
     if choice == "bzip2":
         return zip_bomb(zipfile.ZIP_BZIP2, size)
+    if choice == "lzma":
+        return zip_bomb(zipfile.ZIP_LZMA, size)
     if choice == "nested":
         return nested_bomb(4 << 20, draw(st.integers(2, 4)), draw(st.integers(1, 2)))
     return stream_bomb(choice, size)
