@@ -862,11 +862,14 @@ def text_docs(draw: st.DrawFn) -> Node:
             st.binary(max_size=200),
             meta_values(),
             st.sampled_from(_CSV + _MARKUP).map(lambda s: s.encode() * 3),
+            # A note that mentions a PDF header, as forensic notes and mail about PDFs do.
+            st.just(b"Le fichier commence par %PDF-1.7 et finit par %%EOF.\n"),
             # Starts with zero blocks, as disk images and sparse files do (and an empty tar).
             st.integers(512, 8192).map(lambda n: bytes(n) + b"tail of a disk image\n"),
         )
     )
-    return Node("txt", _utf8(value), ".txt")
+    data = _utf8(value)
+    return Node("note" if data.startswith(b"Le fichier commence") else "txt", data, ".txt")
 
 
 @st.composite

@@ -6,8 +6,8 @@ over dumps of folders, documents with hostile metadata, mutants, nested archives
 :mod:`tests.fuzzcheck`: no crash, one record per item, the same count and well-formed data
 in ``files.jsonl``, ``files.csv``, ``triage.sqlite`` and ``report.html``.
 
-A violation whose code is in :data:`tests.fuzzcheck.KNOWN` (a finding of
-``FINDINGS-fuzz.md`` not fixed yet) is counted and the run goes on, so that one known crash
+A violation whose code is in :data:`tests.fuzzcheck.KNOWN` (a finding listed in
+``fuzz/README.md``, not fixed yet) is counted and the run goes on, so that one known crash
 does not hide the rest of the profile; the test fails at its end, naming the findings, until
 they are fixed. Any other violation fails at once, and hypothesis shrinks the dump.
 
@@ -76,7 +76,7 @@ def test_scan_accounts_for_every_item(profile: str) -> None:
             check()
     else:
         check()
-    assert not hits, "known findings (FINDINGS-fuzz.md) still occur:\n" + "\n\n".join(
+    assert not hits, "known findings (fuzz/README.md) still occur:\n" + "\n\n".join(
         f"{KNOWN[code]} [{code}] in {count} dumps; first:\n{first[code]}"
         for code, count in hits.most_common()
     )
