@@ -314,6 +314,14 @@ def _unique(name: bytes, taken: set[bytes], limit: int) -> bytes:
 
 # --- metadata values --------------------------------------------------------------------------
 
+_LISTING = [
+    b"budget.xlsx\n",
+    b"minutes.docx size=120\n",
+    b"./photos/IMG_0042.jpg\n",
+    b"notes\n",
+    b"drwxr-xr-x 2 staff staff 4096 Mar 14 09:30 dossier\n",
+    b"/home/julien/Documents/rapport.pdf\n",
+]
 _MARKUP = [
     SCRIPT,
     IMG,
@@ -862,6 +870,8 @@ def text_docs(draw: st.DrawFn) -> Node:
             st.binary(max_size=200),
             meta_values(),
             st.sampled_from(_CSV + _MARKUP).map(lambda s: s.encode() * 3),
+            # A file listing (find, ls, a manifest): one path a line, sizes sometimes.
+            st.lists(st.sampled_from(_LISTING), min_size=1, max_size=4).map(b"".join),
             # A note that mentions a PDF header, as forensic notes and mail about PDFs do.
             st.just(b"Le fichier commence par %PDF-1.7 et finit par %%EOF.\n"),
             # Starts with zero blocks, as disk images and sparse files do (and an empty tar).
