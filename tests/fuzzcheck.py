@@ -84,6 +84,7 @@ KNOWN: dict[str, str] = {
     "bomb:unflagged:bomb-bz2": "F8 a compressed stream of zero blocks is read as a tar",
     "members:items:zip:names=invalid-flag": "F9 a non-UTF-8 zip name under the UTF-8 flag",
     "type:*-as-application/pdf": "F12 '%PDF-' in the first KB wins over every signature",
+    "crash:KeyError@copies.py:<dictcomp>": "F14 a content's first record has no text",
 }
 """Violation code (or ``fnmatch`` pattern) -> finding of ``fuzz/README.md`` it belongs to. A
 code here is counted and the run goes on; the test still fails at its end while any of them
@@ -637,7 +638,9 @@ class _Checker:
             shape = "read-as-zip"
         elif inner.data.startswith(b"7z\xbc\xaf\x27\x1c"):
             shape = "read-as-7-zip"
-        elif len(fields.get("archive.filters", [])) > 1:
+        elif len(fields.get("archive.filters", [])) > 1 or payload.data.startswith(
+            (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+        ):
             shape = "filters-stacked"
         else:
             shape = f"read-as-{form}"

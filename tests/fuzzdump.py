@@ -1233,8 +1233,13 @@ def _gzip(data: bytes, fname: bytes | None = None, comment: bytes | None = None)
 
 @st.composite
 def streams(draw: st.DrawFn, level: int, budget: _Budget, profile: str) -> Node:
-    """A gz, bz2 or xz stream of one node (``memo.docx.gz``, ``scan.pdf.xz``...)."""
-    payload = draw(nodes(level - 1, budget, profile, stream_payload=True))
+    """A gz, bz2 or xz stream of one node (``memo.docx.gz``, ``scan.pdf.xz``...), a file
+    listing one time in eight (``files.txt.gz``: logs and manifests are kept compressed)."""
+    if draw(st.integers(0, 7)) == 0:
+        listing = draw(st.lists(st.sampled_from(_LISTING[:4]), min_size=1, max_size=3))
+        payload = Node("txt", b"".join(listing), ".txt")
+    else:
+        payload = draw(nodes(level - 1, budget, profile, stream_payload=True))
     kind = draw(st.sampled_from(["gz", "gz", "bz2", "xz"]))
     if kind == "gz":
         fname = draw(st.one_of(st.none(), names(disk=False)))
