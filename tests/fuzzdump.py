@@ -18,11 +18,12 @@ What the strategies draw:
   injection; every stock fixture as it is;
 * truncated, bit-flipped, zeroed and spliced copies of any of them, containers included;
 * containers nesting them: zip (a writer of its own: names with and without the UTF-8 flag,
-  cp437/cp866 bytes, invalid bytes under the flag, stored/deflate/bzip2), tar (GNU and pax,
+  cp437/cp866 bytes, invalid bytes under the flag, stored/deflate/bzip2/LZMA), tar (GNU and pax,
   non-UTF-8 names, links, extreme times; plain, gz, bz2, xz), 7z (libarchive's writer),
   gz/bz2/xz streams of single documents (``memo.docx.gz``);
-* small bombs: deflate and bzip2 zips around 1000:1, nested zips of them, gz and bz2 streams
-  of zeros; with ``big_bombs``, a 512 MiB bzip2 zip member (800 bytes on disk).
+* small bombs: deflate, LZMA and bzip2 zip members of 4-32 MiB (1000:1 and more), nested
+  zips of them, gz and bz2 streams of zeros; with ``big_bombs``, a 512 MiB bzip2 zip member
+  (a 518-byte zip).
 
 Each dump stays small (at most :data:`MAX_ITEMS` planned items and about :data:`MAX_BYTES`
 bytes, bombs' nominal output aside) so that hundreds are scanned in minutes.
