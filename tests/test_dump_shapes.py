@@ -175,6 +175,7 @@ def test_one_name_flagged_utf8_with_invalid_bytes_costs_no_member(
         "dump/badflag.zip!good.txt",
     ]
     assert scanned["dump/badflag.zip!fine.txt"]["status"] == "ok"
+    assert scanned["dump/badflag.zip!bad\xff\xfe.txt"]["size"] == len(b"cells")
     bad = scanned["dump/badflag.zip!bad\xff\xfe.txt"]
     assert bad["raw"]["name#bytes"] == "62 61 64 ff fe 2e 74 78 74"  # type: ignore[index]
     assert scanned["dump/badflag.zip"]["status"] == "partial"

@@ -175,7 +175,7 @@ class _NotAnArchive(Exception):
     pass
 
 
-_STREAMED_ARCHIVES = ("tar", "cpio")
+_STREAMED_ARCHIVES = ("tar", "pax", "ustar", "cpio")
 """Archive formats that are read as one with the compression around them (``.tar.gz``);
 anything else inside a compressed stream is that stream's one member."""
 
@@ -223,6 +223,10 @@ def _libarchive_entries(
                     break
                 except libarchive.exception.ArchiveError as exc:
                     if not seen_any and format_name == "all" and "Unrecognized" in str(exc):
+                        raise _NotAnArchive from exc
+                    if not seen_any and format_name == "all" and _filters(archive):
+                        # An archive libarchive cannot read through a compression filter
+                        # (7-Zip needs to seek): the stream's payload is its one member.
                         raise _NotAnArchive from exc
                     if not seen_any:
                         raise CorruptArchive(str(exc)) from exc

@@ -174,6 +174,7 @@ class _Unflagged(io.RawIOBase):
             return
         size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
         start = end[zipfile._ECD_LOCATION] - size  # type: ignore[attr-defined]
+        concat = start - end[zipfile._ECD_OFFSET]  # type: ignore[attr-defined]  # data before
         handle.seek(max(start, 0))
         directory = handle.read(min(size, 1 << 26))
         at = 0
@@ -185,6 +186,12 @@ class _Unflagged(io.RawIOBase):
             name = directory[at + 46 : at + 46 + lengths[0]]
             if flags & 0x800 and not _utf8(name):
                 self._patches[start + at + 9] = directory[at + 9] & ~0x08
+                # zipfile checks the local header's name under the local header's flag too.
+                local = int.from_bytes(directory[at + 42 : at + 46], "little") + concat
+                handle.seek(local)
+                header = handle.read(8)
+                if header[:4] == b"PK\x03\x04":
+                    self._patches[local + 7] = header[7] & ~0x08
                 self.names.append(name)
             at += 46 + sum(lengths)
         handle.seek(0)
