@@ -211,7 +211,10 @@ def _libarchive_entries(
                 try:
                     entry = next(entries)
                 except StopIteration:
-                    generic = _text(archive.format_name).lower() in ("tar", "empty file", "")
+                    packed = _text(archive.format_name).lower()
+                    generic = packed in ("tar", "empty file", "") or not any(
+                        kind in packed for kind in _STREAMED_ARCHIVES
+                    )
                     if not seen_any and format_name == "all" and _filters(archive) and generic:
                         # A compressed stream whose content merely looks like an empty tar
                         # (it starts with zero blocks): its payload is one member, unless it
@@ -234,7 +237,9 @@ def _libarchive_entries(
                     break
                 if not seen_any and format_name == "all" and _filters(archive):
                     packed = _text(archive.format_name).lower()
-                    if not any(kind in packed for kind in _STREAMED_ARCHIVES):
+                    # Two layers (x.tar.gz.gz): libarchive strips both; one at a time here.
+                    stacked = len(_filters(archive)) > 1
+                    if stacked or not any(kind in packed for kind in _STREAMED_ARCHIVES):
                         # A compressed stream is typed by what it decompresses to: a
                         # .docx.gz is a docx (one member), not the zip of its XML parts.
                         raise _NotAnArchive
