@@ -10,8 +10,6 @@ import pytest
 from leaktriage.model import Finding, Severity, Status
 from leaktriage.rules import (
     Context,
-    Leaf,
-    Node,
     RuleError,
     Table,
     evaluate,
@@ -19,6 +17,7 @@ from leaktriage.rules import (
     render_message,
     verdict,
 )
+from leaktriage.rules.engine import Leaf, Node
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TABLES = {

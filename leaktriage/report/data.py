@@ -15,14 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Severity
-from leaktriage.rules import (
-    CORPUS_CATEGORIES,
-    CORPUS_TITLES,
-    GRADE_FACTORS,
-    WEIGHTS,
-    RuleSet,
-    load_rules,
-)
+from leaktriage.rules import CORPUS_CATEGORIES, CORPUS_TITLES, RuleSet, load_rules
+from leaktriage.rules.verdict import GRADE_FACTORS, WEIGHTS
 
 if TYPE_CHECKING:
     from leaktriage.store import Store
