@@ -273,6 +273,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain = rules_sub.add_parser("explain", help="everything about one rule")
     explain.add_argument("rule_id")
     explain.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    calibrating = rules_sub.add_parser(
+        "calibrate",
+        help="measure how often each rule fires on genuine files; write it into the rules",
+    )
+    calibrating.add_argument("reference", type=Path, help="folder of genuine third-party files")
+    calibrating.add_argument(
+        "--scan-out",
+        type=Path,
+        metavar="DIR",
+        help="keep the reference scan here",
+    )
+    calibrating.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    calibrating.add_argument(
+        "--dry-run", action="store_true", help="measure and print, write nothing into the rules"
+    )
+    calibrating.add_argument(
+        "--reuse-scan",
+        action="store_true",
+        help="with --scan-out: measure the scan already there instead of scanning again",
+    )
     testing = rules_sub.add_parser("test", help="run every rule's embedded test cases")
     testing.add_argument(
         "dirs", type=Path, nargs="*", help="extra rule folders (the bundled rules always run)"
@@ -753,6 +773,8 @@ def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(table)
         out.print(f"{len(ruleset.rules)} rules")
         return 0
+    if args.rules_command == "calibrate":
+        return _calibrate(args, out)
     if args.rules_command == "explain":
         chosen = ruleset.get(args.rule_id)
         if chosen is None:
@@ -767,6 +789,8 @@ def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
         out.print(f"  technique {chosen.technique} {_clean(technique.get('name', ''))}{formerly}")
         out.print(f"  file {chosen.path}")
+        weight, basis = chosen.weight().weight()
+        out.print(f"  weight {weight:+.2f}: {_clean(basis)}")
         out.print(f"[bold]why[/bold]\n  {_clean(chosen.rationale)}")
         if chosen.false_positives:
             out.print("[bold]false positives[/bold]")
@@ -786,6 +810,42 @@ def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"{cases - len(failures)} passed, {len(failures)} failed"
     )
     return 1 if failures else 0
+
+
+def _calibrate(args: argparse.Namespace, out: Console) -> int:
+    import tempfile
+
+    from leaktriage.rules.calibrate import calibrate
+
+    with tempfile.TemporaryDirectory(prefix="leaktriage-calibrate-") as temp:
+        scan_out = args.scan_out or Path(temp)
+        result = calibrate(
+            args.reference,
+            scan_out,
+            args.rules,
+            write=not args.dry_run,
+            rescan=not (args.reuse_scan and args.scan_out),
+        )
+    fit, held = result.records["fit"], result.records["heldout"]
+    out.print(f"genuine readable records: {fit:,} fit, {held:,} held out")
+    for split in ("fit", "heldout"):
+        counts: dict[str, int] = dict(result.verdicts.get(split, {}))
+        out.print(
+            f"{split}: likely_altered {counts.get('likely_altered', 0):,} "
+            f"({100 * result.share(split):.2f} %), suspicious {counts.get('suspicious', 0):,} "
+            f"({100 * result.share(split, 'suspicious'):.2f} %), threshold {result.threshold}"
+        )
+    for split, path, chain in result.flagged:
+        out.print(f"[bold]{split}[/bold] {_clean(path)}")
+        for line in chain.splitlines():
+            out.print(f"    {_clean(line)}")
+    fired = sorted(
+        ((c.fires[""], rule_id, c.of[""]) for rule_id, c in result.rules.items()), reverse=True
+    )
+    for fires, rule_id, of in fired[:15]:
+        out.print(f"  {rule_id}: fires on {fires:,} of {of:,} genuine files")
+    out.print("base rates written into the rule files" if not args.dry_run else "nothing written")
+    return 0
 
 
 def _show(args: argparse.Namespace, out: Console, err: Console) -> int:

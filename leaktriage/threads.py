@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from leaktriage.model import Evidence, Finding, Severity, iso_utc
 from leaktriage.rules import CORPUS_CATEGORIES, verdict
+from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.store import Store, views
 
 REPLY_TOLERANCE = timedelta(minutes=10)
@@ -142,8 +142,8 @@ class _Union:
             self.parent[high] = low  # the smallest id is the root: same input, same thread ids
 
 
-def analyse(db: Store, categories: Mapping[str, str] | None) -> ThreadOutcome:
-    """Fill ``threads`` from the store and add the corpus findings (none when ``categories``
+def analyse(db: Store, weigher: Weigher | None) -> ThreadOutcome:
+    """Fill ``threads`` from the store and add the corpus findings (none when ``weigher``
     is None, i.e. the scan runs without rules)."""
     db.db.executescript(_SCHEMA)
     messages = _messages(db)
@@ -167,12 +167,12 @@ def analyse(db: Store, categories: Mapping[str, str] | None) -> ThreadOutcome:
         )
     views.replace_threads(db, rows)
     outcome = ThreadOutcome(threads=len(groups))
-    if categories is None:
+    if weigher is None:
         return outcome
     found: dict[str, list[Finding]] = {}
     for finding in [*_early_replies(messages), *_unusual_offsets(messages)]:
         found.setdefault(finding.record_id, []).append(finding)
-    _store_findings(db, found, {**categories, **CORPUS_RULES}, outcome)
+    _store_findings(db, found, weigher, outcome)
     return outcome
 
 
@@ -262,7 +262,7 @@ def _unusual_offsets(messages: list[_Message]) -> list[Finding]:
 def _store_findings(
     db: Store,
     found: dict[str, list[Finding]],
-    categories: Mapping[str, str],
+    weigher: Weigher,
     outcome: ThreadOutcome,
 ) -> None:
     if not found:
@@ -272,7 +272,8 @@ def _store_findings(
     with db.db:  # one transaction: the findings and the verdicts they give
         for record in records:
             new = tuple(found[record.record_id])
-            label, score = verdict(record.status, [*record.findings, *new], categories)
+            family = family_of(record.mime, record.extension)
+            label, score = verdict(record.status, [*record.findings, *new], weigher, family)
             db.add_findings([(record.record_id, new)])
             verdicts.append((record.record_id, label, score))
             outcome.hits.update({f.rule_id for f in new})

@@ -16,6 +16,7 @@ from leaktriage.corpus import copies, fingerprints, language, links
 from leaktriage.corpus.data import Doc, load_docs
 from leaktriage.model import Evidence, Finding, Severity, Status, iso_utc
 from leaktriage.rules import load_rules, verdict
+from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
@@ -186,15 +187,17 @@ def analyze(
     before = store.corpus_record_ids()
     findings.sort(key=lambda f: (f.record_id, f.rule_id, f.message))
     store.replace_corpus(findings, groups, pair_rows, score_rows)
-    categories: dict[str, str] = {}
+    weigher = Weigher({})
     if config.use_rules:
-        categories = load_rules(Path(d) for d in config.rule_dirs).categories()
+        weigher = load_rules(Path(d) for d in config.rule_dirs).weigher()
     # Records of files no longer in the dump (marked gone) keep their last verdict.
     touched = sorted(rid for rid in set(before) | {f.record_id for f in findings} if rid in by_id)
     stored = store.findings_by_record(touched)
     updates = []
     for rid in touched:
-        label, points = verdict(Status(by_id[rid].status), stored[rid], categories)
+        doc = by_id[rid]
+        family = family_of(doc.mime)
+        label, points = verdict(Status(doc.status), stored[rid], weigher, family)
         updates.append((rid, label, points))
     store.set_verdicts(updates)
     tick("write", len(findings), len(findings))

@@ -29,6 +29,7 @@ from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.pipeline.boundary import guarded, internal_issue
 from leaktriage.pipeline.extract import Outcome, extract_item
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
+from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.safetext import clean, clean_facts, clean_raw
 from leaktriage.walk import (
     SEP,
@@ -129,6 +130,7 @@ class Pipeline:
         self.ruleset: RuleSet | None = None
         self._context: Any = None
         self._categories: dict[str, str] = {}
+        self._weigher: Weigher | None = None
         self._decoys: DecoyList | None = None
         if config.yara_dir:
             from leaktriage.yarascan import compile_rules
@@ -140,6 +142,12 @@ class Pipeline:
             _dkim.key_store(config.dkim_keys)  # a malformed key file stops the scan here
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
+
+    def weigher(self) -> Weigher | None:
+        """How this scan's findings combine into verdicts (None without rules)."""
+        if not self._rules_loaded:
+            self._load_rules()
+        return self._weigher
 
     def categories(self) -> dict[str, str]:
         """Rule id -> category of every rule this scan runs (empty without rules)."""
@@ -274,17 +282,19 @@ class Pipeline:
             self.ruleset = load_rules(Path(d) for d in config.rule_dirs)
             self._context = self.ruleset.context(config.leak_date)
             self._categories = self.ruleset.categories()
+            self._weigher = self.ruleset.weigher()
         self._decoys = DecoyList.load(Path(config.decoys)) if config.decoys else None
 
     def _judge(self, record: FileRecord) -> FileRecord:
         """Run the rules on a record and give it its findings, verdict and score."""
         if not self._rules_loaded:
             self._load_rules()
-        if self.ruleset is None or self._context is None:
+        if self.ruleset is None or self._context is None or self._weigher is None:
             return record
         findings = self.ruleset.evaluate(record, self._context, self._decoys)
         self.rule_hits.update(f.rule_id for f in findings)
-        label, score = verdict(record.status, findings, self._categories)
+        family = family_of(record.mime, record.extension)
+        label, score = verdict(record.status, findings, self._weigher, family)
         return replace(record, findings=tuple(findings), verdict=label, score=score)
 
     def _process_content(

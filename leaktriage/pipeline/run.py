@@ -31,6 +31,7 @@ from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
 
 if TYPE_CHECKING:
     from leaktriage.corpus import CorpusSummary
+    from leaktriage.rules.verdict import Weigher
     from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
@@ -210,8 +211,8 @@ def run_scan(
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
     try:
         if not unchanged:
-            categories = pipeline.categories() if config.use_rules else None
-            pipeline.rule_hits.update(threads_stage(db, categories, failed))
+            weigher = pipeline.weigher() if config.use_rules else None
+            pipeline.rule_hits.update(threads_stage(db, weigher, failed))
             lap("threads")
         finished = datetime.now(tz=UTC)
         db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
@@ -487,9 +488,7 @@ def corpus_stage(
     return summary
 
 
-def threads_stage(
-    db: Store, categories: dict[str, str] | None, failed: dict[str, str]
-) -> dict[str, int]:
+def threads_stage(db: Store, weigher: Weigher | None, failed: dict[str, str]) -> dict[str, int]:
     """The mail threads over the whole store (after the corpus stage, which replaces every
     corpus-source finding, the thread checks' too), inside the boundary; the records each
     thread rule fired on."""
@@ -497,7 +496,7 @@ def threads_stage(
 
     hits: dict[str, int] = {}
     with stage("threads", failed):
-        hits = dict(threads.analyse(db, categories).hits)
+        hits = dict(threads.analyse(db, weigher).hits)
     return hits
 
 
@@ -521,8 +520,8 @@ def analyze_store(
 
     failed: dict[str, str] = {}
     corpus = corpus_stage(db, config, failed, progress)
-    categories = load_rules(Path(d) for d in config.rule_dirs).categories()
-    threads_stage(db, categories, failed)
+    weigher = load_rules(Path(d) for d in config.rule_dirs).weigher() if config.use_rules else None
+    threads_stage(db, weigher, failed)
     refresh_export_cache(db)
     export_files(db, out / "files.jsonl", out / "files.csv")
     with stage("report", failed):

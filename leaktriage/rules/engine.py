@@ -21,6 +21,13 @@ from urllib.parse import urlsplit
 
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
+from leaktriage.rules.verdict import (
+    LIKELY_ALTERED_AT,
+    BaseRate,
+    RuleWeight,
+    Weigher,
+    corpus_weights,
+)
 from leaktriage.textfacts import char_script
 
 if TYPE_CHECKING:
@@ -54,7 +61,9 @@ REQUIRED = (
     "message",
     "tests",
 )
-OPTIONAL = ("signals", "false_positives", "references", "evidence")
+OPTIONAL = ("signals", "false_positives", "references", "evidence", "base_rate", "group", "role")
+ROLES = frozenset({"evidence", "context"})
+"""``role: context`` marks a rule whose findings say where to look, never proof."""
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)+)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _DANGLING = re.compile(r"([:(])\s*[,;]\s*")
@@ -458,6 +467,22 @@ class Rule:
     message: str
     tests: tuple[dict[str, Any], ...]
     path: Path
+    base_rate: BaseRate | None = None
+    """How often it fires on genuine files (``leaktriage rules calibrate``)."""
+    group: str = ""
+    """Rules reading the same fact share a group; only the strongest of a group counts."""
+    role: str = "evidence"
+
+    def weight(self) -> RuleWeight:
+        """What the verdict needs to know about this rule."""
+        return RuleWeight(
+            self.category,
+            self.severity,
+            self.base_rate,
+            self.group or self.id,
+            self.role == "context",
+            self.title,
+        )
 
     def apply(self, record_id: str, facts: Facts, ctx: Context) -> Finding | None:
         """The finding this rule makes on ``facts``, or None."""
@@ -505,6 +530,10 @@ class RuleSet:
     tables: dict[str, Table]
     techniques: dict[str, dict[str, Any]]
     sources: list[Path] = field(default_factory=list)
+    corpus_rates: dict[str, BaseRate] = field(default_factory=dict)
+    """Base rates of the corpus findings (``rules/calibration.yaml``)."""
+    likely_altered_at: float | None = None
+    """The calibrated verdict threshold (None: ``verdict.LIKELY_ALTERED_AT``)."""
     _gates: dict[str, list[tuple[int, frozenset[str]]]] | None = None
     """Field -> (rule index, fields needed) for each alternative of ``needed_fields`` of
     each rule, filed under one field of the alternative; "" holds rules that need none."""
@@ -543,6 +572,15 @@ class RuleSet:
         if decoys is not None:
             found.extend(decoys.findings(record.record_id, facts))
         return found
+
+    def weigher(self) -> Weigher:
+        """Every rule's and corpus finding's weight, for verdicts."""
+        from leaktriage.rules.decoys import DECOY_RULE_ID
+
+        weights = corpus_weights(self.corpus_rates)
+        weights[DECOY_RULE_ID] = RuleWeight("decoy", Severity.HIGH, title="Newsroom decoy list")
+        weights.update({r.id: r.weight() for r in self.rules})
+        return Weigher(weights, self.likely_altered_at or LIKELY_ALTERED_AT)
 
     def categories(self) -> dict[str, str]:
         """Rule id -> category, including the decoy-list pseudo-rule."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from leaktriage.rules.engine import (
     PLACEHOLDER,
     PSEUDO_FIELDS,
     REQUIRED,
+    ROLES,
     SEVERITIES,
     Condition,
     Leaf,
@@ -32,6 +33,7 @@ from leaktriage.rules.engine import (
     RuleSet,
     Table,
 )
+from leaktriage.rules.verdict import BaseRate
 
 # --- YAML with line numbers and no duplicate keys ---------------------------------------------
 
@@ -106,11 +108,16 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
     errors: list[str] = []
     techniques: dict[str, dict[str, Any]] = {}
     tables: dict[str, Table] = {}
+    corpus_rates: dict[str, BaseRate] = {}
+    threshold: float | None = None
     for root in roots:
         if not root.is_dir():
             errors.append(f"{root}: not a folder of rules")
             continue
         techniques.update(_load_techniques(root / "techniques.yaml", errors))
+        rates, measured = _load_calibration(root / CALIBRATION, errors)
+        corpus_rates.update(rates)
+        threshold = measured if measured is not None else threshold
         for path in sorted((root / "data").glob("*.yaml")):
             table = _load_table(path, errors)
             if table is not None:
@@ -121,7 +128,7 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
             continue
         for path in sorted(root.rglob("*.yaml")):
             relative = path.relative_to(root).parts
-            if relative[0] == "data" or path.name == "techniques.yaml":
+            if relative[0] == "data" or path.name in ("techniques.yaml", CALIBRATION):
                 continue
             rule = _load_rule(path, techniques, tables, errors)
             if rule is None:
@@ -134,7 +141,14 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
             rules[rule.id] = rule
     if errors:
         raise RuleError(errors)
-    return RuleSet(sorted(rules.values(), key=lambda r: r.id), tables, techniques, list(roots))
+    return RuleSet(
+        sorted(rules.values(), key=lambda r: r.id),
+        tables,
+        techniques,
+        list(roots),
+        corpus_rates,
+        threshold,
+    )
 
 
 def _load_techniques(path: Path, errors: list[str]) -> dict[str, dict[str, Any]]:
@@ -248,6 +262,10 @@ def _load_rule(
         for name in case["record"]:
             if not _known(str(name)):
                 err(f"test record field {name!r} is not in the catalogue", case)
+    base_rate = _base_rate(data.get("base_rate"), lambda m: err(m, data.get("base_rate")))
+    role = str(data.get("role", "evidence"))
+    if role not in ROLES:
+        err(f"role must be one of {sorted(ROLES)}")
     if len(errors) > before or match is None or severity is None:
         return None
     return Rule(
@@ -266,7 +284,69 @@ def _load_rule(
         message=str(data["message"]),
         tests=tuple(tests),
         path=path,
+        base_rate=base_rate,
+        group=str(data.get("group") or ""),
+        role=role,
     )
+
+
+def _counts(value: Any) -> tuple[int, int] | None:
+    if not isinstance(value, dict):
+        return None
+    fires, of = value.get("fires"), value.get("of")
+    if not isinstance(fires, int) or not isinstance(of, int) or not 0 <= fires <= of:
+        return None
+    return fires, of
+
+
+def _base_rate(data: Any, err: Callable[[str], None]) -> BaseRate | None:
+    """A ``base_rate:`` mapping: fires, of, measured, corpus, and per-family counts."""
+    if data is None:
+        return None
+    counts = _counts(data)
+    if counts is None or not isinstance(data, dict):
+        err("base_rate needs integers 'fires' <= 'of'")
+        return None
+    families: dict[str, tuple[int, int]] = {}
+    for name, value in (data.get("families") or {}).items():
+        pair = _counts(value)
+        if pair is None:
+            err(f"base_rate family {name!r} needs integers 'fires' <= 'of'")
+            return None
+        families[str(name)] = pair
+    return BaseRate(
+        counts[0], counts[1], str(data.get("measured", "")), str(data.get("corpus", "")), families
+    )
+
+
+CALIBRATION = "calibration.yaml"
+"""The verdict threshold and the corpus findings' base rates, beside techniques.yaml (written
+by ``leaktriage rules calibrate``)."""
+
+
+def _collect(errors: list[str], where: str, message: str) -> None:
+    errors.append(f"{where}: {message}")
+
+
+def _load_calibration(path: Path, errors: list[str]) -> tuple[dict[str, BaseRate], float | None]:
+    if not path.is_file():
+        return {}, None
+    try:
+        data, _ = _load_yaml(path)
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: {exc}")
+        return {}, None
+    threshold = (data or {}).get("likely_altered_at")
+    if threshold is not None and not isinstance(threshold, int | float):
+        errors.append(f"{path}: likely_altered_at must be a number")
+        threshold = None
+    rates: dict[str, BaseRate] = {}
+    for rule_id, value in ((data or {}).get("base_rates") or {}).items():
+        where = f"{path}: {rule_id}"
+        rate = _base_rate(value, partial(_collect, errors, where))
+        if rate is not None:
+            rates[str(rule_id)] = rate
+    return rates, float(threshold) if threshold is not None else None
 
 
 def _known(name: str) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from leaktriage.model import Finding, Severity, Status
 
@@ -70,52 +72,283 @@ CORPUS_TITLES = {
 """Title and rationale of each corpus finding, for reports (the rules' come from their files)."""
 
 
+# --- weights ---------------------------------------------------------------------------------
+
+LIKELY_ALTERED_AT = 2.5
+"""Combined evidence (log10 of the likelihood ratio) a file needs to be ``likely_altered``:
+odds of about 300 to 1 that genuine files do not show this combination. Chosen with
+``leaktriage rules calibrate`` so at most 1 % of the reference corpus's files reach it."""
+SUSPICIOUS_AT = 1.0
+"""Combined evidence above which a file is ``suspicious``: a combination ten times rarer
+among genuine files than among altered ones."""
+CONTEXT_CAP = 0.5
+"""What context findings (dump-relative outliers, shared identifiers, integrity facts) may
+add together: never enough, alone or with a weak signal, to reach ``LIKELY_ALTERED_AT``."""
+ALTERED_RATES = {Severity.HIGH: 0.9, Severity.MEDIUM: 0.5, Severity.LOW: 0.2, Severity.INFO: 0.0}
+"""Share of files altered in the way a rule looks for that show its trace, from the rule's
+severity (its author's judgement of how reliably an alteration leaves it): the numerator of
+the rule's likelihood ratio. The denominator, its rate among genuine files, is measured."""
+MAX_WEIGHT = 4.0
+"""No single finding weighs more than this (a rule that never fired on 2,000 genuine files
+is rare, not proof)."""
+MIN_FAMILY_FILES = 30
+"""Genuine files of one family a base rate needs before the family's own rate is used."""
+UNCALIBRATED_RATES = {
+    Severity.HIGH: 0.0005,
+    Severity.MEDIUM: 0.005,
+    Severity.LOW: 0.05,
+    Severity.INFO: 1.0,
+}
+"""Genuine rate assumed for a rule with no measured base rate (a newsroom's own rule)."""
+COUNTED_CATEGORIES = frozenset({"alteration", "provenance"})
+"""Categories whose findings count as evidence of alteration; integrity, anomaly and
+verification findings are context, decoy findings decide ``decoy_suspected``."""
+
+
+ARCHIVE_MIMES = frozenset(
+    {
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-xz",
+        "application/x-lzma",
+        "application/zstd",
+        "application/x-compress",
+        "application/x-cpio",
+        "application/vnd.rar",
+        "application/x-rar",
+        "application/x-rar-compressed",
+        "application/x-7z-compressed",
+        "application/vnd.ms-outlook-pst",
+    }
+)
+
+
+def family_of(mime: str, extension: str = "") -> str:
+    """The file family base rates are kept per: pdf, word, spreadsheet, presentation,
+    image, email, archive, other."""
+    m, ext = mime.lower(), extension.lower().lstrip(".")
+    if m == "application/pdf":
+        return "pdf"
+    if m.startswith("image/"):
+        return "image"
+    if m in ("message/rfc822", "text/x-mail", "application/mbox", "application/vnd.ms-outlook"):
+        return "email"
+    if "spreadsheet" in m or "excel" in m or ext in ("xls", "xlsx", "xlsm", "ods", "csv"):
+        return "spreadsheet"
+    if "presentation" in m or "powerpoint" in m or ext in ("ppt", "pptx", "odp"):
+        return "presentation"
+    if (
+        "wordprocessingml" in m
+        or "opendocument.text" in m
+        or m in ("application/msword", "application/rtf", "text/rtf")
+        or ext in ("doc", "docx", "odt", "rtf")
+    ):
+        return "word"
+    if m in ARCHIVE_MIMES:
+        return "archive"
+    return "other"
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRate:
+    """How often a rule fired on the genuine reference corpus (``rules calibrate``)."""
+
+    fires: int
+    of: int
+    measured: str
+    corpus: str
+    families: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Family -> (fires, of), for families with genuine files the rule could apply to."""
+
+    def rate(self, family: str = "") -> tuple[float, int, int, str]:
+        """(smoothed rate, fires, of, where) for one family, or overall when the family has
+        too few files."""
+        fires, of, where = self.fires, self.of, "genuine files"
+        if family in self.families and self.families[family][1] >= MIN_FAMILY_FILES:
+            fires, of = self.families[family]
+            where = f"genuine {family} files"
+        return (fires + 0.5) / (of + 1.0), fires, of, where
+
+    def text(self, family: str = "") -> str:
+        """ "fires on 3 of 2,143 genuine files"."""
+        _, fires, of, where = self.rate(family)
+        return f"fires on {fires:,} of {of:,} {where}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWeight:
+    """What the verdict needs to know about one rule or corpus finding."""
+
+    category: str
+    severity: Severity = Severity.LOW
+    base_rate: BaseRate | None = None
+    group: str = ""
+    context: bool = False
+    title: str = ""
+
+    def weight(self, family: str = "") -> tuple[float, str]:
+        """log10(P(fires | altered) / P(fires | genuine)), clamped to [0, MAX_WEIGHT], and
+        where the genuine rate comes from."""
+        if self.base_rate is not None:
+            rate, _, _, _ = self.base_rate.rate(family)
+            basis = self.base_rate.text(family)
+        else:
+            rate = UNCALIBRATED_RATES[self.severity]
+            basis = f"not calibrated: genuine rate assumed {rate:g} from its severity"
+        altered = ALTERED_RATES[self.severity]
+        if altered <= 0:
+            return 0.0, basis
+        value = math.log10(altered / rate) if rate > 0 else MAX_WEIGHT
+        return round(min(MAX_WEIGHT, max(0.0, value)), 2), basis
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One finding's place in a verdict's weight chain."""
+
+    rule_id: str
+    title: str
+    weight: float
+    """What it adds to the combined evidence (0 when it does not count)."""
+    basis: str
+    """Where its weight comes from ("fires on 3 of 2,143 genuine files")."""
+    note: str = ""
+    """Why it counts less or not at all (context, same group as a stronger finding)."""
+
+    def line(self) -> str:
+        """ "+2.10 XMP modified after the Info date (fires on 3 of 2,143 genuine files)"."""
+        extra = f"; {self.note}" if self.note else ""
+        return f"+{self.weight:.2f} {self.title} ({self.basis}{extra})"
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A verdict with its combined evidence and the chain that gave it."""
+
+    label: str
+    score: float
+    chain: tuple[Step, ...] = ()
+    likely_altered_at: float = LIKELY_ALTERED_AT
+
+    def explain(self) -> str:
+        """The chain in plain words, strongest first, and the thresholds."""
+        lines = [s.line() for s in self.chain]
+        lines.append(
+            f"= {self.score:.2f} combined (log10 likelihood ratio); likely_altered from "
+            f"{self.likely_altered_at}, suspicious from {SUSPICIOUS_AT}"
+        )
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class Weigher:
+    """Every rule's and corpus finding's weight: how findings combine into a verdict."""
+
+    weights: dict[str, RuleWeight]
+    likely_altered_at: float = LIKELY_ALTERED_AT
+    """Combined evidence a file needs to be ``likely_altered`` (calibrated)."""
+
+    def category(self, rule_id: str) -> str | None:
+        """The rule's category, or None for an unknown rule."""
+        found = self.weights.get(rule_id)
+        return found.category if found else None
+
+    def judge(self, status: Status, findings: Iterable[Finding], family: str = "") -> Judgement:
+        """The verdict of a file with these findings (never "authentic").
+
+        Each finding above info weighs log10 of how much rarer it is among genuine files
+        than among altered ones (measured base rate, see ``BaseRate``). Within a group of
+        dependent rules (the same fact seen several ways) only the strongest counts.
+        Context findings add at most ``CONTEXT_CAP`` together. The sum decides:
+
+        - ``decoy_suspected``: a decoy finding of medium severity or more (first: a planted
+          decoy is an edited copy, so its alteration traces are expected);
+        - ``likely_altered``: combined evidence at least ``LIKELY_ALTERED_AT``;
+        - ``suspicious``: at least ``SUSPICIOUS_AT``, or any decoy finding;
+        - ``unreadable`` / ``no_signal`` otherwise.
+        """
+        found = [f for f in findings if f.severity > Severity.INFO]
+        steps: list[Step] = []
+        best: dict[str, float] = {}
+        context_left = CONTEXT_CAP
+        decoy = weak_decoy = False
+        scored: list[tuple[float, str, Finding, RuleWeight, str]] = []
+        for f in found:
+            rw = self.weights.get(f.rule_id) or RuleWeight(
+                "alteration", f.severity, title=f.rule_id
+            )
+            if rw.category == "decoy":
+                decoy = decoy or f.severity >= Severity.MEDIUM
+                weak_decoy = True
+                continue
+            value, basis = rw.weight(family)
+            scored.append((value, f.rule_id, f, rw, basis))
+        # Strongest first, so a group's strongest member is the one that counts.
+        scored.sort(key=lambda x: (-x[0], x[1], x[2].message))
+        total = 0.0
+        for value, rule_id, _f, rw, basis in scored:
+            title = rw.title or rule_id
+            context = rw.context or rw.category not in COUNTED_CATEGORIES
+            group = rw.group or rule_id
+            if group in best:
+                note = f"same fact as a stronger finding of group {group!r}: not counted again"
+                steps.append(Step(rule_id, title, 0.0, basis, note))
+                continue
+            best[group] = value
+            if context:
+                added = round(min(value, context_left), 2)
+                context_left = round(context_left - added, 2)
+                note = f"context, not proof: context findings add at most {CONTEXT_CAP} together"
+                steps.append(Step(rule_id, title, added, basis, note))
+                total += added
+                continue
+            steps.append(Step(rule_id, title, value, basis))
+            total += value
+        score = round(total, 2)
+        chain = tuple(steps)
+        if decoy:
+            return Judgement("decoy_suspected", score, chain, self.likely_altered_at)
+        if score >= self.likely_altered_at:
+            return Judgement("likely_altered", score, chain, self.likely_altered_at)
+        if score >= SUSPICIOUS_AT or weak_decoy:
+            return Judgement("suspicious", score, chain, self.likely_altered_at)
+        if status in UNREADABLE:
+            return Judgement("unreadable", score, chain, self.likely_altered_at)
+        return Judgement("no_signal", score, chain, self.likely_altered_at)
+
+
 def verdict(
-    status: Status, findings: Iterable[Finding], categories: Mapping[str, str]
+    status: Status, findings: Iterable[Finding], weigher: Weigher, family: str = ""
 ) -> tuple[str, float]:
-    """The file's verdict and 0-100 score from its findings (never "authentic").
+    """The file's verdict and combined evidence (see :meth:`Weigher.judge`)."""
+    judged = weigher.judge(status, findings, family)
+    return judged.label, judged.score
 
-    ``categories`` maps rule ids to their category (alteration, decoy, provenance, integrity,
-    verification); corpus findings take theirs from ``CORPUS_CATEGORIES``. The score sums
-    every finding's severity weight times its grade factor, capped at 100.
 
-    - ``likely_altered``: a high-severity alteration or integrity finding; or a medium one of
-      grade A/B together with at least one other corroborating signal.
-    - ``decoy_suspected``: a decoy finding of medium severity or more (checked first: a
-      planted decoy is an edited copy, so its alteration traces are expected).
-    - ``suspicious``: any other finding above info.
+CONTEXT_FINDINGS = frozenset(
+    {
+        "corpus-fingerprint-outlier",
+        "corpus-language-outlier",
+        "corpus-shared-identifier",
+        "corpus-outlier-score",
+    }
+)
+"""Dump-relative findings: they say where to look, never that a file was altered."""
 
-    The outlier model (``corpus-outlier-score``, category ``anomaly``, low severity, grade C)
-    adds its weight to the score and makes a file at least ``suspicious``, but it never counts
-    as the corroborating signal, so it can never on its own, nor as the second of two
-    signals, make a file ``likely_altered``. Verification findings (a DKIM pass) are positive
-    evidence at severity info: they never move a verdict, and no verdict says "authentic".
-    """
-    found = list(findings)
-    score = min(
-        100.0,
-        round(sum((WEIGHTS[f.severity] * GRADE_FACTORS.get(f.grade, 0.5) for f in found), 0.0), 1),
-    )
 
-    def category(f: Finding) -> str | None:
-        return categories.get(f.rule_id) or CORPUS_CATEGORIES.get(f.rule_id)
-
-    signals = [f for f in found if f.severity > Severity.INFO]
-    corroborating = [f for f in signals if category(f) != "anomaly"]
-    altering = [f for f in corroborating if category(f) in ("alteration", "integrity")]
-    high_alteration = any(f.severity is Severity.HIGH for f in altering)
-    strong = [f for f in altering if f.severity is Severity.MEDIUM and f.grade in ("A", "B")]
-    decoy = any(category(f) == "decoy" and f.severity >= Severity.MEDIUM for f in signals)
-    # A decoy marker comes first: decoys are planted, edited copies of real files, so their
-    # alteration traces are expected and the reader must first know it may be a trap.
-    if decoy:
-        return "decoy_suspected", score
-    if high_alteration:
-        return "likely_altered", score
-    if strong and len(corroborating) >= 2:
-        return "likely_altered", score
-    if signals:
-        return "suspicious", score
-    if status in UNREADABLE:
-        return "unreadable", score
-    return "no_signal", score
+def corpus_weights(rates: Mapping[str, BaseRate]) -> dict[str, RuleWeight]:
+    """The weights of the corpus analysis's findings, with their measured base rates."""
+    return {
+        rule_id: RuleWeight(
+            category,
+            Severity.MEDIUM if category == "alteration" else Severity.LOW,
+            rates.get(rule_id),
+            rule_id,
+            rule_id in CONTEXT_FINDINGS or category not in COUNTED_CATEGORIES,
+            CORPUS_TITLES[rule_id][0] if rule_id in CORPUS_TITLES else rule_id,
+        )
+        for rule_id, category in CORPUS_CATEGORIES.items()
+    }
