@@ -115,6 +115,12 @@ FIELDS: dict[str, FieldSpec] = {
         "One line per revision, oldest first: number|end byte offset|Info ModDate|Info Producer "
         "as that save wrote them (a Producer change between saves names the editing tool).",
     ),
+    "pdf.last_update_bytes": _spec(
+        "int", "Bytes the last save appended (a writer's own closing section is ~200 bytes)."
+    ),
+    "pdf.last_update_same_info": _spec(
+        "bool", "The last save kept the previous revision's Info ModDate and Producer."
+    ),
     "pdf.linearized": _spec(
         "bool",
         "First save was linearized ('fast web view': two xref sections, one save); stays true "

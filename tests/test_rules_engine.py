@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from leaktriage.model import Finding, Severity, Status
 from leaktriage.rules import (
     Context,
     RuleError,
@@ -15,7 +14,6 @@ from leaktriage.rules import (
     evaluate,
     load_rules,
     render_message,
-    verdict,
 )
 from leaktriage.rules.engine import Leaf, Node
 
@@ -176,33 +174,6 @@ def test_malformed_rules_fail_with_path_and_line(tmp_path: Path) -> None:
     assert f"{tmp_path / 'a/dup.yaml'}:2:" in text and "duplicate key 'id'" in text
     assert f"{tmp_path / 'b/bad-field.yaml'}:11: unknown field 'doc.nope'" in text
     assert "tests need at least one 'expect: match' and one 'expect: no_match'" in text
-
-
-def _finding(rule: str, severity: Severity, grade: str) -> Finding:
-    return Finding("r", rule, "T0089.003", severity, grade, "m")
-
-
-def test_verdicts() -> None:
-    cats = {
-        "alter-high": "alteration",
-        "alter-med": "alteration",
-        "prov": "provenance",
-        "decoy": "decoy",
-    }
-    assert verdict(Status.OK, [], cats) == ("no_signal", 0.0)
-    assert verdict(Status.ERROR, [], cats) == ("unreadable", 0.0)
-    assert verdict(Status.OK, [_finding("alter-high", Severity.HIGH, "A")], cats) == (
-        "likely_altered",
-        40.0,
-    )
-    one_medium = [_finding("alter-med", Severity.MEDIUM, "B")]
-    assert verdict(Status.OK, one_medium, cats) == ("suspicious", 16.0)
-    two = [*one_medium, _finding("prov", Severity.LOW, "C")]
-    assert verdict(Status.OK, two, cats) == ("likely_altered", 20.0)
-    assert verdict(Status.OK, [_finding("decoy", Severity.HIGH, "A")], cats)[0] == (
-        "decoy_suspected"
-    )
-    assert verdict(Status.OK, [_finding("prov", Severity.INFO, "C")], cats)[0] == "no_signal"
 
 
 def test_messages_leave_out_groups_whose_facts_are_absent() -> None:

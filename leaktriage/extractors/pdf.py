@@ -988,6 +988,15 @@ def _revisions(
         f"{info.get('ModDate', '')}|{info.get('Producer', '')}"
     )
     out.put("pdf.revisions", tuple(lines))
+    ends = history.revision_ends
+    if len(ends) >= 2:
+        # The last save's size, and whether it kept the Info dates and producer of the one
+        # before: what tells a writer's own closing xref section from a later edit.
+        out.put("pdf.last_update_bytes", ends[-1] - ends[-2])
+        if len(lines) >= 2:
+            before, after = lines[-2].split("|", 2), lines[-1].split("|", 2)
+            if len(before) == len(after) == 3:
+                out.put("pdf.last_update_same_info", before[2] == after[2])
     out.put("pdf.revision_text_changed", changed)
     out.put("pdf.revision_diff", tuple(hunks))
 

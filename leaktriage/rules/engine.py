@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -522,6 +522,40 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What a known producer (or a verified signature) does by itself, and the rules whose
+    findings it explains (``rules/producers.yaml``)."""
+
+    id: str
+    who: str
+    does: str
+    match: Condition
+    explains: frozenset[str]
+
+    def applies(self, finding: Finding, facts: Facts, ctx: Context) -> Finding | None:
+        """The finding made informational, with this explanation, when it applies."""
+        if finding.rule_id not in self.explains:
+            return None
+        matched, read = evaluate(self.match, facts, ctx)
+        if not matched:
+            return None
+        note = f"{self.who}: {self.does}"
+        evidence = [*finding.evidence]
+        seen = {(e.field, e.value) for e in evidence}
+        for name, value, _ in read:
+            shown = show_value(value)
+            if (name, shown) not in seen:
+                seen.add((name, shown))
+                evidence.append(Evidence(name, shown, f"explained by {self.id}"))
+        return replace(
+            finding,
+            severity=Severity.INFO,
+            message=f"{finding.message} — not counted: {note}",
+            evidence=tuple(evidence),
+        )
+
+
 @dataclass(slots=True)
 class RuleSet:
     """Every loaded rule with the tables and techniques they use."""
@@ -533,6 +567,8 @@ class RuleSet:
     corpus_rates: dict[str, BaseRate] = field(default_factory=dict)
     """Base rates of the corpus findings (``rules/calibration.yaml``)."""
     likely_altered_at: float | None = None
+    explanations: list[Explanation] = field(default_factory=list)
+    """Producer knowledge: what known writers do by themselves (``rules/producers.yaml``)."""
     """The calibrated verdict threshold (None: ``verdict.LIKELY_ALTERED_AT``)."""
     _gates: dict[str, list[tuple[int, frozenset[str]]]] | None = None
     """Field -> (rule index, fields needed) for each alternative of ``needed_fields`` of
@@ -569,9 +605,18 @@ class RuleSet:
             for index in sorted(candidates)
             if (f := rules[index].apply(record.record_id, facts, ctx))
         ]
+        if self.explanations and found:
+            found = [self._explained(f, facts, ctx) for f in found]
         if decoys is not None:
             found.extend(decoys.findings(record.record_id, facts))
         return found
+
+    def _explained(self, finding: Finding, facts: Facts, ctx: Context) -> Finding:
+        for explanation in self.explanations:
+            explained = explanation.applies(finding, facts, ctx)
+            if explained is not None:
+                return explained
+        return finding
 
     def weigher(self) -> Weigher:
         """Every rule's and corpus finding's weight, for verdicts."""

@@ -26,6 +26,7 @@ from leaktriage.rules.engine import (
     ROLES,
     SEVERITIES,
     Condition,
+    Explanation,
     Leaf,
     Node,
     Rule,
@@ -128,7 +129,7 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
             continue
         for path in sorted(root.rglob("*.yaml")):
             relative = path.relative_to(root).parts
-            if relative[0] == "data" or path.name in ("techniques.yaml", CALIBRATION):
+            if relative[0] == "data" or path.name in ("techniques.yaml", CALIBRATION, PRODUCERS):
                 continue
             rule = _load_rule(path, techniques, tables, errors)
             if rule is None:
@@ -139,6 +140,10 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
                 )
                 continue
             rules[rule.id] = rule
+    explanations: list[Explanation] = []
+    for root in roots:
+        if root.is_dir():
+            explanations += _load_explanations(root / PRODUCERS, tables, set(rules), errors)
     if errors:
         raise RuleError(errors)
     return RuleSet(
@@ -148,6 +153,7 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
         list(roots),
         corpus_rates,
         threshold,
+        explanations,
     )
 
 
@@ -322,6 +328,64 @@ def _base_rate(data: Any, err: Callable[[str], None]) -> BaseRate | None:
 CALIBRATION = "calibration.yaml"
 """The verdict threshold and the corpus findings' base rates, beside techniques.yaml (written
 by ``leaktriage rules calibrate``)."""
+
+
+PRODUCERS = "producers.yaml"
+"""What known writers do by themselves, beside techniques.yaml."""
+_EXPLANATION_KEYS = frozenset({"id", "who", "does", "match", "explains", "examples"})
+
+
+def _load_explanations(
+    path: Path, tables: Mapping[str, Table], known_rules: set[str], errors: list[str]
+) -> list[Explanation]:
+    """``producers.yaml``: a list of {id, who, does, match, explains[, examples]}."""
+    if not path.is_file():
+        return []
+    try:
+        data, lines = _load_yaml(path)
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: {exc}")
+        return []
+    if not isinstance(data, list):
+        errors.append(f"{path}:1: expected a list of producer entries")
+        return []
+    found: list[Explanation] = []
+    for entry in data:
+        line = lines.get(id(entry), 1)
+        problems: list[str] = []
+
+        def err(
+            message: str, obj: Any = entry, where: int = line, into: list[str] = problems
+        ) -> None:
+            into.append(f"{path}:{lines.get(id(obj), where)}: {message}")
+
+        if not isinstance(entry, dict):
+            err("each entry is a mapping")
+            errors.extend(problems)
+            continue
+        missing = sorted(_EXPLANATION_KEYS - {"examples"} - set(entry))
+        unknown = sorted(set(entry) - _EXPLANATION_KEYS)
+        if missing or unknown:
+            err(f"missing keys {missing}, unknown keys {unknown}")
+            errors.extend(problems)
+            continue
+        match = _parse_condition(entry["match"], tables, err)
+        explains = frozenset(str(r) for r in entry["explains"] or ())
+        for rule_id in sorted(explains - known_rules):
+            err(f"explains unknown rule {rule_id!r}")
+        if problems or match is None or not explains:
+            errors.extend(problems or [f"{path}:{line}: nothing to explain"])
+            continue
+        found.append(
+            Explanation(
+                str(entry["id"]),
+                str(entry["who"]),
+                " ".join(str(entry["does"]).split()),
+                match,
+                explains,
+            )
+        )
+    return found
 
 
 def _collect(errors: list[str], where: str, message: str) -> None:

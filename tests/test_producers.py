@@ -1,0 +1,151 @@
+"""Producer knowledge (rules/producers.yaml): what known writers do by themselves is kept as
+an informational finding that names the producer, and weighs nothing in the verdict.
+
+Each entry is tested on a file its producer wrote: XlsxWriter and openpyxl write their own
+files here; Office's "Save as PDF" closing section and a DKIM-signed mail are built to the
+byte layout those producers use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from corpus_fixtures.builders import dkim as dkim_fx
+from leaktriage.api import triage_file
+from leaktriage.config import ScanConfig
+from leaktriage.model import FileRecord, Finding, Severity
+from leaktriage.rules import load_rules
+
+
+def _finding(record: FileRecord, rule_id: str) -> Finding:
+    return next(f for f in record.findings if f.rule_id == rule_id)
+
+
+def _triage(path: Path, **options: object) -> FileRecord:
+    return triage_file(path, config=ScanConfig(workers=0, **options))[0]  # type: ignore[arg-type]
+
+
+def test_every_entry_loads_and_names_known_rules() -> None:
+    ruleset = load_rules()
+    assert [e.id for e in ruleset.explanations] == [
+        "xlsxwriter-fixed-zip-times",
+        "openpyxl-application",
+        "office-save-as-pdf-closing-section",
+        "dkim-signed-date-and-message-id",
+    ]
+    rule_ids = {r.id for r in ruleset.rules}
+    assert all(e.explains <= rule_ids for e in ruleset.explanations)
+
+
+def test_xlsxwriter_zip_times_are_its_own(tmp_path: Path) -> None:
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "budget_lyon.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.set_properties({"author": "Claire Martin"})
+    book.add_worksheet().write(0, 0, "Budget")
+    book.close()
+    record = _triage(path)
+    found = _finding(record, "ooxml-zip-repacked")
+    assert found.severity is Severity.INFO
+    assert "not counted: XlsxWriter (Python library)" in found.message
+    assert ("doc.application", "Microsoft Excel") in {(e.field, e.value) for e in found.evidence}
+    assert record.verdict == "no_signal"
+
+
+def test_openpyxl_names_itself(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    path = tmp_path / "tresorerie.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"] = "Trésorerie"
+    book.properties.creator = "Julien Petit"
+    book.save(path)
+    record = _triage(path)
+    found = _finding(record, "ooxml-zip-repacked")
+    assert found.severity is Severity.INFO
+    assert "not counted: openpyxl (Python library)" in found.message
+    assert record.verdict == "no_signal"
+
+
+def _office_pdf(extra_object: bool) -> bytes:
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Compte rendu de la réunion du 3 mai")
+    doc.set_metadata(
+        {
+            "producer": "Microsoft® Word 2016",
+            "creator": "Microsoft® Word 2016",
+            "creationDate": "D:20170315225615+01'00'",
+            "modDate": "D:20170315225615+01'00'",
+        }
+    )
+    first = doc.tobytes(no_new_id=False)
+    start = int(re.findall(rb"startxref\s+(\d+)", first)[-1])
+    trailer = re.findall(rb"trailer\s*(<<.*?>>)\s*startxref", first, re.S)
+    body = b""
+    if extra_object:  # a later edit: an object added after the first save
+        body = b"99 0 obj\n(changed)\nendobj\n"
+    # Word's closing section: an empty cross-reference section pointing back to the first.
+    section = (
+        body
+        + b"xref\n0 0\ntrailer\n"
+        + (trailer[-1][:-2] if trailer else b"<<")
+        + b"/Prev "
+        + str(start).encode()
+        + b">>\nstartxref\n"
+    )
+    offset = len(first) + len(body)
+    return first + section + str(offset).encode() + b"\n%%EOF\n"
+
+
+def test_office_save_as_pdf_closing_section_is_one_save(tmp_path: Path) -> None:
+    path = tmp_path / "compte_rendu.pdf"
+    path.write_bytes(_office_pdf(extra_object=False))
+    record = _triage(path)
+    assert record.fields["pdf.incremental_updates"] == 1
+    assert record.fields["pdf.last_update_same_info"] is True
+    found = _finding(record, "pdf-incremental-update-once")
+    assert found.severity is Severity.INFO
+    assert 'Microsoft Office "Save as PDF"' in found.message
+
+
+def _signed_mail(date: str) -> bytes:
+    message = dkim_fx._message(
+        dkim_fx.address(dkim_fx.PEOPLE[1]),
+        "Salles",
+        date,
+        f"<20170504080000.3001@{dkim_fx.DOMAIN}>",
+        dkim_fx.BODY,
+    ).as_bytes()
+    signed = dkim_fx.sign(message)
+    relay = (
+        b"Received: from mx.campagne-exemple.fr by mail.exemple.net;"
+        b" Thu, 04 May 2017 08:00:05 +0000\r\n"
+    )
+    return relay + signed
+
+
+def test_dkim_signature_covering_date_shields_the_offset_rule(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(dkim_fx.key_store())
+    mail = tmp_path / "salles.eml"
+    # The sender's clock in Moscow time, the relay in UTC: the offset rule's fact.
+    mail.write_bytes(_signed_mail("Thu, 04 May 2017 10:59:00 +0300"))
+    record = _triage(mail, dkim_keys=str(keys))
+    assert record.fields["email.dkim_result"] == "pass"
+    found = _finding(record, "email-date-offset-outside-chain")
+    assert found.severity is Severity.INFO
+    assert "not counted: A verified DKIM signature" in found.message
+
+
+def test_the_same_mail_unsigned_keeps_the_finding(tmp_path: Path) -> None:
+    mail = tmp_path / "salles.eml"
+    unsigned = _signed_mail("Thu, 04 May 2017 10:59:00 +0300")
+    unsigned = re.sub(rb"DKIM-Signature:.*?\r?\n(?=\S)", b"", unsigned, flags=re.S)
+    mail.write_bytes(unsigned)
+    record = _triage(mail)
+    assert "email.dkim_result" not in record.fields or record.fields["email.dkim_result"] != "pass"
+    found = _finding(record, "email-date-offset-outside-chain")
+    assert found.severity is Severity.LOW
+    assert "not counted" not in found.message
