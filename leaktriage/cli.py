@@ -904,11 +904,24 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
             for ev in finding.evidence:
                 out.print(f"      {ev.field} = {_clean(ev.value)}")
+        out.print("[bold]how the verdict was reached[/bold]")
+        for line in _verdict_chain(record):
+            out.print(f"  {_clean(line)}")
     if record.raw:
         out.print("[bold]raw[/bold]")
         for key, value in sorted(record.raw.items()):
             out.print(f"  {_clean(key):<32} {_clean(value[:300])}")
     return 0
+
+
+def _verdict_chain(record: FileRecord) -> list[str]:
+    """The weight chain of a record's verdict, with the bundled rules' weights."""
+    from leaktriage.rules import load_rules
+    from leaktriage.rules.verdict import family_of
+
+    weigher = load_rules().weigher()
+    judged = weigher.judge(record.status, record.findings, family_of(record.mime, record.extension))
+    return judged.explain().splitlines()
 
 
 def _report(args: argparse.Namespace, out: Console, err: Console) -> int:

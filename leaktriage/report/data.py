@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leaktriage.errors import LeakTriageError
-from leaktriage.model import Severity
+from leaktriage.model import Finding, Severity, Status
 from leaktriage.rules import CORPUS_CATEGORIES, CORPUS_TITLES, RuleSet, load_rules
-from leaktriage.rules.verdict import GRADE_FACTORS, WEIGHTS
+from leaktriage.rules import SEVERITIES as SEVERITY_OF
+from leaktriage.rules.verdict import GRADE_FACTORS, WEIGHTS, Weigher, family_of
 
 if TYPE_CHECKING:
     from leaktriage.store import Store
@@ -137,6 +138,8 @@ class ReportData:
     """The ``OUTLIERS_SHOWN`` highest outlier scores among the files of the table."""
     total: int = 0
     """Files in the store; more than ``shown`` when the table was capped."""
+    weigher: Weigher | None = None
+    """How the scan's findings combine into verdicts (the weight chain of each file)."""
     timeline: dict[str, Iterable[tuple[datetime, bool]]] = field(default_factory=dict)
     """Per timeline row, the (date, flagged) of every file of the store that has one,
     read from the store each time it is iterated."""
@@ -148,8 +151,12 @@ class ReportData:
         return list(self.iter_files())
 
     def iter_files(self, idxs: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
-        """The files of the table (only those at ``idxs``, when given) in path order."""
-        return _iter_files(self.db, self.table, idxs)
+        """The files of the table (only those at ``idxs``, when given) in path order, each
+        with the weight chain of its verdict (``weights``) when it has findings."""
+        for f in _iter_files(self.db, self.table, idxs):
+            if f["findings"] and self.weigher is not None:
+                f["weights"] = _weights(self.weigher, f)
+            yield f
 
     def flagged(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Flagged files, most worrying first: verdict order, then the strongest single
@@ -305,7 +312,27 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
         outliers=outliers,
         total=sum(by_status.values()),
         timeline={kind: _TimelineRow(db, names) for kind, names in TIMELINE_FIELDS.items()},
+        weigher=ruleset.weigher(),
     )
+
+
+def _weights(weigher: Weigher, f: dict[str, Any]) -> list[str]:
+    """The lines of a file's weight chain (strongest first, then the sum and thresholds)."""
+    findings = [
+        Finding(
+            f["record_id"],
+            x["rule_id"],
+            x["technique"],
+            SEVERITY_OF.get(x["severity"], Severity.INFO),
+            x["grade"],
+            x["message"],
+            source=x["source"],
+        )
+        for x in f["findings"]
+    ]
+    status = Status(f["status"]) if f["status"] in Status._value2member_map_ else Status.OK
+    judged = weigher.judge(status, findings, family_of(f["mime"], f["extension"]))
+    return judged.explain().splitlines()
 
 
 class _Rows:

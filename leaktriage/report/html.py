@@ -194,7 +194,7 @@ def _row_and_detail(f: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
             for x in f["findings"]
         ],
     }
-    for key in ("issues", "raw", "diffs", "corpus", "rare"):
+    for key in ("issues", "raw", "diffs", "corpus", "rare", "weights"):
         if f.get(key):
             detail[key] = f[key]
     return row, detail

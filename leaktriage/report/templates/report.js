@@ -200,6 +200,13 @@
       }
     });
 
+    if (d.weights) {
+      add(body, el("h3", "", "How the verdict was reached"));
+      add(body, el("p", "why", "Each finding weighs log10 of how much rarer it is among genuine files than among altered ones; findings reading the same fact count once; context adds little."));
+      var wl = add(body, el("ul", "weights"));
+      d.weights.forEach(function (t) { add(wl, el("li", "", t)); });
+    }
+
     var revs = null;
     d.facts.forEach(function (g) { g[1].forEach(function (f) { if (f[0] === "pdf.revision_diff") { revs = f[1]; } }); });
     if (revs) {
