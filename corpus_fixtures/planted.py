@@ -2,8 +2,8 @@
 
 Each forgery is what a forger would really leave behind: one edit, saved with the wrong
 tool, on the wrong machine or at the wrong time, so it usually trips more than one rule.
-Between them they cover every single-file signal of the rule packs (SIGNALS.md's ranked
-list). ``LABELS`` says, for every planted file and for the fixtures the sample leak already
+Between them they cover every single-file signal of the rule packs (docs/RULES.md lists
+the rules). ``LABELS`` says, for every planted file and for the fixtures the sample leak already
 holds, what the file is (``genuine``, ``altered``, ``decoy``) and which rules must fire, in
 the ``path,label,rules`` form ``leaktriage eval`` reads. Everything is derived from the
 genuine fixtures with fixed values, so the bytes are the same on every build.

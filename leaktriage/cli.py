@@ -780,26 +780,28 @@ def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
         if chosen is None:
             err.print(f"leaktriage: no rule {_clean(args.rule_id)}")
             return 2
-        technique = ruleset.techniques.get(chosen.technique, {})
-        formerly = f" (formerly {technique['formerly']})" if technique.get("formerly") else ""
+        from leaktriage.rules.catalogue import checks, technique_name
+
         out.print(f"[bold]{chosen.id}[/bold]: {_clean(chosen.title)}")
         out.print(
             f"  severity {chosen.severity.name.lower()}, grade {chosen.grade}, "
             f"category {chosen.category}"
         )
-        out.print(f"  technique {chosen.technique} {_clean(technique.get('name', ''))}{formerly}")
-        out.print(f"  file {chosen.path}")
+        out.print(f"  technique {_clean(technique_name(chosen, ruleset.techniques))}")
+        out.print(f"  file {_clean(chosen.path)}")
         weight, basis = chosen.weight().weight()
-        out.print(f"  weight {weight:+.2f}: {_clean(basis)}")
-        out.print(f"[bold]why[/bold]\n  {_clean(chosen.rationale)}")
-        if chosen.false_positives:
-            out.print("[bold]false positives[/bold]")
-            for item in chosen.false_positives:
-                out.print(f"  - {_clean(item)}")
-        if chosen.references:
-            out.print("[bold]references[/bold]")
-            for item in chosen.references:
-                out.print(f"  - {_clean(item)}")
+        out.print(f"  weight {weight:+.2f} in a verdict: {_clean(basis)}")
+        out.print(f"[bold]what it means[/bold]\n  {_clean(chosen.rationale)}")
+        sections = (
+            ("innocent explanations", list(chosen.false_positives)),
+            ("what to check by hand", [f"{name}: {text}" for name, text in checks(chosen)]),
+            ("references", list(chosen.references)),
+        )
+        for heading, items in sections:
+            if items:
+                out.print(f"[bold]{heading}[/bold]")
+                for item in items:
+                    out.print(f"  - {_clean(item)}")
         return 0
     failures = run_tests(ruleset)
     cases = sum(len(r.tests) for r in ruleset.rules)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from leaktriage.wording import Unit
+
 FieldType = Literal["str", "int", "float", "bool", "datetime", "list"]
 
 
@@ -20,10 +22,12 @@ class FieldSpec:
 
     type: FieldType
     meaning: str
+    unit: Unit | None = None
+    """What a number counts, so messages can show it in words ("5 h 12 min", "1.5 kB")."""
 
 
-def _spec(type_: FieldType, meaning: str) -> FieldSpec:
-    return FieldSpec(type_, meaning)
+def _spec(type_: FieldType, meaning: str, unit: Unit | None = None) -> FieldSpec:
+    return FieldSpec(type_, meaning, unit)
 
 
 FIELDS: dict[str, FieldSpec] = {
@@ -32,7 +36,9 @@ FIELDS: dict[str, FieldSpec] = {
     "archive.filters": _spec("list", "Compression filters around the archive (gzip, xz, ...)."),
     "archive.member_count": _spec("int", "Members listed in the archive, directories excluded."),
     "archive.dir_count": _spec("int", "Directory entries in the archive (no content, no record)."),
-    "archive.bytes_out": _spec("int", "Bytes decompressed from the archive during the scan."),
+    "archive.bytes_out": _spec(
+        "int", "Bytes decompressed from the archive during the scan.", "bytes"
+    ),
     "archive.member_mtime_min": _spec("datetime", "Earliest member time: when packing began."),
     "archive.member_mtime_max": _spec("datetime", "Latest member time; a forger's re-pack shows."),
     "archive.limit_hit": _spec("list", "Safety limits that stopped reading part of the archive."),
@@ -65,7 +71,9 @@ FIELDS: dict[str, FieldSpec] = {
     "doc.modified_tz_known": _spec("bool", "False when the last-save time carried no zone."),
     "doc.printed": _spec("datetime", "Last-printed time, in UTC."),
     "doc.revision": _spec("int", "Revision number: how many times the file was saved."),
-    "doc.edit_time_s": _spec("int", "Total editing time the application counted, in seconds."),
+    "doc.edit_time_s": _spec(
+        "int", "Total editing time the application counted, in seconds.", "seconds"
+    ),
     "doc.page_count": _spec("int", "Pages (or slides) as recorded or counted."),
     "doc.word_count": _spec("int", "Words as recorded by the saving application."),
     "doc.char_count": _spec("int", "Characters as recorded by the saving application."),
@@ -83,7 +91,9 @@ FIELDS: dict[str, FieldSpec] = {
     "text.sample": _spec("str", "Start of the body text (a few kB), for language and comparison."),
     "text.chars": _spec("int", "Characters of body text read."),
     "text.language": _spec("str", "Language of the body text, from langdetect (ISO 639-1)."),
-    "text.language_confidence": _spec("float", "langdetect's probability for that language."),
+    "text.language_confidence": _spec(
+        "float", "langdetect's probability for that language (0 to 1).", "fraction"
+    ),
     "links.external": _spec(
         "list",
         "Every URL, UNC path or remote template the file points to; collected, never fetched.",
@@ -311,9 +321,11 @@ FIELDS: dict[str, FieldSpec] = {
     "email.dkim_signed_headers": _spec(
         "list", "h=: the headers the signature covers; any other header can be changed freely."
     ),
-    "email.dkim_body_length": _spec("int", "l=: only this many body bytes are signed."),
+    "email.dkim_body_length": _spec("int", "l=: only this many body bytes are signed.", "bytes"),
     "email.dkim_unsigned_bytes": _spec(
-        "int", "Body bytes after the l= limit: text that could have been appended after signing."
+        "int",
+        "Body bytes after the l= limit: text that could have been appended after signing.",
+        "bytes",
     ),
     "email.dkim_signed_at": _spec("datetime", "t=: when the server signed, UTC."),
     "email.dkim_expires": _spec("datetime", "x=: when the signature was meant to expire, UTC."),
@@ -339,7 +351,9 @@ FIELDS: dict[str, FieldSpec] = {
         "list", "Distinct UTC offsets the Received stamps were written with, oldest hop first."
     ),
     "email.received_max_backstep_s": _spec(
-        "int", "Largest step back in time between consecutive Received hops, in seconds."
+        "int",
+        "Largest step back in time between consecutive Received hops, in seconds.",
+        "seconds",
     ),
     "email.maildir_flags": _spec(
         "str",

@@ -69,8 +69,8 @@ def test_readable_evidence_names_the_planted_values(scanned: dict[str, Any]) -> 
         f for f in russian["findings"] if f["rule_id"] == "last-editor-script-differs-from-author"
     )
     assert handover["message"] == (
-        "Written by Mathieu Vasseur (Latin script), last saved by Георгий Петровский "
-        "(another script)"
+        "Written by Mathieu Vasseur (Latin letters), last saved by Георгий Петровский "
+        "(another alphabet)"
     )
     canary = scanned["documents/presse/invitation.docx"]
     decoy = next(f for f in canary["findings"] if f["rule_id"] == "decoy-canarytoken-link")

@@ -45,7 +45,9 @@ def test_matches_inside_zip_parts_pdf_streams_and_mail_bodies(rules_dir: Path) -
     assert record.fields["yara.matches"] == ("decoy_phrase|zip:word/document.xml",)
     finding = next(f for f in record.findings if f.rule_id == "yara-match")
     assert finding.technique == "C00202"
-    assert finding.message == "Newsroom YARA rule(s) matched: decoy_phrase|zip:word/document.xml"
+    assert finding.message == (
+        "Matched the newsroom's YARA rule(s): decoy_phrase|zip:word/document.xml"
+    )
 
     budget = budget_two_updates_pdf()
     assert b"12 000 000" not in budget

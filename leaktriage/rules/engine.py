@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from leaktriage.errors import LeakTriageError
+from leaktriage.fields import FIELDS
 from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
 from leaktriage.rules.verdict import (
     LIKELY_ALTERED_AT,
@@ -29,6 +30,7 @@ from leaktriage.rules.verdict import (
     corpus_weights,
 )
 from leaktriage.textfacts import char_script
+from leaktriage.wording import Unit, in_words
 
 if TYPE_CHECKING:
     from leaktriage.rules.decoys import DecoyList
@@ -70,8 +72,9 @@ _DANGLING = re.compile(r"([:(])\s*[,;]\s*")
 
 
 def render_message(template: str, facts: Facts) -> str:
-    """Fill a rule's message: ``{field}`` takes the fact's value; a ``[...]`` group is shown
-    only when every field inside it has a value, so absent facts leave no "?" behind."""
+    """Fill a rule's message: ``{field}`` takes the fact's value (a number with a catalogue
+    unit in words: "5 h 12 min", "1.5 kB"); a ``[...]`` group is shown only when every field
+    inside it has a value, so absent facts leave no "?" behind."""
 
     def group(match: re.Match[str]) -> str:
         inner = match.group(1)
@@ -80,7 +83,14 @@ def render_message(template: str, facts: Facts) -> str:
     # Tidy the template, never the values: they are shown exactly as found.
     text = _OPTIONAL.sub(group, template)
     text = _DANGLING.sub(lambda m: m.group(1) + (" " if m.group(1) == ":" else ""), text).strip()
-    return PLACEHOLDER.sub(lambda m: show_value(facts.get(m.group(1), "?")), text)
+    return PLACEHOLDER.sub(
+        lambda m: show_value(facts.get(m.group(1), "?"), _unit(m.group(1))), text
+    )
+
+
+def _unit(name: str) -> Unit | None:
+    spec = FIELDS.get(name)
+    return spec.unit if spec is not None else None
 
 
 class RuleError(LeakTriageError):
@@ -512,11 +522,14 @@ class Rule:
         )
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Any, unit: Unit | None = None) -> str:
+    """A fact as text; a number with a ``unit`` in words (messages), else exactly as found."""
+    if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return in_words(value, unit)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, tuple | list):
-        return " | ".join(show_value(v) for v in value)
+        return " | ".join(show_value(v, unit) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
