@@ -60,6 +60,8 @@ Severity medium, grade B, category alteration; technique T0089.003 Alter Authent
 
 What it means: The Office version that saved the file did not exist yet on its last-save date.
 
+Weight in a verdict: +2.00 (not calibrated: genuine rate assumed 0.005 from its severity).
+
 Innocent explanations:
 
 - Templates copied from \\\\\\\\server\\\\share keep old dates.
@@ -112,6 +114,7 @@ def test_rules_explain_prints_meaning_innocent_explanations_checks_and_reference
         "severity medium, grade B, category alteration "
         "technique T0089.003 Alter Authentic Documents (formerly T0025 Leak altered documents) "
         f"file {path} "
+        "weight +2.00 in a verdict: not calibrated: genuine rate assumed 0.005 from its severity "
         "what it means The Office version that saved the file did not exist yet on its "
         "last-save date. "
         "innocent explanations - Templates copied from \\\\server\\share keep old dates. "
@@ -133,7 +136,8 @@ def test_rules_explain_prints_meaning_innocent_explanations_checks_and_reference
 RULE_FILES = sorted(
     path
     for path in bundled_rules_dir().rglob("*.yaml")
-    if path.parent.name != "data" and path.name != "techniques.yaml"
+    if path.parent.name != "data"
+    and path.name not in ("techniques.yaml", "producers.yaml", "calibration.yaml")
 )
 PROSE = ("title", "rationale", "false_positives", "message")
 FIELD_NAME = re.compile(r"\b[a-z]+\.[a-z0-9_]+\b")

@@ -134,6 +134,8 @@ def entry(rule: Rule, techniques: Mapping[str, Mapping[str, Any]]) -> str:
         "",
         f"What it means: {_text(rule.rationale)}",
         "",
+        f"Weight in a verdict: {_weight(rule)}.",
+        "",
         "Innocent explanations:",
         "",
         *(f"- {_text(item)}" for item in rule.false_positives),
@@ -145,6 +147,12 @@ def entry(rule: Rule, techniques: Mapping[str, Mapping[str, Any]]) -> str:
     if rule.references:
         lines += ["", "References:", "", *(f"- {_text(ref)}" for ref in rule.references)]
     return "\n".join(lines) + "\n"
+
+
+def _weight(rule: Rule) -> str:
+    weight, basis = rule.weight().weight()
+    group = f"; counts once with the other rules of group `{rule.group}`" if rule.group else ""
+    return f"{weight:+.2f} ({_text(basis)}){group}"
 
 
 def catalogue(ruleset: RuleSet) -> str:
