@@ -14,6 +14,7 @@ from functools import lru_cache
 from itertools import islice
 
 from leaktriage.model import FieldValue
+from leaktriage.unicode_script import NEUTRAL, script
 
 META_STRING_FIELDS = (
     "doc.title",
@@ -58,7 +59,6 @@ META_STRING_FIELDS = (
 )
 """Fields whose strings are scanned for their Unicode script."""
 
-_SCRIPT_ALIASES = {"CJK": "Han", "HANGUL": "Hangul", "HIRAGANA": "Hiragana", "KATAKANA": "Katakana"}
 LANGUAGE_CHARS = 1200
 """Characters of body text given to langdetect: plenty for a language, and its cost grows
 with the length (4,000 characters took 11 ms a document, 1,200 about a third of that)."""
@@ -69,25 +69,23 @@ _WORDS = re.compile(r"\w{2,}")
 
 @lru_cache(maxsize=8192)
 def char_script(char: str) -> str | None:
-    """Unicode script of a letter (Latin, Cyrillic, Greek, Arabic, Han, ...); None otherwise."""
+    """Unicode Script property of a letter (Latin, Cyrillic, Greek, Arabic, Han, Hiragana...,
+    or Common for letters every script shares, such as µ); None for what is not a letter."""
     if not unicodedata.category(char).startswith("L"):
         return None
-    try:
-        first = unicodedata.name(char).split(" ", 1)[0]
-    except ValueError:
-        return None
-    return _SCRIPT_ALIASES.get(first, first.capitalize())
+    return script(char)
 
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
 def scripts_of(text: str) -> list[str]:
-    """Sorted scripts of the letters in ``text``."""
+    """Sorted scripts of the letters in ``text``; Common and Inherited, which every script
+    uses, are not counted."""
     if text.isascii():
         # The only ASCII letters are A-Z and a-z, all of them Latin.
         return ["Latin"] if _ASCII_LETTER.search(text) else []
-    found = {script for ch in set(text) if (script := char_script(ch))}
+    found = {name for ch in set(text) if (name := char_script(ch)) and name not in NEUTRAL}
     return sorted(found)
 
 

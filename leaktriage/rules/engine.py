@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
 from leaktriage.textfacts import char_script
+from leaktriage.unicode_script import NEUTRAL
 
 if TYPE_CHECKING:
     from leaktriage.rules.decoys import DecoyList
@@ -234,9 +235,12 @@ def _released_after(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Re
 
 
 def _script_not(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
+    # Letters of the Common script (µ) belong to every script: never "another" one.
     allowed = {str(s).casefold() for s in leaf.arg}
     return any(
-        (script := char_script(ch)) is not None and script.casefold() not in allowed
+        (script := char_script(ch)) is not None
+        and script not in NEUTRAL
+        and script.casefold() not in allowed
         for ch in str(value)
     )
 
