@@ -82,8 +82,16 @@ FIELDS: dict[str, FieldSpec] = {
     "meta.foreign_strings": _spec("list", "Metadata fields whose value uses a non-Latin script."),
     "text.sample": _spec("str", "Start of the body text (a few kB), for language and comparison."),
     "text.chars": _spec("int", "Characters of body text read."),
-    "text.language": _spec("str", "Language of the body text, from langdetect (ISO 639-1)."),
-    "text.language_confidence": _spec("float", "langdetect's probability for that language."),
+    "text.language": _spec(
+        "str",
+        "Language of the body text (ISO 639-1): ja/ko/zh by script (kana, Hangul, Han only), "
+        "the others from langdetect.",
+    ),
+    "text.language_confidence": _spec(
+        "float",
+        "langdetect's probability for that language; for ja/ko/zh, the share of the "
+        "letters in Han, kana and Hangul.",
+    ),
     "links.external": _spec(
         "list",
         "Every URL, UNC path or remote template the file points to; collected, never fetched.",

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from itertools import islice
 
+import regex
+
 from leaktriage.model import FieldValue
 from leaktriage.unicode_script import NEUTRAL, script
 
@@ -113,11 +115,40 @@ def metadata_scripts(fields: Mapping[str, FieldValue]) -> tuple[tuple[str, ...],
 
 
 _LANG_READY = False
+MIN_CJK_LETTERS = 5
+"""Han, kana or Hangul letters a text needs before its script names its language."""
+_KANA = regex.compile(r"[\p{Script=Hiragana}\p{Script=Katakana}]")
+_HANGUL = regex.compile(r"\p{Script=Hangul}")
+_HAN = regex.compile(r"\p{Script=Han}")
+_LETTER = regex.compile(r"\p{L}")
+
+
+def cjk_language(text: str) -> tuple[str, float] | None:
+    """Japanese, Korean or Chinese told apart by script, for a text written mostly in them:
+    any kana is Japanese, else any Hangul is Korean, else Han alone is Chinese. The number is
+    the share of the letters in those scripts. None for other texts.
+
+    langdetect's statistics call short Japanese and Chinese texts Korean; the scripts do not
+    leave the question open (kana are Japanese only, Hangul Korean only).
+    """
+    if text.isascii():
+        return None
+    kana, hangul, han = (len(p.findall(text)) for p in (_KANA, _HANGUL, _HAN))
+    cjk = kana + hangul + han
+    letters = len(_LETTER.findall(text))
+    if cjk < MIN_CJK_LETTERS or 2 * cjk < letters:
+        return None
+    code = "ja" if kana else "ko" if hangul else "zh"
+    return code, round(cjk / letters, 3)
 
 
 def detect_language(text: str) -> tuple[str, float] | None:
-    """(ISO 639-1 code, probability) of ``text`` from langdetect, seeded so runs agree."""
+    """(ISO 639-1 code, probability) of ``text``: by script for Japanese, Korean and Chinese
+    (:func:`cjk_language`), else from langdetect, seeded so runs agree."""
     global _LANG_READY
+    by_script = cjk_language(text[:LANGUAGE_CHARS])
+    if by_script is not None:
+        return by_script
     if len(text) < MIN_LANGUAGE_CHARS or sum(1 for _ in islice(_WORDS.finditer(text), 5)) < 5:
         return None
     from langdetect import DetectorFactory

@@ -82,3 +82,45 @@ def test_name_oddness_uses_the_script_property() -> None:
     assert safetext._oddness("山田はな") == 0
     assert safetext._oddness("Mª") == 0
     assert safetext._oddness("cafй") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "share"),
+    [
+        ("東京は今日も晴れです。", "ja", 1.0),  # kanji and hiragana
+        ("カタカナだけのテスト", "ja", 1.0),  # kana alone
+        ("会議室はテレビ会議用です", "ja", 1.0),
+        ("서울은 오늘 맑습니다.", "ko", 1.0),
+        ("大韓民國 서울特別市", "ko", 1.0),  # Hangul with hanja
+        ("今天北京天气很好。", "zh", 1.0),  # Han only: simplified
+        ("臺北市政府公告", "zh", 1.0),  # Han only: traditional
+        ("会議 meeting", "zh", 0.222),  # only 2 of 9 letters are Han: not mainly CJK
+    ],
+)
+def test_cjk_languages_by_script(text: str, language: str, share: float) -> None:
+    found = textfacts.cjk_language(text)
+    if share < 0.5:
+        assert found is None
+        return
+    assert found == (language, share)
+    assert textfacts.detect_language(text) == (language, share)
+
+
+def test_cjk_with_some_latin_keeps_the_share_of_cjk_letters() -> None:
+    # 10 of the 14 letters are kanji or kana
+    assert textfacts.detect_language("Wordで会議の議事録を作成") == ("ja", 0.714)
+    fields: dict[str, textfacts.FieldValue] = {"text.sample": "今天北京天气很好。"}
+    textfacts.derive(fields)
+    assert fields["text.language"] == "zh"
+    assert fields["text.language_confidence"] == 1.0
+    assert fields["text.chars"] == 9
+
+
+def test_other_languages_still_go_to_langdetect() -> None:
+    assert textfacts.cjk_language("Bonjour à tous, voici le compte rendu.") is None
+    assert textfacts.cjk_language("Это отчёт о встрече в Москве") is None
+    assert textfacts.cjk_language("短い") is None  # too few letters to say
+    found = textfacts.detect_language(
+        "Le comité de campagne se réunira mardi pour examiner le budget du trimestre."
+    )
+    assert found is not None and found[0] == "fr"
