@@ -291,6 +291,21 @@ def photo_edited() -> bytes:
     return jpeg_with_segments(scene(edited=True), [exif_segment(tiff)], keep_jfif=False)
 
 
+def photo_times(taken: str, modified: str, modified_offset: str | None = None) -> bytes:
+    """A camera photo with the EXIF times given: DateTimeOriginal ``taken`` without
+    OffsetTimeOriginal (its zone unknown) and DateTime ``modified``, with OffsetTime
+    ``modified_offset`` when set. Not in :data:`FIXTURES`: tests pick the times."""
+    exif: list[Entry] = [(0x9000, UNDEFINED, b"0231"), (0x9003, ASCII, taken)]
+    if modified_offset is not None:
+        exif.append((0x9010, ASCII, modified_offset))
+    ifd0: list[Entry] = [
+        (0x010F, ASCII, CAMERA_MAKE),
+        (0x0110, ASCII, CAMERA_MODEL),
+        (0x0132, ASCII, modified),
+    ]
+    return jpeg_with_segments(scene(), [exif_segment(tiff_block(ifd0, exif))], keep_jfif=True)
+
+
 def _xmp_packet() -> str:
     events = "".join(
         "<rdf:li rdf:parseType='Resource'>"

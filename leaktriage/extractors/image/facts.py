@@ -99,7 +99,9 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
         ("image.datetime_original", original),
         ("image.datetime_digitized", digitized),
     ):
-        result.put(name, stamp.utc if stamp else None)
+        if stamp is not None:
+            result.put(name, stamp.utc)
+            result.put(f"{name}_tz_known", stamp.tz_known)
     result.put(
         "image.offset_time",
         _first(
