@@ -202,15 +202,36 @@ _MAC_CODECS: dict[str, _Decode] = {
 }
 
 
+MAC_LABELS: dict[str, str] = {
+    "x-mac-roman": "mac_roman",
+    "x-mac-ce": "mac_latin2",
+    "x-mac-centraleurroman": "mac_latin2",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-ukrainian": "mac_cyrillic",
+    "x-mac-greek": "mac_greek",
+    "x-mac-turkish": "mac_turkish",
+    "x-mac-icelandic": "mac_iceland",
+    "x-mac-arabic": "mac_arabic",
+    "x-mac-hebrew": "mac-hebrew",
+    "x-mac-croatian": "mac_croatian",
+    "x-mac-romanian": "mac_romanian",
+    "x-mac-chinesetrad": "big5",
+    "x-mac-chinesesimp": "gb2312",
+}
+"""Charset labels of the Mac code pages (Microsoft's code page names, as HTML and mail
+declare them) that Python does not know. "x-mac-japanese" and "x-mac-korean" Python already
+aliases to shift_jis and euc_kr."""
+
+
 def _search(name: str) -> codecs.CodecInfo | None:
-    # Not "x-mac-japanese": Python already aliases that name to plain shift_jis.
     key = name.replace("_", "-")
     decode = _MAC_CODECS.get(key)
-    if decode is None:
-        return None
-    return codecs.CodecInfo(
-        _encode_unsupported, decode, name=key, incrementaldecoder=_incremental(decode)
-    )
+    if decode is not None:
+        return codecs.CodecInfo(
+            _encode_unsupported, decode, name=key, incrementaldecoder=_incremental(decode)
+        )
+    target = MAC_LABELS.get(key)
+    return codecs.lookup(target) if target is not None else None
 
 
 codecs.register(_search)

@@ -88,3 +88,18 @@ def test_codec_names_map_back_to_code_pages() -> None:
     assert codepage_of("mac-japanese") == 10001
     assert codepage_of("cp1251") == 1251
     assert codepage_of("no-such-codec") is None
+
+
+@pytest.mark.parametrize(
+    ("label", "raw", "text"),
+    [
+        ("x-mac-cyrillic", b"\x8c\xee\xf1\xea\xe2\xe0", "Москва"),
+        ("X-Mac-Ukrainian", b"\x8c\xee\xf1\xea\xe2\xe0", "Москва"),
+        ("x-mac-hebrew", b"\xf9\xec\xe5\xed", "שלום"),
+        ("x-mac-roman", b"R\x8esum\x8e", "Résumé"),
+        ("x-mac-ce", b"\x89\x8b\x84", "ČčĄ"),
+        ("macintosh", b"R\x8esum\x8e", "Résumé"),
+    ],
+)
+def test_mac_charset_labels_of_html_and_mail_decode(label: str, raw: bytes, text: str) -> None:
+    assert raw.decode(label) == text
