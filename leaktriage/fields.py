@@ -41,6 +41,9 @@ FIELDS: dict[str, FieldSpec] = {
     ),
     "archive.member_mtime_min": _spec("datetime", "Earliest member time: when packing began."),
     "archive.member_mtime_max": _spec("datetime", "Latest member time; a forger's re-pack shows."),
+    "archive.member_mtime_tz_known": _spec(
+        "bool", "False when the member times carried no zone (zip DOS times, read as UTC)."
+    ),
     "archive.limit_hit": _spec("list", "Safety limits that stopped reading part of the archive."),
     "archive.name_encoding": _spec(
         "str",
@@ -70,6 +73,7 @@ FIELDS: dict[str, FieldSpec] = {
     "doc.modified_offset": _spec("str", "UTC offset the last-save time was written with."),
     "doc.modified_tz_known": _spec("bool", "False when the last-save time carried no zone."),
     "doc.printed": _spec("datetime", "Last-printed time, in UTC."),
+    "doc.printed_tz_known": _spec("bool", "False when the last-printed time carried no zone."),
     "doc.revision": _spec("int", "Revision number: how many times the file was saved."),
     "doc.edit_time_s": _spec(
         "int", "Total editing time the application counted, in seconds.", "seconds"
@@ -90,9 +94,16 @@ FIELDS: dict[str, FieldSpec] = {
     "meta.foreign_strings": _spec("list", "Metadata fields whose value uses a non-Latin script."),
     "text.sample": _spec("str", "Start of the body text (a few kB), for language and comparison."),
     "text.chars": _spec("int", "Characters of body text read."),
-    "text.language": _spec("str", "Language of the body text, from langdetect (ISO 639-1)."),
+    "text.language": _spec(
+        "str",
+        "Language of the body text (ISO 639-1): ja/ko/zh by script (kana, Hangul, Han only), "
+        "the others from langdetect.",
+    ),
     "text.language_confidence": _spec(
-        "float", "langdetect's probability for that language (0 to 1).", "fraction"
+        "float",
+        "langdetect's probability for that language; for ja/ko/zh, the share of the "
+        "letters in Han, kana and Hangul.",
+        "fraction",
     ),
     "links.external": _spec(
         "list",
@@ -112,6 +123,9 @@ FIELDS: dict[str, FieldSpec] = {
     "pdf.xmp_created": _spec("datetime", "XMP xmp:CreateDate, UTC."),
     "pdf.xmp_modified": _spec("datetime", "XMP xmp:ModifyDate, UTC."),
     "pdf.xmp_metadata_date": _spec("datetime", "XMP xmp:MetadataDate, UTC."),
+    "pdf.xmp_created_tz_known": _spec("bool", "False when xmp:CreateDate carried no zone."),
+    "pdf.xmp_modified_tz_known": _spec("bool", "False when xmp:ModifyDate carried no zone."),
+    "pdf.xmp_metadata_date_tz_known": _spec("bool", "False when xmp:MetadataDate carried no zone."),
     "pdf.xmp_document_id": _spec("str", "xmpMM:DocumentID: same for every version of a document."),
     "pdf.xmp_instance_id": _spec("str", "xmpMM:InstanceID: changes at every save."),
     "pdf.xmp_original_document_id": _spec("str", "xmpMM:OriginalDocumentID."),
@@ -235,6 +249,15 @@ FIELDS: dict[str, FieldSpec] = {
         "datetime", "EXIF DateTimeOriginal: when the picture was taken."
     ),
     "image.datetime_digitized": _spec("datetime", "EXIF DateTimeDigitized."),
+    "image.datetime_tz_known": _spec(
+        "bool", "False when EXIF DateTime had no OffsetTime: local time of an unknown zone."
+    ),
+    "image.datetime_original_tz_known": _spec(
+        "bool", "False when DateTimeOriginal had no OffsetTimeOriginal."
+    ),
+    "image.datetime_digitized_tz_known": _spec(
+        "bool", "False when DateTimeDigitized had no OffsetTimeDigitized."
+    ),
     "image.offset_time": _spec("str", "EXIF OffsetTime* recorded with the times (+02:00)."),
     "image.gps_lat": _spec("float", "GPS latitude, decimal degrees."),
     "image.gps_lon": _spec("float", "GPS longitude, decimal degrees."),
@@ -385,6 +408,20 @@ FIELDS: dict[str, FieldSpec] = {
         "pdf-stream:<xref> or mail-part:<n>:<type> (decompressed).",
     ),
 }
+
+
+ZONE_FACTS: dict[str, str] = {
+    **{
+        name: f"{name}_tz_known"
+        for name, field_spec in FIELDS.items()
+        if field_spec.type == "datetime" and f"{name}_tz_known" in FIELDS
+    },
+    "archive.member_mtime_min": "archive.member_mtime_tz_known",
+    "archive.member_mtime_max": "archive.member_mtime_tz_known",
+}
+"""Time fields -> the bool fact that says whether the time was written with a zone."""
+ZONELESS: frozenset[str] = frozenset({"ooxml.zip_mtime_min", "ooxml.zip_mtime_max"})
+"""Time fields that never carry a zone (zip DOS times): local wall-clock read as UTC."""
 
 
 def spec(name: str) -> FieldSpec:

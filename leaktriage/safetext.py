@@ -25,6 +25,8 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
+from leaktriage.unicode_script import NEUTRAL, script
+
 NAME_ENCODINGS = ("cp437", "cp866", "cp1251", "cp1252", "shift_jis", "gbk", "big5")
 """Code pages archive and file names are found in, besides UTF-8: the DOS code pages zip
 tools use (Western cp437, Russian cp866), the Windows ANSI pages (Cyrillic cp1251, Western
@@ -116,16 +118,18 @@ def _oddness(text: str) -> int:
     return mixed
 
 
+_JAPANESE = frozenset({"Han", "Hiragana", "Katakana"})
+
+
 def _script(ch: str) -> str:
+    """The Unicode Script of a letter, with kanji and kana as one (a Japanese name mixes
+    them); "" for the scripts every text shares (Common, Inherited)."""
     if ch.isascii():
-        return "LATIN"
-    name = unicodedata.name(ch, "")
-    for script in ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "HANGUL"):
-        if name.startswith(script):
-            return script
-    if name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA")):
-        return "CJK"
-    return ""
+        return "Latin"
+    found = script(ch)
+    if found in NEUTRAL:
+        return ""
+    return "Han+kana" if found in _JAPANESE else found
 
 
 def decode_name(raw: bytes, encoding: str | None = None) -> Name:

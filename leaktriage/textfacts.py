@@ -13,7 +13,10 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from itertools import islice
 
+import regex
+
 from leaktriage.model import FieldValue
+from leaktriage.unicode_script import NEUTRAL, script
 
 META_STRING_FIELDS = (
     "doc.title",
@@ -58,7 +61,6 @@ META_STRING_FIELDS = (
 )
 """Fields whose strings are scanned for their Unicode script."""
 
-_SCRIPT_ALIASES = {"CJK": "Han", "HANGUL": "Hangul", "HIRAGANA": "Hiragana", "KATAKANA": "Katakana"}
 LANGUAGE_CHARS = 1200
 """Characters of body text given to langdetect: plenty for a language, and its cost grows
 with the length (4,000 characters took 11 ms a document, 1,200 about a third of that)."""
@@ -69,25 +71,23 @@ _WORDS = re.compile(r"\w{2,}")
 
 @lru_cache(maxsize=8192)
 def char_script(char: str) -> str | None:
-    """Unicode script of a letter (Latin, Cyrillic, Greek, Arabic, Han, ...); None otherwise."""
+    """Unicode Script property of a letter (Latin, Cyrillic, Greek, Arabic, Han, Hiragana...,
+    or Common for letters every script shares, such as µ); None for what is not a letter."""
     if not unicodedata.category(char).startswith("L"):
         return None
-    try:
-        first = unicodedata.name(char).split(" ", 1)[0]
-    except ValueError:
-        return None
-    return _SCRIPT_ALIASES.get(first, first.capitalize())
+    return script(char)
 
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
 def scripts_of(text: str) -> list[str]:
-    """Sorted scripts of the letters in ``text``."""
+    """Sorted scripts of the letters in ``text``; Common and Inherited, which every script
+    uses, are not counted."""
     if text.isascii():
         # The only ASCII letters are A-Z and a-z, all of them Latin.
         return ["Latin"] if _ASCII_LETTER.search(text) else []
-    found = {script for ch in set(text) if (script := char_script(ch))}
+    found = {name for ch in set(text) if (name := char_script(ch)) and name not in NEUTRAL}
     return sorted(found)
 
 
@@ -115,11 +115,40 @@ def metadata_scripts(fields: Mapping[str, FieldValue]) -> tuple[tuple[str, ...],
 
 
 _LANG_READY = False
+MIN_CJK_LETTERS = 5
+"""Han, kana or Hangul letters a text needs before its script names its language."""
+_KANA = regex.compile(r"[\p{Script=Hiragana}\p{Script=Katakana}]")
+_HANGUL = regex.compile(r"\p{Script=Hangul}")
+_HAN = regex.compile(r"\p{Script=Han}")
+_LETTER = regex.compile(r"\p{L}")
+
+
+def cjk_language(text: str) -> tuple[str, float] | None:
+    """Japanese, Korean or Chinese told apart by script, for a text written mostly in them:
+    any kana is Japanese, else any Hangul is Korean, else Han alone is Chinese. The number is
+    the share of the letters in those scripts. None for other texts.
+
+    langdetect's statistics call short Japanese and Chinese texts Korean; the scripts do not
+    leave the question open (kana are Japanese only, Hangul Korean only).
+    """
+    if text.isascii():
+        return None
+    kana, hangul, han = (len(p.findall(text)) for p in (_KANA, _HANGUL, _HAN))
+    cjk = kana + hangul + han
+    letters = len(_LETTER.findall(text))
+    if cjk < MIN_CJK_LETTERS or 2 * cjk < letters:
+        return None
+    code = "ja" if kana else "ko" if hangul else "zh"
+    return code, round(cjk / letters, 3)
 
 
 def detect_language(text: str) -> tuple[str, float] | None:
-    """(ISO 639-1 code, probability) of ``text`` from langdetect, seeded so runs agree."""
+    """(ISO 639-1 code, probability) of ``text``: by script for Japanese, Korean and Chinese
+    (:func:`cjk_language`), else from langdetect, seeded so runs agree."""
     global _LANG_READY
+    by_script = cjk_language(text[:LANGUAGE_CHARS])
+    if by_script is not None:
+        return by_script
     if len(text) < MIN_LANGUAGE_CHARS or sum(1 for _ in islice(_WORDS.finditer(text), 5)) < 5:
         return None
     from langdetect import DetectorFactory

@@ -291,6 +291,21 @@ def photo_edited() -> bytes:
     return jpeg_with_segments(scene(edited=True), [exif_segment(tiff)], keep_jfif=False)
 
 
+def photo_times(taken: str, modified: str, modified_offset: str | None = None) -> bytes:
+    """A camera photo with the EXIF times given: DateTimeOriginal ``taken`` without
+    OffsetTimeOriginal (its zone unknown) and DateTime ``modified``, with OffsetTime
+    ``modified_offset`` when set. Not in :data:`FIXTURES`: tests pick the times."""
+    exif: list[Entry] = [(0x9000, UNDEFINED, b"0231"), (0x9003, ASCII, taken)]
+    if modified_offset is not None:
+        exif.append((0x9010, ASCII, modified_offset))
+    ifd0: list[Entry] = [
+        (0x010F, ASCII, CAMERA_MAKE),
+        (0x0110, ASCII, CAMERA_MODEL),
+        (0x0132, ASCII, modified),
+    ]
+    return jpeg_with_segments(scene(), [exif_segment(tiff_block(ifd0, exif))], keep_jfif=True)
+
+
 def _xmp_packet() -> str:
     events = "".join(
         "<rdf:li rdf:parseType='Resource'>"
@@ -401,6 +416,11 @@ def photo_heic() -> bytes:
     tiff = tiff_block(
         [*_camera_ifd0("17.2.1", TAKEN)[:2], (0x0131, ASCII, "17.2.1")], _camera_exif(), _gps()
     )
+    return heic_with_exif(tiff)
+
+
+def heic_with_exif(tiff: bytes) -> bytes:
+    """A HEIF container whose Exif item holds the TIFF structure ``tiff``."""
     exif_item = struct.pack(">I", 6) + b"Exif\x00\x00" + tiff
     ftyp = _box(b"ftyp", b"heic" + b"\x00\x00\x00\x00" + b"mif1heic")
 
@@ -426,6 +446,68 @@ def photo_heic() -> bytes:
 
     head = len(ftyp) + len(meta(0)) + 8
     return ftyp + meta(head) + _box(b"mdat", exif_item)
+
+
+def iptc_block(datasets: Sequence[tuple[int, int, bytes]]) -> bytes:
+    """An IPTC-IIM block: ``(record, dataset, value)`` as ``1C rr dd LLLL value``."""
+    return b"".join(
+        b"\x1c" + bytes([record, dataset]) + struct.pack(">H", len(value)) + value
+        for record, dataset, value in datasets
+    )
+
+
+def iptc_segment(block: bytes) -> bytes:
+    """APP13 ``Photoshop 3.0`` with the IIM block as image resource 0x0404 (empty name)."""
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(block))
+    return _segment(0xED, b"Photoshop 3.0\x00" + resource + block + b"\x00" * (len(block) % 2))
+
+
+def _xmp_description(caption: str) -> str:
+    return (
+        "<?xpacket begin='\ufeff' id='W5M0MpCehiHzreSzNTczkc9d'?>"
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
+        "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+        "<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+        f"<dc:description><rdf:Alt><rdf:li xml:lang='x-default'>{caption}</rdf:li>"
+        "</rdf:Alt></dc:description>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end='w'?>"
+    )
+
+
+def captioned_images(caption: str) -> dict[str, bytes]:
+    """The same caption (ASCII) in every place each image format keeps one: EXIF
+    ImageDescription (JPEG, TIFF, WebP, HEIC), XMP dc:description (JPEG, TIFF tag 700),
+    IPTC Caption-Abstract (JPEG APP13, TIFF tag 33723) and PNG's Description chunk."""
+    exif = tiff_block([(0x010E, ASCII, caption)])
+    xmp = _xmp_description(caption)
+    iim = iptc_block([(1, 90, b"\x1b%G"), (2, 120, caption.encode("utf-8"))])
+    picture = scene().resize((64, 48))
+
+    def jpeg(segment: bytes) -> bytes:
+        return jpeg_with_segments(picture, [segment], keep_jfif=True)
+
+    def tiff(info: dict[int, object]) -> bytes:
+        buffer = io.BytesIO()
+        picture.save(buffer, "TIFF", tiffinfo=info)
+        return buffer.getvalue()
+
+    png_info = PngInfo()
+    png_info.add_itxt("Description", caption, lang="fr")
+    png = io.BytesIO()
+    picture.save(png, "PNG", pnginfo=png_info)
+    webp = io.BytesIO()
+    picture.save(webp, "WEBP", quality=70, exif=b"Exif\x00\x00" + exif)
+    return {
+        "exif.jpg": jpeg(exif_segment(exif)),
+        "xmp.jpg": jpeg(xmp_segment(xmp)),
+        "iptc.jpg": jpeg(iptc_segment(iim)),
+        "exif.tiff": tiff({0x010E: caption}),
+        "xmp.tiff": tiff({0x02BC: xmp.encode("utf-8")}),
+        "iptc.tiff": tiff({0x83BB: iim}),
+        "description.png": png.getvalue(),
+        "exif.webp": webp.getvalue(),
+        "exif.heic": heic_with_exif(exif),
+    }
 
 
 def ifd_bomb() -> bytes:

@@ -305,6 +305,30 @@ def rapport_doc() -> bytes:
     return build_cfb(streams, root_clsid=WORD_CLSID, created=SAVED, modified=DIR_TIME)
 
 
+def mac_word_doc(codepage: int, title: bytes, author: bytes, company: bytes) -> bytes:
+    """A Word 98/2001 for Mac document: property sets in the Mac code page ``codepage``
+    (10000 Mac Roman, 10001 Mac Japanese...), strings given as bytes already in it. Not in
+    :data:`FIXTURES`: tests build it with the strings they check."""
+    summary = summary_information(
+        codepage,
+        {
+            2: ("lpstr", title),
+            4: ("lpstr", author),
+            8: ("lpstr", author),
+            12: ("filetime", CREATED),
+            13: ("filetime", SAVED),
+            18: ("lpstr", b"Microsoft Word 98"),
+        },
+    )
+    docsum = document_summary(codepage, {15: ("lpstr", company)})
+    streams = {
+        **word_streams(text="Mac memo.\r", lid=0x0409),
+        "\x05SummaryInformation": summary,
+        "\x05DocumentSummaryInformation": docsum,
+    }
+    return build_cfb(streams, root_clsid=WORD_CLSID, created=CREATED, modified=SAVED)
+
+
 def budget_ru_xls() -> bytes:
     """The #MacronLeaks pattern: a workbook last saved by a Russian-language Excel (cp1251)."""
     summary = summary_information(

@@ -388,15 +388,16 @@ def _finish(walker: _Walker, out: Extraction, source: Source) -> None:
 
 
 def put_date(out: Extraction, field: str, value: str) -> None:
-    """Put an ISO 8601 time and, except for ``doc.printed``, its offset and zone facts."""
+    """Put an ISO 8601 time, whether it had a zone, and (except for ``doc.printed``) its
+    offset."""
     stamp = _dates.parse_iso(value)
     if stamp is None:
         out.note("bad_value", f"unreadable date {value[:80]!r} for {field}")
         return
     out.put(field, stamp.utc)
+    out.put(f"{field}_tz_known", stamp.tz_known)
     if field != "doc.printed":
         out.put(f"{field}_offset", stamp.offset)
-        out.put(f"{field}_tz_known", stamp.tz_known)
 
 
 def _open_zip(handle: BinaryIO) -> zipfile.ZipFile:

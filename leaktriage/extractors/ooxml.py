@@ -415,9 +415,9 @@ class _Package:
             self.bad_value(f"{where}: unreadable date {value[:100]!r}")
             return
         self.out.put(field, stamp.utc)
+        self.out.put(f"{field}_tz_known", stamp.tz_known)
         if field != "doc.printed":
             self.out.put(f"{field}_offset", stamp.offset)
-            self.out.put(f"{field}_tz_known", stamp.tz_known)
 
     def app(self, name: str) -> None:
         root = self.xml(name)

@@ -534,7 +534,9 @@ def _xmp(doc: Any, out: Extraction) -> dict[str, str]:
         ("pdf.xmp_metadata_date", "xmp:MetadataDate"),
     ):
         stamp = parse_iso(props.get(key))
-        out.put(name, stamp.utc if stamp else None)
+        if stamp is not None:
+            out.put(name, stamp.utc)
+            out.put(f"{name}_tz_known", stamp.tz_known)
     out.put("pdf.xmp_document_id", props.get("xmpMM:DocumentID"))
     out.put("pdf.xmp_instance_id", props.get("xmpMM:InstanceID"))
     out.put("pdf.xmp_original_document_id", props.get("xmpMM:OriginalDocumentID"))

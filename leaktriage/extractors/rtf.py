@@ -552,6 +552,6 @@ def _put_date(out: Extraction, parts: dict[str, int] | None, key: str, field_nam
         out.note("bad_value", f"unreadable \\{key} date {_raw_date(parts)!r}")
         return
     out.put(field_name, stamp.utc)
+    out.put(f"{field_name}_tz_known", stamp.tz_known)
     if field_name != "doc.printed":
         out.put(f"{field_name}_offset", stamp.offset)
-        out.put(f"{field_name}_tz_known", stamp.tz_known)

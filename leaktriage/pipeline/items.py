@@ -670,6 +670,8 @@ def _archive_fields(fields: dict[str, FieldValue], stats: ArchiveStats) -> None:
         fields["archive.member_mtime_min"] = stats.mtime_min
     if stats.mtime_max:
         fields["archive.member_mtime_max"] = stats.mtime_max
+    if stats.mtime_min or stats.mtime_max:
+        fields["archive.member_mtime_tz_known"] = stats.zone_known
     if stats.limits_hit:
         fields["archive.limit_hit"] = tuple(dict.fromkeys(stats.limits_hit))
     if stats.name_encoding:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from leaktriage.errors import LeakTriageError
-from leaktriage.fields import FIELDS
+from leaktriage.fields import FIELDS, ZONE_FACTS, ZONELESS
 from leaktriage.model import Evidence, FieldValue, FileRecord, Finding, Severity
 from leaktriage.rules.verdict import (
     LIKELY_ALTERED_AT,
@@ -30,6 +30,7 @@ from leaktriage.rules.verdict import (
     corpus_weights,
 )
 from leaktriage.textfacts import char_script
+from leaktriage.unicode_script import NEUTRAL
 from leaktriage.wording import Unit, in_words
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ PSEUDO_FIELDS = {
     "file.name": "str",
     "file.depth": "int",
     "file.mtime": "datetime",
+    "file.mtime_tz_known": "bool",
     "file.sha256": "str",
     "file.md5": "str",
 }
@@ -168,6 +170,43 @@ def as_time(value: Any) -> datetime | None:
     return None
 
 
+ZONE_SLACK = timedelta(hours=14)
+"""How far a time written without a zone may be from UTC (UTC-12 to UTC+14)."""
+ZONE_NOTE = "zone unknown; compared with ±14 h"
+"""Evidence note of a time that was compared with :data:`ZONE_SLACK` either way."""
+_ZONE_FACTS = {**ZONE_FACTS, "file.mtime": "file.mtime_tz_known"}
+
+
+def zone_known(name: str | None, facts: Facts) -> bool:
+    """False when the time in field ``name`` was written without a zone (and read as UTC);
+    True for zoned times, literals, ``$leak_date`` and ``$now`` (``name`` None)."""
+    if name is None:
+        return True
+    if name in ZONELESS:
+        return False
+    flag = _ZONE_FACTS.get(name)
+    return flag is None or facts.get(flag) is not False
+
+
+def _slack(facts: Facts, name: str, other: str | None) -> timedelta:
+    """:data:`ZONE_SLACK` when one side of a time comparison has a zone and the other none.
+
+    Two zone-less times of one file come from the same clock (a camera's DateTime and
+    DateTimeOriginal) and are compared as they are; a zone-less time against a zoned one
+    can be anywhere within 14 hours of its UTC reading.
+    """
+    return ZONE_SLACK if zone_known(name, facts) != zone_known(other, facts) else timedelta(0)
+
+
+def _zone_note(facts: Facts, read: Read, name: str, value: Any, other: str | None) -> None:
+    """Say, in the evidence, which time was compared with the zone slack."""
+    for field_name in (name, other):
+        if field_name is not None and not zone_known(field_name, facts):
+            shown = value if field_name == name else facts.get(field_name)
+            if shown is not None:
+                read.append((field_name, shown, ZONE_NOTE))
+
+
 def _resolve(arg: Any, ctx: Context) -> Any:
     """``$leak_date`` is the end of the leak day (UTC); ``$now`` the scan time."""
     if arg == "$leak_date":
@@ -179,25 +218,52 @@ def _resolve(arg: Any, ctx: Context) -> Any:
     return arg
 
 
-def _compare(value: Any, arg: Any, test: Callable[[Any, Any], bool]) -> bool:
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+}
+
+
+def _time_test(op: str, left: datetime, right: datetime, slack: timedelta) -> bool:
+    """``left op right`` for certain when ``left`` may be off by ``slack`` either way: before
+    only if still before ``slack`` later, equal if within ``slack``."""
+    if op in ("lt", "lte"):
+        return _TESTS[op](left + slack, right)
+    if op in ("gt", "gte"):
+        return _TESTS[op](left - slack, right)
+    within = abs(left - right) <= slack
+    return within if op == "eq" else not within
+
+
+def _compare(value: Any, arg: Any, op: str, slack: timedelta = timedelta(0)) -> bool:
     if isinstance(value, datetime) or isinstance(arg, datetime):
         left, right = as_time(value), as_time(arg)
-        return left is not None and right is not None and test(left, right)
+        return left is not None and right is not None and _time_test(op, left, right, slack)
     if isinstance(value, bool) or isinstance(arg, bool):
         return False
     if isinstance(value, int | float) and isinstance(arg, int | float):
-        return test(value, arg)
+        return _TESTS[op](value, arg)
     if isinstance(value, str) and isinstance(arg, str):
-        return test(value, arg)
+        return _TESTS[op](value, arg)
     return False
 
 
-def _ordering(
-    test: Callable[[Any, Any], bool],
-) -> Callable[[Any, Leaf, Facts, Context, Read], bool]:
+def _ordering(op: str) -> Callable[[Any, Leaf, Facts, Context, Read], bool]:
     def check(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
         arg = _resolve(leaf.arg, ctx)
-        return arg is not None and _compare(value, arg, test)
+        if arg is None:
+            return False
+        timed = isinstance(value, datetime) or isinstance(arg, datetime)
+        slack = _slack(facts, leaf.field, None) if timed else timedelta(0)
+        if not _compare(value, arg, op, slack):
+            return False
+        if slack:
+            _zone_note(facts, read, leaf.field, value, None)
+        return True
 
     return check
 
@@ -210,13 +276,20 @@ def _other(leaf: Leaf, facts: Facts, read: Read, name: str | None = None) -> Fie
     return value
 
 
-def _field_compare(test: Callable[[Any, Any], bool]) -> Callable[..., bool]:
+def _field_compare(op: str) -> Callable[..., bool]:
     def check(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
         other = _other(leaf, facts, read)
         if other is None:
             return False
         others = other if isinstance(other, tuple) else (other,)
-        return any(_compare(_fold(value, leaf.cased), _fold(o, leaf.cased), test) for o in others)
+        slack = _slack(facts, leaf.field, str(leaf.arg))
+        if not any(
+            _compare(_fold(value, leaf.cased), _fold(o, leaf.cased), op, slack) for o in others
+        ):
+            return False
+        if slack and isinstance(value, datetime):
+            _zone_note(facts, read, leaf.field, value, str(leaf.arg))
+        return True
 
     return check
 
@@ -230,7 +303,12 @@ def _differs(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> 
     limit = timedelta(
         days=spec.get("days", 0), hours=spec.get("hours", 0), minutes=spec.get("minutes", 0)
     )
-    return abs(left - right) > limit
+    slack = _slack(facts, leaf.field, spec["field"])
+    if abs(left - right) <= limit + slack:
+        return False
+    if slack:
+        _zone_note(facts, read, leaf.field, value, spec["field"])
+    return True
 
 
 def _in_table(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
@@ -240,32 +318,45 @@ def _in_table(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) ->
 
 def _released_after(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
     table = ctx.tables[leaf.arg["table"]]
-    when = as_time(_other(leaf, facts, read, leaf.arg["date_field"]))
+    date_field = leaf.arg["date_field"]
+    when = as_time(_other(leaf, facts, read, date_field))
     if when is None or not isinstance(value, str):
         return False
+    slack = _slack(facts, date_field, None)
     for pattern, released, name in table.releases:
         if pattern.search(value):
-            if datetime.combine(released, time(0), tzinfo=UTC) > when:
+            if datetime.combine(released, time(0), tzinfo=UTC) > when + slack:
                 read.append((f"table:{table.name}", name, f"first released {released.isoformat()}"))
+                if slack:
+                    _zone_note(facts, read, date_field, facts.get(date_field), None)
                 return True
             return False
     return False
 
 
 def _script_not(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
+    # Letters of the Common script (µ) belong to every script: never "another" one.
     allowed = {str(s).casefold() for s in leaf.arg}
     return any(
-        (script := char_script(ch)) is not None and script.casefold() not in allowed
+        (script := char_script(ch)) is not None
+        and script not in NEUTRAL
+        and script.casefold() not in allowed
         for ch in str(value)
     )
 
 
 def _exceeds_span(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> bool:
-    start = as_time(_other(leaf, facts, read, leaf.arg["start"]))
-    end = as_time(_other(leaf, facts, read, leaf.arg["end"]))
+    start_field, end_field = leaf.arg["start"], leaf.arg["end"]
+    start = as_time(_other(leaf, facts, read, start_field))
+    end = as_time(_other(leaf, facts, read, end_field))
     if start is None or end is None or end < start or not isinstance(value, int | float):
         return False
-    return float(value) > (end - start).total_seconds()
+    slack = _slack(facts, start_field, end_field)
+    if float(value) <= (end - start + slack).total_seconds():
+        return False
+    if slack:
+        _zone_note(facts, read, start_field, facts.get(start_field), end_field)
+    return True
 
 
 def _primary(tag: str) -> str:
@@ -331,7 +422,9 @@ def _equals(value: Any, leaf: Leaf, facts: Facts, ctx: Context, read: Read) -> b
     arg = leaf.arg
     if isinstance(value, datetime):
         other = as_time(arg)
-        return other is not None and value == other
+        left = as_time(value)
+        slack = _slack(facts, leaf.field, None)
+        return other is not None and left is not None and _time_test("eq", left, other, slack)
     if isinstance(value, bool) or isinstance(arg, bool):
         return isinstance(value, bool) and isinstance(arg, bool) and value is arg
     return bool(_fold(value, leaf.cased) == _fold(arg, leaf.cased))
@@ -361,14 +454,14 @@ OPERATORS: dict[str, ElementOp] = {
     "regex": lambda v, leaf, f, c, r: (
         isinstance(v, str) and _regex(str(leaf.arg), leaf.cased).search(v) is not None
     ),
-    "gt": _ordering(lambda a, b: a > b),
-    "gte": _ordering(lambda a, b: a >= b),
-    "lt": _ordering(lambda a, b: a < b),
-    "lte": _ordering(lambda a, b: a <= b),
-    "equals_field": _field_compare(lambda a, b: a == b),
-    "not_equals_field": _field_compare(lambda a, b: a != b),
-    "before_field": _field_compare(lambda a, b: a < b),
-    "after_field": _field_compare(lambda a, b: a > b),
+    "gt": _ordering("gt"),
+    "gte": _ordering("gte"),
+    "lt": _ordering("lt"),
+    "lte": _ordering("lte"),
+    "equals_field": _field_compare("eq"),
+    "not_equals_field": _field_compare("ne"),
+    "before_field": _field_compare("lt"),
+    "after_field": _field_compare("gt"),
     "differs_by_more_than": _differs,
     "in_table": _in_table,
     "released_after": _released_after,
@@ -502,13 +595,17 @@ class Rule:
         for name in self.evidence:
             if facts.get(name) is not None:
                 read.append((name, facts[name], ""))
-        seen: set[tuple[str, str]] = set()
-        evidence = []
+        # One line per fact; a note (such as ZONE_NOTE) wins over the bare mention.
+        seen: dict[tuple[str, str], int] = {}
+        evidence: list[Evidence] = []
         for name, value, note in read:
             shown = show_value(value)
-            if (name, shown) not in seen:
-                seen.add((name, shown))
+            at = seen.get((name, shown))
+            if at is None:
+                seen[(name, shown)] = len(evidence)
                 evidence.append(Evidence(name, shown, note))
+            elif note and not evidence[at].note:
+                evidence[at] = Evidence(name, shown, note)
         message = render_message(self.message, facts)
         return Finding(
             record_id,
@@ -661,6 +758,7 @@ def record_facts(record: FileRecord) -> dict[str, FieldValue]:
         "file.name": record.name,
         "file.depth": record.depth,
         "file.mtime": record.mtime,
+        "file.mtime_tz_known": record.mtime_zone_known if record.mtime else None,
         "file.sha256": record.sha256,
         "file.md5": record.md5,
     }

@@ -18,6 +18,7 @@ from corpus_fixtures.builders import image as fixtures
 from leaktriage import detect
 from leaktriage.errors import CorruptFileError, ExtractionError
 from leaktriage.extractors import Extraction, Source, for_mime
+from leaktriage.extractors.image import iptc
 from leaktriage.extractors.image.thumbnail import THUMBNAIL_MATCH_DISTANCE
 from leaktriage.model import FileRecord, Status
 
@@ -161,7 +162,9 @@ def test_tiff_scan() -> None:
     assert f["image.model"] == fixtures.SCANNER_MODEL
     assert f["doc.application"] == fixtures.SCANNER_SOFTWARE
     assert f["doc.author"] == PEOPLE[4]
-    assert f["doc.title"] == "Releve bancaire mars 2017"
+    # ImageDescription is the description, in TIFF as in every format (MWG), not a title.
+    assert f["doc.comments"] == "Releve bancaire mars 2017"
+    assert "doc.title" not in f
     assert f["image.datetime"] == datetime(2017, 3, 10, 8, 45, 12, tzinfo=UTC)
     assert f["doc.modified_tz_known"] is False
     assert "doc.modified_offset" not in f
@@ -259,3 +262,52 @@ def test_damaged_files_only_raise_declared_errors(
 
 
 _CACHE: dict[str, bytes] = {}
+
+
+CAPTION = "Manifestation place de la Republique le premier mai, vue depuis le toit"
+"""Long enough (and in enough words) for a language, were it taken as body text."""
+
+
+@pytest.mark.parametrize("name", sorted(fixtures.captioned_images(CAPTION)))
+def test_a_caption_is_the_same_metadata_in_every_format_never_body_text(name: str) -> None:
+    data = fixtures.captioned_images(CAPTION)[name]
+    record = leaktriage.triage_file(data, name=name, workers=0)[0]
+    f = record.fields
+    assert record.status is Status.OK
+    assert f["doc.comments"] == CAPTION
+    assert "doc.title" not in f
+    for body in ("text.sample", "text.chars", "text.language", "text.language_confidence"):
+        assert body not in f
+    assert f["meta.scripts"] == ("Latin",)
+
+
+def test_iptc_caption_title_author_and_keywords() -> None:
+    block = fixtures.iptc_block(
+        [
+            (1, 90, b"\x1b%G"),
+            (2, 5, "Défilé".encode()),
+            (2, 25, b"manifestation"),
+            (2, 25, b"Paris"),
+            (2, 80, PEOPLE[3].encode()),
+            (2, 120, "Le cortège, boulevard Voltaire".encode()),
+        ]
+    )
+    data = fixtures.jpeg_with_segments(
+        fixtures.scene().resize((64, 48)), [fixtures.iptc_segment(block)], keep_jfif=True
+    )
+    result = _extract("iptc.jpg", data)
+    f = result.fields
+    assert f["doc.comments"] == "Le cortège, boulevard Voltaire"
+    assert f["doc.title"] == "Défilé"
+    assert f["doc.author"] == PEOPLE[3]
+    assert f["doc.keywords"] == "manifestation, Paris"
+    assert result.raw["IPTC:Caption-Abstract"] == "Le cortège, boulevard Voltaire"
+    assert f["image.jpeg_segments"] == ("APP13 Photoshop 3.0", "APP0 JFIF")
+
+
+def test_iptc_without_utf8_flag_reads_cp1252_and_survives_truncation() -> None:
+    block = fixtures.iptc_block([(2, 120, "Défilé".encode("cp1252"))])
+    assert iptc.read(block) == {"Caption-Abstract": "Défilé"}
+    assert iptc.read(block[:-3]) == {"Caption-Abstract": "Déf"}
+    assert iptc.read(b"\x1c\x02\x78\x80\x09" + b"\x00" * 4) == {}
+    assert iptc.from_photoshop(b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00") is None

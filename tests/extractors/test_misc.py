@@ -290,6 +290,20 @@ def test_rtf_unicode_escapes_and_surrogates() -> None:
     assert out.issues == []
 
 
+def test_rtf_mac_charsets_decode_in_mac_code_pages() -> None:
+    roman = (
+        b"{\\rtf1\\mac{\\info{\\title Proc\\'8fs-verbal \\'d0 \\'d2ok\\'d3}}"
+        b"\\pard R\\'8esum\\'8e\\par}"
+    )
+    out = rtf.extract(_source(roman, "text/rtf"))
+    assert out.fields["doc.title"] == "Procès-verbal – “ok”"
+    assert out.fields["text.sample"] == "Résumé"
+    japanese = b"{\\rtf1\\mac\\ansicpg10001{\\info{\\title \\'89\\'ef\\'8b\\'63 \\'fd}}}"
+    out = rtf.extract(_source(japanese, "text/rtf"))
+    assert out.fields["doc.codepage"] == 10001
+    assert out.fields["doc.title"] == "会議 ©"
+
+
 def test_rtf_hex_in_font_charset_and_bin_data() -> None:
     data = (
         b"{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}{\\f1\\fcharset204 Arial Cyr;}}"

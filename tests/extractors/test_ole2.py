@@ -226,6 +226,45 @@ def test_budget_ru_xls_reads_cyrillic_in_codepage_1251() -> None:
     assert record.raw["Workbook:BOF.rupYear"] == "1997"
 
 
+MAC_TITLE = "Procès-verbal – réunion n°3 “budget” ƒ"
+MAC_AUTHOR = "Zoë Ølund-Ñúñez"
+MAC_COMPANY = "Œuvres & Cie ™"
+
+
+def test_mac_roman_properties_read_in_code_page_10000() -> None:
+    data = fx.mac_word_doc(
+        10000,
+        MAC_TITLE.encode("mac_roman"),
+        MAC_AUTHOR.encode("mac_roman"),
+        MAC_COMPANY.encode("mac_roman"),
+    )
+    record = leaktriage.triage_file(data, name="pv.doc", workers=0)[0]
+    f = record.fields
+    assert f["doc.codepage"] == 10000
+    assert f["doc.title"] == "Procès-verbal – réunion n°3 “budget” ƒ"
+    assert f["doc.author"] == "Zoë Ølund-Ñúñez"
+    assert f["doc.last_modified_by"] == "Zoë Ølund-Ñúñez"
+    assert f["doc.company"] == "Œuvres & Cie ™"
+    assert f["meta.scripts"] == ("Latin",)
+    # What the cp1252 default used to make of the same bytes:
+    assert MAC_TITLE.encode("mac_roman").decode("cp1252", "replace") != f["doc.title"]
+
+
+def test_mac_japanese_properties_read_in_code_page_10001() -> None:
+    title = "会議の議事録".encode("shift_jis") + b" \xfd2017"  # 0xFD: Mac Japanese copyright
+    company = "株式会社さくら".encode("shift_jis") + b" \x5c"  # 0x5C: yen on a Mac
+    author = "山田はな".encode("shift_jis")
+    record = leaktriage.triage_file(
+        fx.mac_word_doc(10001, title, author, company), name="gijiroku.doc", workers=0
+    )[0]
+    f = record.fields
+    assert f["doc.codepage"] == 10001
+    assert f["doc.title"] == "会議の議事録 ©2017"
+    assert f["doc.author"] == "山田はな"
+    assert f["doc.company"] == "株式会社さくら ¥"
+    assert f["meta.scripts"] == ("Han", "Hiragana", "Latin")  # Latin: "Microsoft Word 98"
+
+
 def test_note_ru_doc_saved_by_history_and_language() -> None:
     record = run("note_ru.doc")
     assert record.status is Status.OK

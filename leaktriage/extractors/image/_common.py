@@ -29,6 +29,8 @@ class Parts:
     exif: bytes | None = None
     """The TIFF structure of the EXIF block, from its ``II``/``MM`` header on."""
     xmp: bytes | None = None
+    iptc: bytes | None = None
+    """The IPTC-IIM block (JPEG APP13 Photoshop resource 0x0404, TIFF tag 33723)."""
     texts: dict[str, str] = field(default_factory=dict)
     """Container text fields by raw key (``PNG:Author``, ``JPEG:Comment``)."""
     segments: list[str] = field(default_factory=list)

@@ -21,6 +21,7 @@ from exifread.core.exceptions import ExifError
 from leaktriage.extractors import Extraction
 from leaktriage.extractors._dates import Stamp, parse_exif
 from leaktriage.extractors.image._common import MAX_RAW_VALUE, Parts, decode_text, printable
+from leaktriage.extractors.image.iptc import MAX_IPTC_BYTES
 from leaktriage.extractors.image.xmp import MAX_XMP_BYTES
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class _IfdScan:
     """Why exifread must not be given the structure, or None when it is safe."""
     xmp: bytes | None = None
     """The XMP packet of IFD0 tag 700 (where TIFF files keep it; exifread skips it)."""
+    iptc: bytes | None = None
+    """The IPTC-IIM block of IFD0 tag 33723 (TIFF's place for it)."""
 
 
 def _scan_ifds(blob: bytes) -> _IfdScan:
@@ -110,6 +113,10 @@ def _scan_ifds(blob: bytes) -> _IfdScan:
                 pending.append(value)
             elif tag == 0x02BC and ifd == first and kind in (1, 7) and size > 4:
                 scan.xmp = blob[value : value + min(size, MAX_XMP_BYTES + 1)]
+            elif tag == 0x83BB and ifd == first and kind in (1, 4, 7) and size > 0:
+                length = min(size * (4 if kind == 4 else 1), MAX_IPTC_BYTES)
+                if length > 4:
+                    scan.iptc = blob[value : value + length]
         if ifd == chain:
             after = ifd + 2 + 12 * count
             chain = struct.unpack_from(f"{order}I", blob, after)[0] if after + 4 <= len(blob) else 0
@@ -125,6 +132,8 @@ def read(blob: bytes, parts: Parts, result: Extraction) -> dict[str, Any]:
         return {}
     if parts.xmp is None:
         parts.xmp = scan.xmp
+    if parts.iptc is None:
+        parts.iptc = scan.iptc
     try:
         tags: dict[str, Any] = exifread.process_file(
             io.BytesIO(blob), details=False, extract_thumbnail=False

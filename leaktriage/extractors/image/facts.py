@@ -7,8 +7,12 @@ into :class:`Parts` and calls :func:`extract_image`, which reads the EXIF block 
 XMP packet (xmp.py) and the thumbnail (thumbnail.py) and puts the catalogue facts.
 
 Field choices, following ExifTool's names: ``doc.author`` is EXIF Artist (else XMP
-dc:creator, else PNG Author); ``doc.title`` is EXIF ImageDescription (what Windows shows as
-Title; else XMP dc:title, else PNG Title); ``doc.created`` is DateTimeOriginal (else
+dc:creator, else IPTC By-line, else PNG Author). The description or caption is one fact in
+every format, as the Metadata Working Group reconciles it: ``doc.comments`` is EXIF
+ImageDescription, else XMP dc:description, else IPTC Caption-Abstract, else PNG Description
+(then PNG Comment, JPEG COM). It is metadata, never body text: an image has no
+``text.sample``, so a caption gives no ``text.language`` and no copy matches. ``doc.title``
+is XMP dc:title, else IPTC ObjectName, else PNG Title. ``doc.created`` is DateTimeOriginal (else
 DateTimeDigitized, XMP CreateDate, PNG Creation Time); ``doc.modified`` is DateTime
 (ExifTool's ModifyDate; else XMP ModifyDate, else PNG tIME). ``image.software`` and
 ``doc.application`` are EXIF Software, else XMP CreatorTool, else PNG Software; the XMP
@@ -25,7 +29,7 @@ import hashlib
 from leaktriage.extractors import Extraction, Source
 from leaktriage.extractors._dates import Stamp, parse_exif, parse_iso, parse_rfc5322
 from leaktriage.extractors._links import find_links, merge
-from leaktriage.extractors.image import exif
+from leaktriage.extractors.image import exif, iptc
 from leaktriage.extractors.image._common import MAX_RAW_KEYS, MAX_RAW_VALUE, Walk
 from leaktriage.extractors.image.thumbnail import (
     MAX_THUMBNAIL_BYTES,
@@ -59,6 +63,9 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
         parts.width = exif.tag_int(tags, "Image ImageWidth")
         parts.height = exif.tag_int(tags, "Image ImageLength")
 
+    iim = iptc.read(parts.iptc) if parts.iptc else {}
+    for key, value in iim.items():
+        _put_raw(result, f"IPTC:{key}", value)
     xmp = read_xmp(parts.xmp, result) if parts.xmp else Xmp()
     for key, value in xmp.values.items():
         _put_raw(result, f"XMP:{key}", value)
@@ -99,7 +106,9 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
         ("image.datetime_original", original),
         ("image.datetime_digitized", digitized),
     ):
-        result.put(name, stamp.utc if stamp else None)
+        if stamp is not None:
+            result.put(name, stamp.utc)
+            result.put(f"{name}_tz_known", stamp.tz_known)
     result.put(
         "image.offset_time",
         _first(
@@ -142,28 +151,39 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
     )
     result.put(
         "doc.author",
-        _first(exif_text("Image Artist"), values.get("dc:creator"), texts.get("PNG:Author")),
+        _first(
+            exif_text("Image Artist"),
+            values.get("dc:creator"),
+            iim.get("By-line"),
+            texts.get("PNG:Author"),
+        ),
     )
     result.put(
-        "doc.title",
-        _first(exif_text("Image ImageDescription"), values.get("dc:title"), texts.get("PNG:Title")),
+        "doc.title", _first(values.get("dc:title"), iim.get("ObjectName"), texts.get("PNG:Title"))
     )
     result.put(
         "doc.comments",
         _first(
-            texts.get("JPEG:Comment"),
+            exif_text("Image ImageDescription"),
             values.get("dc:description"),
+            iim.get("Caption-Abstract"),
             texts.get("PNG:Description"),
             texts.get("PNG:Comment"),
+            texts.get("JPEG:Comment"),
         ),
     )
-    result.put("doc.keywords", values.get("dc:subject"))
+    result.put("doc.keywords", _first(values.get("dc:subject"), iim.get("Keywords")))
     result.put("doc.application", software)
 
     strings = [tag.values for tag in tags.values() if isinstance(getattr(tag, "values", None), str)]
     result.put(
         "links.external",
-        merge(*(find_links(text) for text in (*strings, *values.values(), *texts.values()))),
+        merge(
+            *(
+                find_links(text)
+                for text in (*strings, *values.values(), *iim.values(), *texts.values())
+            )
+        ),
     )
 
     thumbnail = exif_thumbnail(parts.exif, tags, result) if parts.exif and tags else None

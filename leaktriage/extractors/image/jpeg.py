@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from leaktriage.errors import CorruptFileError
 from leaktriage.extractors import Extraction, Source, register
+from leaktriage.extractors.image import iptc
 from leaktriage.extractors.image._common import Parts, Walk, decode_text, printable, u16be
 from leaktriage.extractors.image.facts import extract_image
 
@@ -140,5 +141,7 @@ def _jpeg_segment(marker: int, payload: bytes, parts: Parts) -> None:
     if marker == 0xE1 and payload.startswith(_XMP_EXTENDED_PREFIX):
         parts.segments.append(f"{name} XMP extension")
         return
+    if marker == 0xED and payload.startswith(iptc.PHOTOSHOP_HEADER) and parts.iptc is None:
+        parts.iptc = iptc.from_photoshop(payload)
     label = payload.split(b"\x00", 1)[0][:24]
     parts.segments.append(f"{name} {label.decode('ascii')}" if printable(label) else name)
