@@ -162,6 +162,15 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in TOKEN.finditer(text)]
 
 
+def _one_cell(text: str, spans: list[tuple[int, int]], index: int) -> bool:
+    """Token ``index`` and the one before it are in the same cell and line (no tab or line
+    break between them): '1 200 000' is one figure, two spreadsheet cells are not."""
+    if index <= 0 or index >= len(spans):
+        return True
+    gap = text[spans[index - 1][1] : spans[index][0]]
+    return "\t" not in gap and "\n" not in gap
+
+
 def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
     """difflib ratio of two texts' token sequences and the passages that differ, each grown
     to whole numbers ('1 200 000', not '1 200') and merged when a token or two apart."""
@@ -175,7 +184,12 @@ def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
         if op == "equal":
             continue
         while (
-            i1 > 0 and j1 > 0 and _NUMBERISH.match(tok_a[i1 - 1]) and tok_a[i1 - 1] == tok_b[j1 - 1]
+            i1 > 0
+            and j1 > 0
+            and _NUMBERISH.match(tok_a[i1 - 1])
+            and tok_a[i1 - 1] == tok_b[j1 - 1]
+            and _one_cell(text_a, spans_a, i1)
+            and _one_cell(text_b, spans_b, j1)
         ):
             i1, j1 = i1 - 1, j1 - 1
         while (
@@ -183,6 +197,8 @@ def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
             and j2 < len(tok_b)
             and _NUMBERISH.match(tok_a[i2])
             and tok_a[i2] == tok_b[j2]
+            and _one_cell(text_a, spans_a, i2)
+            and _one_cell(text_b, spans_b, j2)
         ):
             i2, j2 = i2 + 1, j2 + 1
         if i1 == i2 or j1 == j2:
