@@ -272,6 +272,12 @@ def _copies(
     found: list[Finding] = []
     groups: list[Group] = []
     common = copies.common_lineage(docs, len(by_unit))
+    # Each content's facts are read from a record that was parsed (a copy past the depth
+    # limit is recorded with no facts and no sniffed type).
+    head = {
+        unit: next((d for d in records if d.facts.get("text.chars")), records[0])
+        for unit, records in by_unit.items()
+    }
     weaker = {kind: _Components() for kind in (copies.VERSIONS, copies.TEMPLATE, copies.FORMATS)}
     edges: dict[str, dict[str, list[tuple[Doc, copies.Pair]]]] = {k: {} for k in weaker}
     same_text = 0
@@ -292,7 +298,7 @@ def _copies(
         # The same text in several formats (a Word file and its PDF) is a conversion.
         first_of_mime: dict[str, str] = {}
         for unit in units:
-            first_of_mime.setdefault(by_unit[unit][0].mime, unit)
+            first_of_mime.setdefault(head[unit].mime, unit)
         heads = sorted(first_of_mime.values())
         for other in heads[1:]:
             weaker[copies.FORMATS].join(heads[0], other)
@@ -301,7 +307,7 @@ def _copies(
     for pair in pairs:
         for ua in units_of[pair.a]:
             for ub in units_of[pair.b]:
-                a, b = by_unit[ua][0], by_unit[ub][0]
+                a, b = head[ua], head[ub]
                 kind = copies.kind_of(pair, a, b, common)
                 if kind != copies.ALTERED:
                     weaker[kind].join(a.unit, b.unit)
@@ -328,7 +334,7 @@ def _copies(
         )
     for kind, components in weaker.items():
         for units in components.groups():
-            group, kind_findings = _weaker_group(kind, units, by_unit, edges[kind])
+            group, kind_findings = _weaker_group(kind, units, by_unit, head, edges[kind])
             groups.append(group)
             found += kind_findings
     rows.sort(key=lambda r: (r[0], r[1]))
@@ -476,12 +482,13 @@ def _weaker_group(
     kind: str,
     units: list[str],
     by_unit: dict[str, list[Doc]],
+    head: dict[str, Doc],
     edges: dict[str, list[tuple[Doc, copies.Pair]]],
 ) -> tuple[Group, list[Finding]]:
     """A group of files linked by a context-only relation, and a finding on each member."""
     rule, what = _WEAKER[kind]
     members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
-    formats = sorted({_format_name(by_unit[u][0]) for u in units})
+    formats = sorted({_format_name(head[u]) for u in units})
     if kind == copies.FORMATS:
         label = f"same text in {len(formats)} formats ({', '.join(formats)}): {len(units)} files"
     else:
