@@ -345,9 +345,9 @@ def test_language_and_identifier_findings_name_their_counts(
     assert messages[(planted.foreign[1], "corpus-language-outlier")] == (
         "low",  # context, never proof
         "Language unlike nearly all of this dump: metadata written in Cyrillic (5 of 115 files; "
-        "115 are in Latin); declared language ru (2 of 74 files; 73 are in fr). Context, not "
-        "proof: a foreign partner, a quotation or a computer set up in another language look "
-        "the same.",
+        "115 are written in Latin); declared language ru (2 of 74 files; 73 declare fr). "
+        "Context, not proof: a foreign partner, a quotation or a computer set up in another "
+        "language look the same.",
     )
     # Every Cyrillic-handled file departs from the dump's script; nothing else does.
     language = {path for path, rule in messages if rule == "corpus-language-outlier"}

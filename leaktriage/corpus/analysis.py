@@ -135,7 +135,15 @@ def analyze(
     # --- fingerprints, clusters, outlier model --------------------------------------------
     tick("fingerprints", 0, len(docs))
     # One fingerprint per distinct content: a file copied into an archive is not two votes.
-    prints = [fp for unit in sorted(by_unit) if (fp := fingerprints.fingerprint(by_unit[unit][0]))]
+    prints = [
+        fp
+        for unit in sorted(by_unit)
+        if (
+            fp := fingerprints.fingerprint(
+                next((d for d in by_unit[unit] if d.facts), by_unit[unit][0])
+            )
+        )
+    ]
     rarity = fingerprints.Rarity.of(prints)
     values = [fp.values for fp in prints]
     scores, labels = (models or fingerprints.fit)(values)
@@ -501,9 +509,11 @@ def _weaker_group(
     )
     found = []
     for doc in members:
-        others = [d for d in members if d.unit != doc.unit]
+        # Linear in the group: only the first few others are named.
+        count = len(members) - len(by_unit[doc.unit])
+        others = [d for d in members[: len(by_unit[doc.unit]) + 10] if d.unit != doc.unit][:10]
         shown = ", ".join(d.path for d in others[:3]) + (
-            f" and {len(others) - 3} more" if len(others) > 3 else ""
+            f" and {count - 3} more" if count > 3 else ""
         )
         mine = sorted(edges.get(doc.unit, []), key=lambda e: (-e[1].similarity, e[0].path))
         if kind == copies.FORMATS:
@@ -515,7 +525,7 @@ def _weaker_group(
             template = doc.text("doc.template")
             source = f" «{template}»" if template else ""
             message = (
-                f"Nearly the same text as {len(others)} other file(s) of the same kind "
+                f"Nearly the same text as {count} other file(s) of the same kind "
                 f"({shown}), but no shared history: each has its own creation time and "
                 f"document ids. Most likely written from the same template{source} or form; "
                 f"not a sign of alteration on its own."
@@ -802,9 +812,9 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
 # --- language -------------------------------------------------------------------------------
 
 _ASPECT = {
-    "text_language": ("text.language", "body text in"),
-    "metadata_script": ("meta.scripts", "metadata written in"),
-    "declared_language": ("doc.languages", "declared language"),
+    "text_language": ("text.language", "body text in", "are written in"),
+    "metadata_script": ("meta.scripts", "metadata written in", "are written in"),
+    "declared_language": ("doc.languages", "declared language", "declare"),
 }
 
 
@@ -817,7 +827,7 @@ def _language_findings(odd: list[language.Departure]) -> list[Finding]:
         deps = by_record[rid]
         parts = [
             f"{_ASPECT[d.aspect][1]} {d.value} ({d.value_count:,} of {d.total:,} files; "
-            f"{d.majority_count:,} are in {d.majority})"
+            f"{d.majority_count:,} {_ASPECT[d.aspect][2]} {d.majority})"
             for d in deps
         ]
         script = any(d.aspect == "metadata_script" for d in deps)
