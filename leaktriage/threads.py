@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from leaktriage.model import Evidence, Finding, Severity, iso_utc
-from leaktriage.rules import CORPUS_CATEGORIES, verdict
+from leaktriage.rules import verdict
 from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.store import Store, views
 
@@ -33,11 +33,8 @@ MIN_SENDER_MESSAGES = 5
 """Messages a sender needs in the dump before their usual offsets mean anything."""
 RARE_OFFSET_SHARE = 0.1
 """An offset seen in less than this share of a sender's messages is unusual for them."""
-CORPUS_RULES = {
-    rule_id: CORPUS_CATEGORIES[rule_id]
-    for rule_id in ("email-reply-before-parent", "email-offset-unusual-for-sender")
-}
-"""Corpus checks of this module and their verdict category."""
+CORPUS_RULES = ("email-reply-before-parent", "email-offset-unusual-for-sender")
+"""Corpus checks of this module (described in ``leaktriage.corpus.mail``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (

@@ -97,7 +97,7 @@ def test_foreign_fingerprints_are_outliers_with_their_reasons(
     )
     by_path: dict[str, list[tuple[str, str, str]]] = {}
     for path, severity, grade, field, value, note in rows:
-        assert (severity, grade) in (("medium", "B"), ("low", "C"))
+        assert (severity, grade) in (("low", "B"), ("low", "C"))  # context, never proof
         by_path.setdefault(path, []).append((field, value, note))
     doc = by_path[f"{ROOT}/documents/terrain/doc_terrain_0005.doc"]
     assert doc == [
@@ -136,7 +136,12 @@ def test_burst_members_and_account(leak: tuple[Path, Path, Planted]) -> None:
     assert len(groups) == 1
     group_id, label, size, summary = groups[0]
     assert size == 3
-    assert label == f"3 files saved by {FOREIGN_PEOPLE[0]} within 1 min 46 s"
+    # Tied by the software that re-saved them (a Russian-interface Excel seen nowhere else in
+    # the dump), not by the name they carry.
+    assert label == (
+        "3 files saved by Microsoft Excel 16.0300, Russian interface («Листы») "
+        "within 1 minute 46 seconds"
+    )
     members = sorted(
         row[0]
         for row in _db(out).execute(
@@ -144,7 +149,8 @@ def test_burst_members_and_account(leak: tuple[Path, Path, Planted]) -> None:
         )
     )
     assert members == sorted(f"{ROOT}/{p}" for p in planted.burst)
-    assert json.loads(summary)["account"] == FOREIGN_PEOPLE[0]
+    assert json.loads(summary)["accounts"] == [{"name": FOREIGN_PEOPLE[0], "files": 3}]
+    assert json.loads(summary)["ordinary"] is False
     findings = (
         _db(out)
         .execute("SELECT count(*) FROM findings WHERE rule_id = 'corpus-edit-burst'")
@@ -169,11 +175,13 @@ def test_eval_numbers(leak: tuple[Path, Path, Planted]) -> None:
     }
     assert (result.overall.tp, result.overall.fp, result.overall.fn) == (120, 0, 0)
     assert result.confusion["genuine"] == {
-        "genuine": 106,  # the three originals of altered copies only point to their copy
+        # the three originals of altered copies only point to their copy: an informational
+        # finding that weighs nothing
+        "genuine": 109,
         "altered": 0,
         "decoy": 0,
         "unreadable": 0,
-        "suspicious": 3,
+        "suspicious": 0,
     }
     assert result.unlabeled == 0
     assert result.unmatched == []
@@ -298,7 +306,7 @@ def test_eval_command_prints_pairs_outliers_and_scores(
     original, copy, before, after = planted.copies[0]
     assert f"{ROOT}/{original}\n    -> {ROOT}/{copy}" in printed
     assert f"«{before}» -> «{after}»" in printed
-    assert "codepage 1251: 1 of 115 files" in printed
+    assert "code page 1251: 1 of 115 files" in printed
     assert "Misses: 0" in printed
     assert "False alarms: 0" in printed
     assert "120 labeled records scored; 0 records unlabeled" in printed
@@ -313,7 +321,10 @@ def test_analyze_command_reports_clusters_and_burst(
     assert main(["analyze", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "Largest fingerprint clusters" in printed
-    assert f"Edit burst: 3 files saved by {FOREIGN_PEOPLE[0]} from" in printed
+    assert (
+        "Edit burst: 3 files saved by Microsoft Excel 16.0300, Russian interface («Листы») from"
+        in printed
+    )
     assert main(["analyze", str(out / "missing")]) == 3
 
 
@@ -340,10 +351,11 @@ def test_language_and_identifier_findings_name_their_counts(
         )
     }
     assert messages[(planted.foreign[1], "corpus-language-outlier")] == (
-        "medium",
-        "Departs from the dump's language: metadata written in Cyrillic (5 of 115 files; the "
-        "dump's majority value Latin covers 115 of 115); declared language ru (2 of 74 files; "
-        "the dump's majority value fr covers 73 of 74)",
+        "low",  # context, never proof
+        "Language unlike nearly all of this dump: metadata written in Cyrillic (5 of 115 files; "
+        "115 are written in Latin); declared language ru (2 of 74 files; 73 declare fr). "
+        "Context, not proof: a foreign partner, a quotation or a computer set up in another "
+        "language look the same.",
     )
     # Every Cyrillic-handled file departs from the dump's script; nothing else does.
     language = {path for path, rule in messages if rule == "corpus-language-outlier"}

@@ -608,7 +608,9 @@ def test_a_copy_whose_first_record_has_no_text_does_not_stop_the_corpus_stage(
     assert summary.failed_stages == {}
     records = [json.loads(x) for x in (tmp_path / "out" / "files.jsonl").read_text().splitlines()]
     v2 = next(r for r in records if r["path"] == "dump/b/notes-v2.txt")
-    assert "corpus-altered-copy" in {f["rule_id"] for f in v2["findings"]}
+    # Two text files carry no lineage (no creation time, no document id): nearly the same
+    # text, without a shared history to show, is "written from the same template".
+    assert "corpus-same-template" in {f["rule_id"] for f in v2["findings"]}
 
 
 def test_a_compressed_empty_tar_has_no_member(tmp_path: Path) -> None:

@@ -228,8 +228,39 @@ def _record(kind: int, body: bytes) -> bytes:
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def workbook_stream(user: str, codepage: int, *, encrypted: bool = False) -> bytes:
-    """A minimal BIFF8 workbook globals substream: BOF, [FILEPASS], WRITEACCESS, CODEPAGE, EOF."""
+def _sst_records(strings: list[str]) -> list[bytes]:
+    """An SST record whose last string is cut in the middle of its characters by a CONTINUE
+    record (which restarts with its own high-byte flag), as Excel writes long tables."""
+    items = []
+    for text in strings:
+        wide = any(ord(ch) > 0xFF for ch in text)
+        chars = text.encode("utf-16-le" if wide else "latin-1")
+        items.append((struct.pack("<HB", len(text), 1 if wide else 0), chars, wide))
+    head = struct.pack("<II", len(strings), len(strings))
+    if not items:
+        return [_record(0x00FC, head)]
+    body = head + b"".join(h + c for h, c, _ in items[:-1])
+    last_head, last_chars, wide = items[-1]
+    half = (len(last_chars) // 2) & ~1 if wide else len(last_chars) // 2
+    sst = _record(0x00FC, body + last_head + last_chars[:half])
+    cont = _record(0x003C, (b"\x01" if wide else b"\x00") + last_chars[half:])
+    return [sst, cont]
+
+
+def _rk_int(value: int) -> int:
+    return ((value << 2) | 0x02) & 0xFFFFFFFF
+
+
+def workbook_stream(
+    user: str,
+    codepage: int,
+    *,
+    encrypted: bool = False,
+    rows: list[list[str | int | float]] | None = None,
+) -> bytes:
+    """A minimal BIFF8 workbook: globals (BOF, [FILEPASS], WRITEACCESS, CODEPAGE, [SST], EOF)
+    and, with ``rows``, one worksheet whose strings are LABELSST cells, whole numbers RK cells
+    (a row of several of them one MULRK record) and other figures NUMBER cells."""
     bof = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x2775, 0x07CD, 0x000080C9, 6))
     name = user.encode("utf-16-le")
     access = (struct.pack("<HB", len(user), 1) + name).ljust(112, b" ")
@@ -237,8 +268,32 @@ def workbook_stream(user: str, codepage: int, *, encrypted: bool = False) -> byt
     if encrypted:
         records.append(_record(0x002F, struct.pack("<HHH", 1, 1, 1) + b"\0" * 48))
     records += [_record(0x005C, access), _record(0x0042, struct.pack("<H", codepage))]
+    if rows is None:
+        records.append(_record(0x000A, b""))
+        return b"".join(records).ljust(4096, b"\0")
+    strings = list(dict.fromkeys(v for row in rows for v in row if isinstance(v, str)))
+    records += _sst_records(strings)
     records.append(_record(0x000A, b""))
-    return b"".join(records).ljust(4096, b"\0")
+    sheet = [_record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x2775, 0x07CD, 0, 6))]
+    for r, row in enumerate(rows):
+        ints = [v for v in row if isinstance(v, int)]
+        if len(row) > 1 and len(ints) == len(row):
+            cells = b"".join(struct.pack("<HI", 0x0F, _rk_int(v)) for v in ints)
+            sheet.append(
+                _record(0x00BD, struct.pack("<HH", r, 0) + cells + struct.pack("<H", len(row) - 1))
+            )
+            continue
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.append(
+                    _record(0x00FD, struct.pack("<HHHI", r, c, 0x0F, strings.index(value)))
+                )
+            elif isinstance(value, int):
+                sheet.append(_record(0x027E, struct.pack("<HHHI", r, c, 0x0F, _rk_int(value))))
+            else:
+                sheet.append(_record(0x0203, struct.pack("<HHHd", r, c, 0x0F, value)))
+    sheet.append(_record(0x000A, b""))
+    return b"".join(records + sheet).ljust(4096, b"\0")
 
 
 # --- fixtures ---------------------------------------------------------------------------------

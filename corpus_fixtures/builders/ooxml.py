@@ -552,6 +552,166 @@ def budget_ru_xlsx() -> bytes:
     return zip_bytes(parts, date_time=REPACK_DOS_TIME)
 
 
+Cell = str | int | float
+"""A worksheet cell: a string (stored as a shared string) or a figure (stored in ``<v>``)."""
+
+
+def workbook_xlsx(
+    sheets: Iterable[tuple[str, Iterable[Iterable[Cell]]]],
+    *,
+    title: str,
+    author: str,
+    last_by: str,
+    created: datetime,
+    modified: datetime,
+    sheet_label: str = "Feuilles de calcul",
+    app_version: str = "16.0300",
+    reverse_parts: bool = False,
+    dos_time: tuple[int, int, int, int, int, int] = OFFICE_DOS_TIME,
+    create_system: int = 0,
+) -> bytes:
+    """An Excel workbook with figures in its cells, saved by an Excel whose interface names
+    its sheets ``sheet_label`` (Feuilles de calcul: French; Листы: Russian).
+
+    ``reverse_parts`` stores the first listed sheet as the last part (the reading order is the
+    workbook's, not the part names').
+    """
+    sml = CT_PREFIX + "spreadsheetml."
+    listed = list(sheets)
+    strings: dict[str, int] = {}
+    parts_xml = []
+    for _name, rows in listed:
+        body = []
+        for r, row in enumerate(rows, 1):
+            cells = []
+            for c, value in enumerate(row):
+                ref = f"{chr(ord('A') + c)}{r}"
+                if isinstance(value, str):
+                    index = strings.setdefault(value, len(strings))
+                    cells.append(f'<c r="{ref}" t="s"><v>{index}</v></c>')
+                else:
+                    cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            body.append(f'<row r="{r}">{"".join(cells)}</row>')
+        parts_xml.append(_sheet("".join(body)))
+    count = len(listed)
+    numbers = list(range(count, 0, -1)) if reverse_parts else list(range(1, count + 1))
+    sheet_refs = "".join(
+        f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
+        for i, (name, _rows) in enumerate(listed, 1)
+    )
+    workbook = _xml(
+        f'<workbook xmlns="{SML_NS}" xmlns:r="{R_NS}">'
+        '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="18129"/>'
+        f"<sheets>{sheet_refs}</sheets></workbook>"
+    )
+    shared = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+    parts = [
+        (
+            "[Content_Types].xml",
+            _content_types(
+                [
+                    ("/xl/workbook.xml", sml + "sheet.main+xml"),
+                    *((f"/xl/worksheets/sheet{n}.xml", sml + "worksheet+xml") for n in numbers),
+                    ("/xl/sharedStrings.xml", sml + "sharedStrings+xml"),
+                    (
+                        "/docProps/core.xml",
+                        "application/vnd.openxmlformats-package.core-properties+xml",
+                    ),
+                    ("/docProps/app.xml", CT_PREFIX + "extended-properties+xml"),
+                ]
+            ),
+        ),
+        ("_rels/.rels", _package_rels("xl/workbook.xml")),
+        (
+            "xl/_rels/workbook.xml.rels",
+            _rels(
+                [
+                    *(
+                        (f"rId{i}", REL + "worksheet", f"worksheets/sheet{n}.xml", False)
+                        for i, n in enumerate(numbers, 1)
+                    ),
+                    (f"rId{count + 1}", REL + "sharedStrings", "sharedStrings.xml", False),
+                ]
+            ),
+        ),
+        ("xl/workbook.xml", workbook),
+        *sorted(
+            (f"xl/worksheets/sheet{n}.xml", xml) for n, xml in zip(numbers, parts_xml, strict=True)
+        ),
+        (
+            "xl/sharedStrings.xml",
+            _xml(
+                f'<sst xmlns="{SML_NS}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+                f"{shared}</sst>"
+            ),
+        ),
+        ("docProps/core.xml", _core(title, author, last_by, created, modified)),
+        (
+            "docProps/app.xml",
+            _app(
+                "<Application>Microsoft Excel</Application><DocSecurity>0</DocSecurity>"
+                "<ScaleCrop>false</ScaleCrop>",
+                [(sheet_label, count)],
+                [name for name, _rows in listed],
+                f"<Company>{escape(ORGANISATION)}</Company><LinksUpToDate>false</LinksUpToDate>"
+                "<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
+                f"<AppVersion>{app_version}</AppVersion>",
+            ),
+        ),
+    ]
+    return zip_bytes(parts, date_time=dos_time, create_system=create_system)
+
+
+def letter_docx(
+    paragraphs: Iterable[str],
+    *,
+    title: str,
+    author: str,
+    last_by: str,
+    created: datetime,
+    modified: datetime,
+    rsid_root: str,
+    rsids: Iterable[str],
+    doc_id: str,
+    template: str = "Normal.dotm",
+    lang: str = "fr-FR",
+) -> bytes:
+    """A Word 2016 document with its lineage given: creation time, rsid root and session ids,
+    w15:docId and the template it was made from (a new document from one template gets its
+    own creation time, rsid root and docId; a copy keeps them)."""
+    texts = list(paragraphs)
+    sessions = tuple(rsids)
+    body = [_paragraph(_run(text, lang, sessions[0]), rsid=sessions[0]) for text in texts]
+    parts = [
+        ("[Content_Types].xml", _word_content_types()),
+        ("_rels/.rels", _package_rels("word/document.xml")),
+        ("word/document.xml", _document(body)),
+        (
+            "word/_rels/document.xml.rels",
+            _rels(
+                [
+                    ("rId1", REL + "styles", "styles.xml", False),
+                    ("rId2", REL + "settings", "settings.xml", False),
+                ]
+            ),
+        ),
+        ("word/settings.xml", _settings(rsid_root, sessions, doc_id)),
+        ("word/styles.xml", _styles(lang)),
+        ("docProps/core.xml", _core(title, author, last_by, created, modified)),
+        (
+            "docProps/app.xml",
+            _word_app(
+                template,
+                12,
+                sum(len(t.split()) for t in texts),
+                sum(len(t) for t in texts),
+                title,
+            ),
+        ),
+    ]
+    return zip_bytes(parts, date_time=OFFICE_DOS_TIME, create_system=0)
+
+
 # --- PowerPoint ---------------------------------------------------------------------------------
 
 P_NS = "http://schemas.openxmlformats.org/presentationml/2006/main"

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ class CorpusSummary:
     top_clusters: list[tuple[str, int, str, str]] = field(default_factory=list)
     """The largest fingerprint clusters: (dominant values, files, first save, last save)."""
     burst_list: list[tuple[str, int, str, str]] = field(default_factory=list)
-    """Every burst: (account, files, first save, last save)."""
+    """Every edit burst (not the ordinary save batches): (software, files, first save, last
+    save)."""
     majority: dict[str, str] = field(default_factory=dict)
     """The dump's majority text language, metadata script and declared language."""
     verdicts_recomputed: int = 0
@@ -126,7 +127,7 @@ def analyze(
     )
     if skipped:
         log.info("%d boilerplate LSH buckets not expanded", skipped)
-    pair_rows, copy_findings, copy_groups, same_text = _copies(pairs, units_of, by_unit)
+    pair_rows, copy_findings, copy_groups, same_text = _copies(pairs, units_of, by_unit, docs)
     findings += copy_findings
     groups += copy_groups
     tick("copies", text_count, text_count)
@@ -134,7 +135,15 @@ def analyze(
     # --- fingerprints, clusters, outlier model --------------------------------------------
     tick("fingerprints", 0, len(docs))
     # One fingerprint per distinct content: a file copied into an archive is not two votes.
-    prints = [fp for unit in sorted(by_unit) if (fp := fingerprints.fingerprint(by_unit[unit][0]))]
+    prints = [
+        fp
+        for unit in sorted(by_unit)
+        if (
+            fp := fingerprints.fingerprint(
+                next((d for d in by_unit[unit] if d.facts), by_unit[unit][0])
+            )
+        )
+    ]
     rarity = fingerprints.Rarity.of(prints)
     values = [fp.values for fp in prints]
     scores, labels = (models or fingerprints.fit)(values)
@@ -210,7 +219,7 @@ def analyze(
         clusters=len(found_clusters),
         fingerprint_outliers=fp_outliers,
         model_outliers=model_outliers,
-        bursts=len(found_bursts),
+        bursts=sum(not b.ordinary for b in found_bursts),
         identifier_links=len(found_links),
         cross_links=cross,
         language_outliers=len({f.record_id for f in lang_findings}),
@@ -221,7 +230,11 @@ def analyze(
             for kind, label, members, summary in groups
             if kind == "fingerprint_cluster"
         ][:10],
-        burst_list=[(b.account, b.units, _when(b.first), _when(b.last)) for b in found_bursts],
+        burst_list=[
+            (b.software.describe(), b.units, _when(b.first), _when(b.last))
+            for b in found_bursts
+            if not b.ordinary
+        ],
         verdicts_recomputed=len(updates),
         seconds=round(time.monotonic() - started, 2),
     )
@@ -230,12 +243,49 @@ def analyze(
 # --- altered copies -------------------------------------------------------------------------
 
 
+class _Components:
+    """Union-find over contents, for groups of files linked pair by pair."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def root(self, unit: str) -> str:
+        while self.parent.get(unit, unit) != unit:
+            unit = self.parent[unit]
+        return unit
+
+    def join(self, a: str, b: str) -> None:
+        ra, rb = self.root(a), self.root(b)
+        self.parent.setdefault(ra, ra)
+        self.parent.setdefault(rb, rb)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[str]]:
+        found: dict[str, list[str]] = {}
+        for unit in sorted(self.parent):
+            found.setdefault(self.root(unit), []).append(unit)
+        return sorted(found.values())
+
+
 def _copies(
-    pairs: list[copies.Pair], units_of: dict[str, list[str]], by_unit: dict[str, list[Doc]]
+    pairs: list[copies.Pair],
+    units_of: dict[str, list[str]],
+    by_unit: dict[str, list[Doc]],
+    docs: list[Doc],
 ) -> tuple[list[tuple[str, str, float, list[dict[str, str]]]], list[Finding], list[Group], int]:
     rows: list[tuple[str, str, float, list[dict[str, str]]]] = []
     found: list[Finding] = []
     groups: list[Group] = []
+    common = copies.common_lineage(docs, len(by_unit))
+    # Each content's facts are read from a record that was parsed (a copy past the depth
+    # limit is recorded with no facts and no sniffed type).
+    head = {
+        unit: next((d for d in records if d.facts.get("text.chars")), records[0])
+        for unit, records in by_unit.items()
+    }
+    weaker = {kind: _Components() for kind in (copies.VERSIONS, copies.TEMPLATE, copies.FORMATS)}
+    edges: dict[str, dict[str, list[tuple[Doc, copies.Pair]]]] = {k: {} for k in weaker}
     same_text = 0
     for key in sorted(units_of):
         units = units_of[key]
@@ -251,36 +301,34 @@ def _copies(
                 {"similarity": 1.0, "contents": len(units), "paths": [d.path for d in members]},
             )
         )
-    parent: dict[str, str] = {}
-
-    def root(unit: str) -> str:
-        while parent.get(unit, unit) != unit:
-            unit = parent[unit]
-        return unit
-
+        # The same text in several formats (a Word file and its PDF) is a conversion.
+        first_of_mime: dict[str, str] = {}
+        for unit in units:
+            first_of_mime.setdefault(head[unit].mime, unit)
+        heads = sorted(first_of_mime.values())
+        for other in heads[1:]:
+            weaker[copies.FORMATS].join(heads[0], other)
+    altered = _Components()
     roles: dict[str, str] = {}
     for pair in pairs:
         for ua in units_of[pair.a]:
             for ub in units_of[pair.b]:
-                a, b = by_unit[ua][0], by_unit[ub][0]
+                a, b = head[ua], head[ub]
+                kind = copies.kind_of(pair, a, b, common)
+                if kind != copies.ALTERED:
+                    weaker[kind].join(a.unit, b.unit)
+                    edges[kind].setdefault(a.unit, []).append((b, pair))
+                    edges[kind].setdefault(b.unit, []).append((a, _swapped(pair)))
+                    continue
                 earlier, later = _order(a, b)
-                rows.append(
-                    (
-                        earlier.record_id,
-                        later.record_id,
-                        pair.similarity,
-                        pair.hunks if earlier is a else _swap(pair.hunks),
-                    )
-                )
                 hunks = pair.hunks if earlier is a else _swap(pair.hunks)
-                found += _copy_findings(earlier, later, pair, hunks, by_unit)
-                parent[root(later.unit)] = root(earlier.unit)
+                rows.append((earlier.record_id, later.record_id, pair.similarity, hunks))
+                shared = copies.shared_lineage(earlier, later, common)
+                found += _copy_findings(earlier, later, pair, hunks, shared, by_unit)
+                altered.join(earlier.unit, later.unit)
                 roles.setdefault(earlier.unit, "earlier")
                 roles[later.unit] = "later"
-    components: dict[str, list[str]] = {}
-    for unit in sorted(roles):
-        components.setdefault(root(unit), []).append(unit)
-    for units in components.values():
+    for units in altered.groups():
         members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
         groups.append(
             (
@@ -290,12 +338,21 @@ def _copies(
                 {"contents": len(units), "paths": [d.path for d in members]},
             )
         )
+    for kind, components in weaker.items():
+        for units in components.groups():
+            group, kind_findings = _weaker_group(kind, units, by_unit, head, edges[kind])
+            groups.append(group)
+            found += kind_findings
     rows.sort(key=lambda r: (r[0], r[1]))
     return rows, found, groups, same_text
 
 
 def _swap(hunks: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"a": h["b"], "b": h["a"]} for h in hunks]
+
+
+def _swapped(pair: copies.Pair) -> copies.Pair:
+    return copies.Pair(pair.b, pair.a, pair.similarity, pair.jaccard, _swap(pair.hunks))
 
 
 def _order(a: Doc, b: Doc) -> tuple[Doc, Doc]:
@@ -306,15 +363,26 @@ def _order(a: Doc, b: Doc) -> tuple[Doc, Doc]:
     return (a, b) if a.path <= b.path else (b, a)
 
 
+def _passages(hunks: list[dict[str, str]], limit: int = 3) -> str:
+    """The passages that differ, for a sentence: «€ 1 200 000» → «€ 12 000 000»."""
+    shown = "; ".join(f"«{h['a']}» → «{h['b']}»" for h in hunks[:limit])
+    more = f" and {len(hunks) - limit} more" if len(hunks) > limit else ""
+    return shown + more if shown else "none in the part of the text compared"
+
+
+def _places(count: int) -> str:
+    return "one place" if count == 1 else f"{count} places"
+
+
 def _copy_findings(
     earlier: Doc,
     later: Doc,
     pair: copies.Pair,
     hunks: list[dict[str, str]],
+    shared: list[tuple[str, str]],
     by_unit: dict[str, list[Doc]],
 ) -> list[Finding]:
-    shown = "; ".join(f"«{h['a']}» → «{h['b']}»" for h in hunks[:3]) or "none in the text sample"
-    ta, tb = earlier.time("doc.modified"), later.time("doc.modified")
+    shown = _passages(hunks)
     differences = []
     for name, label in (
         ("doc.last_modified_by", "last saved by"),
@@ -325,17 +393,13 @@ def _copy_findings(
         va, vb = earlier.text(name), later.text(name)
         if va != vb:
             differences.append((name, label, va, vb))
-    shared = sorted(set(earlier.items("ooxml.rsids")) & set(later.items("ooxml.rsids")))
-    same = [
-        name
-        for name in ("ooxml.rsid_root", "ooxml.doc_id", "doc.template", "pdf.id_original")
-        if earlier.text(name) and earlier.text(name) == later.text(name)
-    ]
+    rsids = sorted(set(earlier.items("ooxml.rsids")) & set(later.items("ooxml.rsids")))
     ta, tb = earlier.time("doc.modified"), later.time("doc.modified")
     resaved_elsewhere = any(
         n in ("doc.last_modified_by", "doc.application") for n, *_ in differences
     )
     small = pair.similarity >= 0.9 and 0 < len(hunks) <= 3
+    lineage = copies.lineage_phrase(shared)
     evidence = [
         Evidence(
             "corpus.similarity", f"{pair.similarity:.3f}", "difflib ratio of the word sequences"
@@ -345,6 +409,9 @@ def _copy_findings(
     evidence += [
         Evidence("corpus.diff", f"{h['a']} → {h['b']}", f"passage {i} that differs")
         for i, h in enumerate(hunks[:6], 1)
+    ]
+    evidence += [
+        Evidence(name, value, "same in both copies: a shared origin") for name, value in shared
     ]
     out: list[Finding] = []
     for me, other, role in ((later, earlier, "later"), (earlier, later, "earlier")):
@@ -361,33 +428,30 @@ def _copy_findings(
         for name, _label, va, vb in differences:
             mine, theirs = (vb, va) if me is later else (va, vb)
             ev.append(Evidence(name, mine or "∅", f"other copy: {theirs or '∅'}"))
-        if shared:
+        if rsids:
             ev.append(
-                Evidence(
-                    "ooxml.rsids", " | ".join(shared[:8]), f"{len(shared)} save sessions shared"
-                )
+                Evidence("ooxml.rsids", " | ".join(rsids[:8]), f"{len(rsids)} save sessions shared")
             )
-        ev.extend(Evidence(name, me.text(name) or "", "same in both copies") for name in same)
         if role == "later":
             severity, grade = (
                 (Severity.HIGH, "B") if small and resaved_elsewhere else (Severity.MEDIUM, "C")
             )
             extra = (
-                f", saved later ({_when(tb)} vs {_when(ta)}) by {_who(me)!r}"
+                f" This copy was saved later ({_when(tb)}, the other {_when(ta)}) by «{_who(me)}»."
                 if ta and tb and ta != tb
                 else ""
             )
             message = (
-                f"Near-copy of {other.path} ({pair.similarity:.0%} similar) with different "
-                f"text: {shown}{extra}"
+                f"Altered copy of {other.path}: both come from the same original ({lineage}), "
+                f"and the text was changed in {_places(len(hunks))}: {shown}.{extra}"
             )
         else:
             # The original is not suspect for having been copied: the link is shown, the
             # verdict is left to its own findings.
             severity, grade = Severity.INFO, "C"
             message = (
-                f"A later near-copy exists at {other.path} ({pair.similarity:.0%} similar), "
-                f"with different text: {shown}; this file is the earlier version"
+                f"A copy of this file at {other.path} ({lineage}) has its text changed in "
+                f"{_places(len(hunks))}: {shown}. This file is the earlier version."
             )
         out.extend(
             Finding(
@@ -404,6 +468,96 @@ def _copy_findings(
             for doc in by_unit[me.unit]
         )
     return out
+
+
+_WEAKER = {
+    copies.VERSIONS: ("corpus-document-versions", "versions of one document"),
+    copies.TEMPLATE: ("corpus-same-template", "written from the same template"),
+    copies.FORMATS: ("corpus-same-text-formats", "same text in several formats"),
+}
+
+
+def _format_name(doc: Doc) -> str:
+    """A file's format for a sentence: its extension, else its MIME type."""
+    name = doc.path.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return ext if ext and len(ext) <= 5 and ext.isalnum() else doc.mime
+
+
+def _weaker_group(
+    kind: str,
+    units: list[str],
+    by_unit: dict[str, list[Doc]],
+    head: dict[str, Doc],
+    edges: dict[str, list[tuple[Doc, copies.Pair]]],
+) -> tuple[Group, list[Finding]]:
+    """A group of files linked by a context-only relation, and a finding on each member."""
+    rule, what = _WEAKER[kind]
+    members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
+    formats = sorted({_format_name(head[u]) for u in units})
+    if kind == copies.FORMATS:
+        label = f"same text in {len(formats)} formats ({', '.join(formats)}): {len(units)} files"
+    else:
+        label = f"{what}: {len(units)} files"
+    group: Group = (
+        "copies",
+        label,
+        [(d.record_id, kind) for d in members],
+        {"relation": kind, "contents": len(units), "paths": [d.path for d in members]},
+    )
+    found = []
+    for doc in members:
+        # Linear in the group: only the first few others are named.
+        count = len(members) - len(by_unit[doc.unit])
+        others = [d for d in members[: len(by_unit[doc.unit]) + 10] if d.unit != doc.unit][:10]
+        shown = ", ".join(d.path for d in others[:3]) + (
+            f" and {count - 3} more" if count > 3 else ""
+        )
+        mine = sorted(edges.get(doc.unit, []), key=lambda e: (-e[1].similarity, e[0].path))
+        if kind == copies.FORMATS:
+            message = (
+                f"The same text exists in {len(formats)} formats ({', '.join(formats)}): "
+                f"{shown}. Usually an export or a conversion, such as a Word file saved as PDF."
+            )
+        elif kind == copies.TEMPLATE:
+            template = doc.text("doc.template")
+            source = f" «{template}»" if template else ""
+            message = (
+                f"Nearly the same text as {count} other file(s) of the same kind "
+                f"({shown}), but no shared history: each has its own creation time and "
+                f"document ids. Most likely written from the same template{source} or form; "
+                f"not a sign of alteration on its own."
+            )
+        else:
+            message = (
+                f"Another version of the same document as {shown}: they share its origin but "
+                f"the text was reworked in many places. Usually successive drafts."
+            )
+        evidence = [
+            Evidence("corpus.related_file", d.path, f"record {d.record_id}") for d in others[:10]
+        ]
+        for other, pair in mine[:3]:
+            evidence.append(
+                Evidence(
+                    "corpus.similarity",
+                    f"{pair.similarity:.3f}",
+                    f"with {other.path}; differs: {_passages(pair.hunks, 2)}",
+                )
+            )
+        found.append(
+            Finding(
+                doc.record_id,
+                rule,
+                TECHNIQUE,
+                Severity.INFO,
+                "C",
+                message,
+                tuple(evidence),
+                "corpus",
+                float(len(units)),
+            )
+        )
+    return group, found
 
 
 # --- fingerprints ---------------------------------------------------------------------------
@@ -429,7 +583,9 @@ def _cluster_group(cluster: fingerprints.Cluster, by_unit: dict[str, list[Doc]])
 
 
 def _rare_text(rare: list[tuple[str, str, int]], total: int) -> str:
-    return ", ".join(f"{a} {v}: {c:,} of {total:,} files" for a, v, c in rare)
+    return ", ".join(
+        f"{fingerprints.LABELS.get(a, a)} {v}: {c:,} of {total:,} files" for a, v, c in rare
+    )
 
 
 def _outlier_finding(
@@ -437,15 +593,18 @@ def _outlier_finding(
 ) -> Finding:
     total = rarity.total
     strong = fingerprints.dimensions(rare) >= fingerprints.STRONG_RARE
+    agree = min(rarity.common_share(a) for a, _, _ in rare)
     return Finding(
         doc.record_id,
         "corpus-fingerprint-outlier",
         TECHNIQUE,
-        Severity.MEDIUM if strong else Severity.LOW,
+        Severity.LOW,
         "B" if strong else "C",
-        f"Authoring fingerprint rare in this dump on {len(rare)} attributes at once "
-        f"(rare: carried by at most {int(rarity.threshold):,} of the {total:,} files): "
-        + _rare_text(rare, total),
+        "Authoring details seldom seen in this dump: "
+        + _rare_text(rare, total)
+        + f". On each of these, at least {agree:.0%} of the files here share a common value, "
+        "so these stand out. Context, not proof: a file received from elsewhere or saved on "
+        "another computer looks the same.",
         tuple(
             Evidence(f"fingerprint.{a}", v, f"{c:,} of {total:,} fingerprinted files")
             for a, v, c in rare
@@ -462,8 +621,9 @@ def _score_finding(doc: Doc, score: float, rare: list[tuple[str, str, int]], tot
         TECHNIQUE,
         Severity.LOW,
         "C",
-        f"The outlier model finds this file's metadata unusual for this dump (score {score:.2f}, "
-        f"above 0.5 is unusual); rare values: " + _rare_text(rare, total),
+        f"The outlier model finds this file's authoring details unusual for this dump "
+        f"(score {score:.2f}, where above 0.50 means unusual); rare values: "
+        + _rare_text(rare, total),
         (
             Evidence(
                 "corpus.outlier_score",
@@ -483,35 +643,82 @@ def _score_finding(doc: Doc, score: float, rare: list[tuple[str, str, int]], tot
 # --- bursts and links -----------------------------------------------------------------------
 
 
+def _duration(span: timedelta) -> str:
+    """A duration in words: '3 minutes 40 seconds', 'under a minute'."""
+    minutes, seconds = divmod(int(span.total_seconds()), 60)
+    if minutes == 0:
+        return f"{seconds} seconds" if seconds > 1 else "under a second"
+    said = f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return said + (f" {seconds} second{'s' if seconds > 1 else ''}" if seconds else "")
+
+
 def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
     span = burst.last - burst.first
-    minutes, seconds = divmod(int(span.total_seconds()), 60)
-    label = f"{burst.units} files saved by {burst.account} within {minutes} min {seconds} s"
+    tool = burst.software.describe()
+    within = _duration(span)
+    names = [name for name, _ in burst.accounts]
+    label = f"{burst.units} files saved by {tool} within {within}"
+    if burst.ordinary:
+        label = f"{burst.units} files saved in one sitting by {burst.account} ({tool})"
     group: Group = (
         "burst",
         label,
         [(d.record_id, "member") for d in burst.members],
         {
+            "software": tool,
+            "accounts": [{"name": n, "files": c} for n, c in burst.accounts],
             "account": burst.account,
+            "ordinary": burst.ordinary,
+            "software_elsewhere": burst.software_elsewhere,
             "first": _when(burst.first),
             "last": _when(burst.last),
             "files": burst.units,
             "paths": [d.path for d in burst.members],
         },
     )
+    if burst.ordinary:
+        rule, severity, grade = "corpus-save-batch", Severity.INFO, "C"
+        message = (
+            f"Saved in one sitting: one of {burst.units} files last saved within {within} "
+            f"({_when(burst.first)} to {_when(burst.last)}) by "
+            f"{_names(names)} with {tool}, the software that saved "
+            f"{burst.software_elsewhere:,} other files of this dump. Most likely ordinary work."
+        )
+    else:
+        rule = "corpus-edit-burst"
+        rare_software = burst.software_elsewhere < links.BURST_MIN
+        unseen = [n for n in names if burst.accounts_elsewhere.get(n, 0) == 0]
+        severity, grade = (Severity.MEDIUM, "B") if rare_software else (Severity.LOW, "C")
+        elsewhere = (
+            "saved no other file in this dump"
+            if burst.software_elsewhere == 0
+            else f"saved only {burst.software_elsewhere:,} other file(s) in this dump"
+        )
+        if len(names) > 1:
+            who = (
+                f" They carry {len(names)} different last-saved-by names ({_names(names)}): a "
+                "program keeps the name it was given, so the names alone hide the link."
+            )
+        elif names:
+            who = f" All were last saved under the name «{names[0]}»."
+        else:
+            who = ""
+        if unseen and not rare_software:
+            who += f" The name(s) {_names(unseen)} saved no other file here."
+        message = (
+            f"One of {burst.units} files with separate histories that were all last saved "
+            f"within {within} ({_when(burst.first)} to {_when(burst.last)}) by the same "
+            f"software: {tool}, which {elsewhere}.{who}"
+        )
     found = []
     for doc in burst.members:
         others = [d for d in burst.members if d.unit != doc.unit]
-        message = (
-            f"One of {burst.units} files with unrelated histories last saved by "
-            f"{burst.account!r} within {minutes} min {seconds} s "
-            f"({_when(burst.first)} – {_when(burst.last)})"
-        )
         evidence = [
-            Evidence("doc.last_modified_by", _who(doc), "same account for every file of the burst"),
+            Evidence("corpus.software", tool, "the software that last saved every file here"),
+            Evidence("doc.last_modified_by", _who(doc), "this file's last-saved-by name"),
             Evidence("doc.modified", _when(doc.time("doc.modified")), "this file's last save"),
             Evidence("doc.created", _when(doc.time("doc.created")), "this file's creation"),
-            Evidence("corpus.burst_span", f"{minutes} min {seconds} s", f"{burst.units} files"),
+            Evidence("corpus.burst_span", within, f"{burst.units} files"),
         ]
         evidence += [
             Evidence("corpus.burst_member", d.path, f"saved {_when(d.time('doc.modified'))}")
@@ -520,10 +727,10 @@ def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
         found.append(
             Finding(
                 doc.record_id,
-                "corpus-edit-burst",
+                rule,
                 TECHNIQUE,
-                Severity.MEDIUM,
-                "B",
+                severity,
+                grade,
                 message,
                 tuple(evidence),
                 "corpus",
@@ -533,12 +740,28 @@ def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
     return group, found
 
 
+def _names(names: list[str], limit: int = 4) -> str:
+    shown = ", ".join(f"«{n}»" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+_IDENTIFIER_WORDS = {
+    "ooxml.rsid_root": "Word's first editing session",
+    "ooxml.doc_id": "Word document id",
+    "ooxml.rsids": "Word editing session",
+    "pdf.xmp_document_id": "XMP document id",
+    "pdf.id_original": "PDF document id",
+    "image.xmp_document_id": "image XMP document id",
+    "email.thread_index_guid": "Outlook conversation id",
+}
+
+
 def _link(link: links.Link) -> tuple[Group, list[Finding]]:
-    shown = ", ".join(f"{n}={v}" for n, v in link.values[:3])
+    raw = ", ".join(f"{n}={v}" for n, v in link.values[:3])
     more = f" (+{len(link.values) - 3} more)" if len(link.values) > 3 else ""
     group: Group = (
         "identifier",
-        f"{shown}{more}",
+        f"{raw}{more}",
         [(d.record_id, "member") for d in link.members],
         {
             "identifiers": [{"field": n, "value": v} for n, v in link.values],
@@ -555,6 +778,10 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
     where = (
         f" across {len(link.areas)} places ({', '.join(link.areas[:3])})" if link.crosses else ""
     )
+    kinds = sorted({_IDENTIFIER_WORDS.get(n, n) for n, _ in link.values})
+    said = ", ".join(f"{_IDENTIFIER_WORDS.get(n, n)} {v}" for n, v in link.values[:2]) + (
+        f" and {len(link.values) - 2} more" if len(link.values) > 2 else ""
+    )
     found = []
     for doc in link.members:
         others = [d for d in link.members if d.unit != doc.unit]
@@ -569,7 +796,9 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
                 TECHNIQUE,
                 severity,
                 grade,
-                f"Shares {shown}{more} with {len(others)} other file(s){where}",
+                f"Shares {'an identifier' if len(kinds) == 1 else 'identifiers'} ({said}) "
+                f"with {len(others)} other file(s){where}: they come from the same document "
+                "or conversation. This says which files are related, not which was altered.",
                 tuple(evidence),
                 "corpus",
                 float(len(link.members)),
@@ -581,9 +810,9 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
 # --- language -------------------------------------------------------------------------------
 
 _ASPECT = {
-    "text_language": ("text.language", "body text in"),
-    "metadata_script": ("meta.scripts", "metadata written in"),
-    "declared_language": ("doc.languages", "declared language"),
+    "text_language": ("text.language", "body text in", "are written in"),
+    "metadata_script": ("meta.scripts", "metadata written in", "are written in"),
+    "declared_language": ("doc.languages", "declared language", "declare"),
 }
 
 
@@ -595,8 +824,8 @@ def _language_findings(odd: list[language.Departure]) -> list[Finding]:
     for rid in sorted(by_record):
         deps = by_record[rid]
         parts = [
-            f"{_ASPECT[d.aspect][1]} {d.value} ({d.value_count:,} of {d.total:,} files; the "
-            f"dump's majority value {d.majority} covers {d.majority_count:,} of {d.total:,})"
+            f"{_ASPECT[d.aspect][1]} {d.value} ({d.value_count:,} of {d.total:,} files; "
+            f"{d.majority_count:,} {_ASPECT[d.aspect][2]} {d.majority})"
             for d in deps
         ]
         script = any(d.aspect == "metadata_script" for d in deps)
@@ -619,9 +848,12 @@ def _language_findings(odd: list[language.Departure]) -> list[Finding]:
                 rid,
                 "corpus-language-outlier",
                 TECHNIQUE,
-                Severity.MEDIUM if script else Severity.LOW,
+                Severity.LOW,
                 "B" if script else "C",
-                "Departs from the dump's language: " + "; ".join(parts),
+                "Language unlike nearly all of this dump: "
+                + "; ".join(parts)
+                + ". Context, not proof: a foreign partner, a quotation or a computer set up "
+                "in another language look the same.",
                 tuple(evidence),
                 "corpus",
                 float(len(deps)),

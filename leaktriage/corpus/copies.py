@@ -10,6 +10,15 @@ differ are cut to the shortest readable hunks: "€ 1 200 000" against "€ 12 0
 
 MinHash and LSH are a few lines of NumPy here rather than ``datasketch``: its per-shingle
 Python hashing would cost more than the whole analysis budget at 20,000 documents.
+
+Nearly the same text is not yet an altered copy. A forger who edits a copy keeps the
+original's lineage — its creation time, Word's document id and first editing session, the
+PDF's or XMP's document id, the Message-ID — while documents filled in from one template
+share none of it, and a text exported to another format is a conversion. So a pair is an
+*altered copy* only when the two files share lineage and differ in a few places; with
+lineage but changes all over they are *versions* of one document; without lineage they are
+*written from the same template*; in two formats they are *the same text in N formats*.
+The last three are context, not signs of alteration.
 """
 
 from __future__ import annotations
@@ -21,9 +30,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
+
+from leaktriage.corpus.data import Doc
+from leaktriage.corpus.registry import CorpusFinding
+from leaktriage.model import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +162,15 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in TOKEN.finditer(text)]
 
 
+def _one_cell(text: str, spans: list[tuple[int, int]], index: int) -> bool:
+    """Token ``index`` and the one before it are in the same cell and line (no tab or line
+    break between them): '1 200 000' is one figure, two spreadsheet cells are not."""
+    if index <= 0 or index >= len(spans):
+        return True
+    gap = text[spans[index - 1][1] : spans[index][0]]
+    return "\t" not in gap and "\n" not in gap
+
+
 def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
     """difflib ratio of two texts' token sequences and the passages that differ, each grown
     to whole numbers ('1 200 000', not '1 200') and merged when a token or two apart."""
@@ -161,7 +184,12 @@ def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
         if op == "equal":
             continue
         while (
-            i1 > 0 and j1 > 0 and _NUMBERISH.match(tok_a[i1 - 1]) and tok_a[i1 - 1] == tok_b[j1 - 1]
+            i1 > 0
+            and j1 > 0
+            and _NUMBERISH.match(tok_a[i1 - 1])
+            and tok_a[i1 - 1] == tok_b[j1 - 1]
+            and _one_cell(text_a, spans_a, i1)
+            and _one_cell(text_b, spans_b, j1)
         ):
             i1, j1 = i1 - 1, j1 - 1
         while (
@@ -169,6 +197,8 @@ def hunks(text_a: str, text_b: str) -> tuple[float, list[dict[str, str]]]:
             and j2 < len(tok_b)
             and _NUMBERISH.match(tok_a[i2])
             and tok_a[i2] == tok_b[j2]
+            and _one_cell(text_a, spans_a, i2)
+            and _one_cell(text_b, spans_b, j2)
         ):
             i2, j2 = i2 + 1, j2 + 1
         if i1 == i2 or j1 == j2:
@@ -259,3 +289,147 @@ def find_pairs(
         found.append(Pair(ka, kb, ratio, round(jaccard, 4), diff))
     found.sort(key=lambda p: (p.a, p.b))
     return found, units_of, skipped
+
+
+# --- what a near-copy pair is ---------------------------------------------------------------
+
+LINEAGE: tuple[tuple[str, str], ...] = (
+    ("doc.created", "created at the same moment"),
+    ("ooxml.doc_id", "the same Word document id"),
+    ("ooxml.rsid_root", "the same first Word editing session"),
+    ("pdf.id_original", "the same PDF document id"),
+    ("pdf.xmp_document_id", "the same XMP document id"),
+    ("pdf.xmp_original_document_id", "the same XMP original document id"),
+    ("image.xmp_document_id", "the same XMP document id"),
+    ("image.xmp_original_document_id", "the same XMP original document id"),
+    ("email.message_id", "the same Message-ID"),
+)
+"""Facts a copy keeps from its original and a document written afresh does not, and how to
+say that two files share one."""
+LINEAGE_LISTS: tuple[tuple[str, str], ...] = (
+    ("pdf.xmp_history", "a shared step of their XMP editing history"),
+    ("image.xmp_history", "a shared step of their XMP editing history"),
+)
+LINEAGE_COMMON_MIN = 25
+LINEAGE_COMMON_FRACTION = 0.02
+"""A lineage value carried by more than max(25, 2 % of the contents) is a tool's or a
+template's constant (a generator's fixed creation date), not a shared origin."""
+MAX_LOCAL_HUNKS = 6
+MIN_LOCAL_SIMILARITY = 0.9
+"""A localized edit: at most six passages differ and the texts are 90 % the same."""
+
+ALTERED, VERSIONS, TEMPLATE, FORMATS = "altered", "versions", "template", "formats"
+
+
+def lineage_values(doc: Doc) -> list[tuple[str, str]]:
+    """(fact, value) of every lineage fact the document carries."""
+    found = []
+    for name, _ in LINEAGE:
+        value = doc.facts.get(name)
+        if isinstance(value, datetime):
+            found.append((name, iso_utc(value)))
+        elif value is not None and not isinstance(value, tuple):
+            text = str(value).strip()
+            if text and text.strip("0{}-") != "":
+                found.append((name, text))
+    for name, _ in LINEAGE_LISTS:
+        found.extend((name, item) for item in sorted(set(doc.items(name))) if item.strip())
+    return found
+
+
+def common_lineage(docs: Iterable[Doc], contents: int) -> set[tuple[str, str]]:
+    """Lineage values carried by too many distinct contents to mean a shared origin."""
+    holders: dict[tuple[str, str], set[str]] = {}
+    for doc in docs:
+        for key in lineage_values(doc):
+            holders.setdefault(key, set()).add(doc.unit)
+    limit = max(LINEAGE_COMMON_MIN, LINEAGE_COMMON_FRACTION * contents)
+    return {key for key, units in holders.items() if len(units) > limit}
+
+
+def shared_lineage(a: Doc, b: Doc, common: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(fact, value) the two documents share and that few other files carry."""
+    theirs = set(lineage_values(b))
+    return [key for key in lineage_values(a) if key in theirs and key not in common]
+
+
+def lineage_phrase(shared: list[tuple[str, str]]) -> str:
+    """The shared lineage in words: 'created at the same moment (2017-03-01T09:00:00Z)'."""
+    said = dict(LINEAGE) | dict(LINEAGE_LISTS)
+    parts: dict[str, str] = {}
+    for name, value in shared:
+        parts.setdefault(said[name], f"{said[name]} ({value[:80]})")
+    return "; ".join(parts.values())
+
+
+def localized(pair: Pair) -> bool:
+    """The texts differ in a few places only."""
+    return 0 < len(pair.hunks) <= MAX_LOCAL_HUNKS and pair.similarity >= MIN_LOCAL_SIMILARITY
+
+
+def kind_of(pair: Pair, a: Doc, b: Doc, common: set[tuple[str, str]]) -> str:
+    """What a near-copy pair is: ``altered`` (shared lineage, a localized edit), ``versions``
+    (shared lineage, reworked throughout), ``template`` (same format, nothing shared) or
+    ``formats`` (the same text in two formats)."""
+    if a.mime != b.mime:
+        return FORMATS
+    if not shared_lineage(a, b, common):
+        return TEMPLATE
+    return ALTERED if localized(pair) else VERSIONS
+
+
+FINDINGS = (
+    CorpusFinding(
+        "corpus-altered-copy",
+        "alteration",
+        "Altered copy of another file in the dump",
+        "Two files share the history a copy keeps from its original (creation time, Word "
+        "document id or first editing session, PDF or XMP document id, Message-ID) and their "
+        "text differs in a few places: one of them was edited. The passages that differ, and "
+        "which copy was saved later and by whom, say what was changed.",
+        (
+            "the author's own later revision, saved under a new name",
+            "a correction circulated as a new version of the document",
+            "a colleague's copy with a typo or a figure fixed",
+        ),
+        context_only=False,
+    ),
+    CorpusFinding(
+        "corpus-document-versions",
+        "provenance",
+        "Another version of the same document",
+        "Two files share the history of one original but their text was reworked in many "
+        "places: successive drafts of one document, not a targeted edit.",
+        (
+            "successive drafts of one document",
+            "a document re-used as the starting point of another",
+        ),
+        context_only=True,
+    ),
+    CorpusFinding(
+        "corpus-same-template",
+        "provenance",
+        "Written from the same template as other files",
+        "Nearly the same text as other files of the same kind, but no shared history (each "
+        "has its own creation time and document ids): documents filled in from one template "
+        "or form, not copies of one another.",
+        (
+            "letters, minutes or forms written from one template",
+            "a standard text (disclaimer, notice) re-used in several documents",
+        ),
+        context_only=True,
+    ),
+    CorpusFinding(
+        "corpus-same-text-formats",
+        "provenance",
+        "The same text in several formats",
+        "The same text exists as files of different formats (a Word file and its PDF, a "
+        "message and its saved copy): an export or a conversion, shown so that the copies "
+        "are read together.",
+        (
+            "a document exported or printed to PDF",
+            "a file converted to another format by its author or a mail system",
+        ),
+        context_only=True,
+    ),
+)

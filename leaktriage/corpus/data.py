@@ -50,6 +50,20 @@ FACTS = (
     "pdf.xmp_document_id",
     "pdf.id_original",
     "image.xmp_document_id",
+    # Lineage a copy keeps from its original (altered copies).
+    "pdf.xmp_original_document_id",
+    "pdf.xmp_history",
+    "image.xmp_original_document_id",
+    "image.xmp_history",
+    "email.message_id",
+    # The saving software's fingerprint (edit bursts): interface language, install language,
+    # how it writes its zip.
+    "ooxml.heading_pairs",
+    "ole.heading_pairs",
+    "ole.fib_lid_tag",
+    "ooxml.zip_create_systems",
+    "ooxml.zip_compression",
+    "ooxml.zip_order",
 )
 """Catalogue facts the corpus steps read."""
 

@@ -5,6 +5,11 @@ application, version, template, time-zone offset, code page, declared language, 
 the metadata). Genuine clusters mirror an organisation: its staff and their machines. A
 file whose values are rare in this dump on several attributes at once was most likely
 handled somewhere else; each rare value is reported with how common it is here.
+
+Rarity is judged against the dump's own diversity. In a dump gathered from many sources
+every author is rare, and a rare author then says nothing: an attribute counts only when
+most of the files share a few common values of it (at most ``MAX_RARE_SHARE`` of the files
+carry a rare value). Every finding here is context, never proof of alteration.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leaktriage.corpus.data import Doc
+from leaktriage.corpus.registry import CorpusFinding
 
 ATTRIBUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("author", ("doc.author",)),
@@ -39,6 +45,10 @@ RARE_MIN = 2
 MIN_POPULATION = 50
 """Fingerprinted files needed before any value is called rare: in a handful of files every
 author is "1 of 40", which says nothing about where a file came from."""
+MAX_RARE_SHARE = 0.1
+"""An attribute whose rare values are carried by more than this share of the files that have
+it is too diverse in this dump for a rare value to stand out (80 % unique authors: a unique
+author is ordinary)."""
 OUTLIER_RARE = 2
 """Rare dimensions that make a fingerprint outlier (low severity)."""
 STRONG_RARE = 3
@@ -96,11 +106,15 @@ def fingerprint(doc: Doc) -> Fingerprint | None:
 
 @dataclass(slots=True)
 class Rarity:
-    """How common each attribute value is among the fingerprinted files."""
+    """How common each attribute value is among the fingerprinted files, and how diverse
+    each attribute is in this dump."""
 
     counts: list[Counter[str]]
     total: int
     threshold: float
+    rare_share: list[float]
+    """Per attribute: share of the files having it whose value is rare (0: every file has a
+    common value; 1: every value is rare)."""
 
     @classmethod
     def of(cls, prints: list[Fingerprint]) -> Rarity:
@@ -110,15 +124,31 @@ class Rarity:
                 counts[i][value] += 1
         total = len(prints)
         if total < MIN_POPULATION:
-            return cls(counts, total, -1.0)  # too few files to say what is rare
-        return cls(counts, total, max(RARE_MIN, RARE_FRACTION * total))
+            # too few files to say what is rare
+            return cls(counts, total, -1.0, [1.0] * len(ATTRIBUTES))
+        threshold = max(RARE_MIN, RARE_FRACTION * total)
+        shares = []
+        for counter in counts:
+            present = sum(c for v, c in counter.items() if v != MISSING)
+            rare = sum(c for v, c in counter.items() if v != MISSING and c <= threshold)
+            shares.append(rare / present if present else 1.0)
+        return cls(counts, total, threshold, shares)
+
+    def informative(self, index: int) -> bool:
+        """The attribute is concentrated enough in this dump for a rare value to stand out."""
+        return self.threshold >= 0 and self.rare_share[index] <= MAX_RARE_SHARE
+
+    def common_share(self, name: str) -> float:
+        """Share of the files having the attribute whose value is common here."""
+        return 1.0 - self.rare_share[[n for n, _ in ATTRIBUTES].index(name)]
 
     def rare(self, fp: Fingerprint) -> list[tuple[str, str, int]]:
-        """(attribute, value, files with that value) for each rare, present value."""
+        """(attribute, value, files with that value) for each rare, present value of an
+        attribute that is concentrated enough in this dump to tell."""
         found = []
         for i, value in enumerate(fp.values):
             count = self.counts[i][value]
-            if value != MISSING and count <= self.threshold:
+            if value != MISSING and count <= self.threshold and self.informative(i):
                 found.append((ATTRIBUTES[i][0], value, count))
         return found
 
@@ -302,3 +332,48 @@ def value_scores(values: list[tuple[str, ...]]) -> list[float]:
     )
     forest.fit(matrix)
     return [round(float(-s), 4) for s in forest.score_samples(matrix)]
+
+
+LABELS = {
+    "author": "author",
+    "last_modified_by": "last saved by",
+    "company": "company",
+    "application": "application",
+    "app_version": "application version",
+    "template": "template",
+    "timezone": "time zone",
+    "codepage": "code page",
+    "language": "declared language",
+    "script": "script of the metadata",
+}
+"""Each attribute in words, for messages."""
+
+FINDINGS = (
+    CorpusFinding(
+        "corpus-fingerprint-outlier",
+        "provenance",
+        "Authoring details seldom seen in this dump",
+        "Its author, application, code page, language or time zone match few other files "
+        "here, on attributes where most files of this dump agree; each rare value is listed "
+        "with how common it is. It says where a file may have been handled, not that it was "
+        "altered.",
+        (
+            "a file received from outside the organisation (a supplier, a press office)",
+            "a visitor's, a new colleague's or a home computer",
+            "an attachment kept as it was sent",
+        ),
+        context_only=True,
+    ),
+    CorpusFinding(
+        "corpus-outlier-score",
+        "anomaly",
+        "Unusual for this dump (outlier model)",
+        "A model fitted on this dump's authoring details finds the file unusual; never enough "
+        "on its own to call a file altered.",
+        (
+            "any file from another source than most of the dump",
+            "a rare but ordinary combination of author, software and settings",
+        ),
+        context_only=True,
+    ),
+)

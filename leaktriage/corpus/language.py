@@ -1,4 +1,10 @@
-"""Language and script: the dump's majority, and the files that depart from it."""
+"""Language and script: the dump's majority, and the files that depart from it.
+
+A departure is judged against the dump's own diversity: when more than ``MAX_DEPARTING``
+of the files already depart from the majority (a dump gathered from many sources, in many
+languages), one more language is ordinary and nothing is reported. Every finding here is
+context, never proof of alteration.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from leaktriage.corpus.data import Doc
+from leaktriage.corpus.registry import CorpusFinding
 
 MIN_CONFIDENCE = 0.8
 """langdetect probability a text language needs to be counted."""
@@ -16,6 +23,9 @@ MAJORITY = 0.6
 MINORITY = 0.2
 """A value held by more than this share of the files is a second norm, not a departure."""
 MIN_FILES = 5
+MAX_DEPARTING = 0.1
+"""Share of the files departing from the majority (in any way) above which the dump is too
+mixed for a departure to stand out."""
 
 
 @dataclass(slots=True)
@@ -76,6 +86,9 @@ def departures(docs: list[Doc]) -> tuple[list[Departure], dict[str, tuple[str, i
         if norm is None:
             continue
         norms[aspect] = (norm[0], norm[1], total)
+        departing = sum(any(v != norm[0] for v in items) for items in values.values())
+        if departing > MAX_DEPARTING * total:
+            continue
         for rid in sorted(values):
             found.extend(
                 Departure(by_id[rid], aspect, value, counts[value], norm[0], norm[1], total)
@@ -83,3 +96,21 @@ def departures(docs: list[Doc]) -> tuple[list[Departure], dict[str, tuple[str, i
                 if value != norm[0] and counts[value] <= MINORITY * total
             )
     return found, norms
+
+
+FINDINGS = (
+    CorpusFinding(
+        "corpus-language-outlier",
+        "provenance",
+        "Language or script unlike the rest of the dump",
+        "Its text language, the script of its metadata or its declared language departs from "
+        "a dump where nearly every file agrees (both counts are given). It says where a file "
+        "may have been handled, not that it was altered.",
+        (
+            "a document written for or received from a foreign partner",
+            "a colleague whose computer is set up in another language",
+            "a quotation or a translation",
+        ),
+        context_only=True,
+    ),
+)

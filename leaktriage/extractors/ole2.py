@@ -894,10 +894,172 @@ def _excel(state: _State) -> None:
     if codepage is not None:
         extraction.put("ole.biff_codepage", codepage)
         extraction.raw[f"{name}:CodePage"] = str(codepage)
+    if biff8 and state.encrypted is None:
+        text = _biff_cells(data, state.sample_chars)
+        if text:
+            state.links.extend(find_links(text))
+            extraction.put("text.sample", text[: state.sample_chars])
+            extraction.put("text.chars", len(text))
     if access:
         user = _write_access(access, biff8, codepage if codepage else state.codepage)
         extraction.raw[f"{name}:WriteAccess"] = user[:MAX_RAW]
         extraction.put("ole.app_user", user)
+
+
+MAX_BIFF_CELL_RECORDS = 2_000_000
+"""Records walked for cell values (each is a few bytes; the sample fills long before)."""
+MAX_SST_ITEMS = 500_000
+"""Shared strings kept to resolve LABELSST cells."""
+
+
+class _Continued:
+    """A record body followed by its CONTINUE records, read across their boundaries."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+        self.index = 0
+        self.pos = 0
+
+    def _ensure(self) -> bool:
+        while self.index < len(self.parts) and self.pos >= len(self.parts[self.index]):
+            self.index += 1
+            self.pos = 0
+        return self.index < len(self.parts)
+
+    def take(self, count: int) -> bytes:
+        """``count`` bytes, across boundaries (fewer at the end)."""
+        out = b""
+        while len(out) < count and self._ensure():
+            part = self.parts[self.index]
+            piece = part[self.pos : self.pos + count - len(out)]
+            self.pos += len(piece)
+            out += piece
+        return out
+
+    def chars(self, count: int, high: bool) -> str:
+        """``count`` characters; a CONTINUE record that cuts them starts with its own
+        high-byte flag."""
+        out: list[str] = []
+        first = self.index if self._ensure() else -1
+        while count > 0 and self._ensure():
+            part = self.parts[self.index]
+            if self.pos == 0 and self.index != first:
+                high = bool(part[0] & 0x01)
+                self.pos = 1
+                continue
+            width = 2 if high else 1
+            n = min(count, (len(part) - self.pos) // width)
+            if n <= 0:  # a lone byte left: malformed, skip it
+                self.pos = len(part)
+                continue
+            raw = part[self.pos : self.pos + n * width]
+            out.append(raw.decode("utf-16-le", "replace") if high else raw.decode("latin-1"))
+            self.pos += n * width
+            count -= n
+        return "".join(out)
+
+
+def _sst(parts: list[bytes]) -> list[str]:
+    """The shared string table ([MS-XLS] 2.4.265 SST, XLUnicodeRichExtendedString items)."""
+    reader = _Continued(parts)
+    header = reader.take(8)
+    if len(header) < 8:
+        return []
+    unique = min(struct.unpack_from("<I", header, 4)[0], MAX_SST_ITEMS)
+    found: list[str] = []
+    for _ in range(unique):
+        head = reader.take(3)
+        if len(head) < 3:
+            break
+        count, flags = struct.unpack("<HB", head)
+        runs = struct.unpack("<H", reader.take(2))[0] if flags & 0x08 else 0
+        ext = struct.unpack("<i", reader.take(4))[0] if flags & 0x04 else 0
+        found.append(reader.chars(count, bool(flags & 0x01)))
+        reader.take(4 * runs + max(ext, 0))
+    return found
+
+
+def _rk(value: int) -> float:
+    """An RK number ([MS-XLS] 2.5.217): a 30-bit integer or the top of a double, maybe /100."""
+    if value & 0x02:
+        number: float = value >> 2 if not value & 0x80000000 else (value >> 2) - (1 << 30)
+    else:
+        number = struct.unpack("<d", struct.pack("<Q", (value & 0xFFFFFFFC) << 32))[0]
+    return number / 100 if value & 0x01 else number
+
+
+def _figure(number: float) -> str:
+    """A figure as Excel stores it in a cell: up to 15 significant digits, no trailing .0."""
+    if number != number or number in (float("inf"), float("-inf")):
+        return ""
+    return f"{number:.15g}"
+
+
+def _biff_cells(data: bytes, keep: int) -> str:
+    """The cell values of every BIFF8 worksheet, sheet by sheet, row by row, column by column
+    (shared strings resolved, figures as stored), up to ``keep`` characters."""
+    pos = 0
+    sst_parts: list[bytes] | None = None
+    strings: list[str] = []
+    sheets: list[dict[tuple[int, int], str]] = []
+    cells: dict[tuple[int, int], str] | None = None
+    size = 0
+    previous = 0
+    for _ in range(MAX_BIFF_CELL_RECORDS):
+        if pos + 4 > len(data) or size >= keep:
+            break
+        kind, length = struct.unpack_from("<HH", data, pos)
+        body = data[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+        if kind == 0x003C and previous == 0x00FC and sst_parts is not None:
+            sst_parts.append(body)
+            continue
+        if sst_parts is not None and previous == 0x00FC:
+            strings = _sst(sst_parts)
+        previous = kind
+        if kind == 0x00FC:
+            sst_parts = [body]
+        elif kind == 0x0809:
+            sheet_type = struct.unpack_from("<H", body, 2)[0] if len(body) >= 4 else 0
+            cells = {} if sheet_type == 0x0010 else None  # worksheets only
+            if cells is not None:
+                sheets.append(cells)
+        elif cells is None or len(body) < 6:
+            continue
+        else:
+            row, col = struct.unpack_from("<HH", body, 0)
+            text = ""
+            if kind == 0x00FD and len(body) >= 10:  # LABELSST
+                index = struct.unpack_from("<I", body, 6)[0]
+                text = strings[index] if index < len(strings) else ""
+            elif kind == 0x0203 and len(body) >= 14:  # NUMBER
+                text = _figure(struct.unpack_from("<d", body, 6)[0])
+            elif kind == 0x027E and len(body) >= 10:  # RK
+                text = _figure(_rk(struct.unpack_from("<I", body, 6)[0]))
+            elif kind == 0x00BD:  # MULRK: several RK cells of one row
+                for n in range((len(body) - 6) // 6):
+                    value = struct.unpack_from("<I", body, 4 + 6 * n + 2)[0]
+                    cells[(row, col + n)] = _figure(_rk(value))
+                    size += 8
+                continue
+            elif kind == 0x0006 and len(body) >= 14:  # FORMULA with a numeric result
+                if body[12:14] != b"\xff\xff":
+                    text = _figure(struct.unpack_from("<d", body, 6)[0])
+            elif kind == 0x0204 and len(body) >= 9:  # LABEL (XLUnicodeString)
+                count, flags = struct.unpack_from("<HB", body, 6)
+                raw = body[9 : 9 + count * (2 if flags & 0x01 else 1)]
+                text = raw.decode("utf-16-le" if flags & 0x01 else "latin-1", "replace")
+            if text:
+                cells[(row, col)] = text
+                size += len(text) + 1
+    out: list[str] = []
+    for sheet in sheets:
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for (row, col), text in sheet.items():
+            if text:
+                rows.setdefault(row, []).append((col, text))
+        out.extend("\t".join(t for _, t in sorted(rows[r])) for r in sorted(rows))
+    return "\n".join(out)[:keep]
 
 
 def _write_access(body: bytes, biff8: bool, codepage: int | None) -> str:

@@ -49,8 +49,10 @@ MAX_SIDE_PARTS = 100
 """Headers, footers, notes and comment parts read per package."""
 MAX_SLIDES = 300
 """Slides read for text and languages."""
-MAX_SHEETS_FOR_TEXT = 3
-"""Worksheets read for inline strings when the shared strings do not fill the sample."""
+MAX_SHEETS_FOR_TEXT = 32
+"""Worksheets read for cell values (in workbook order) until the text is full."""
+MAX_SHARED_STRINGS = 500_000
+"""Shared strings kept to resolve cells (a larger table is hostile for a text sample)."""
 RAW_CHARS = 4096
 """Raw values and string facts are cut to this length."""
 TEXT_KEEP = 256 * 1024
@@ -674,6 +676,7 @@ class _Package:
 
     def excel(self, main: str) -> None:
         root = self.xml(main, BODY_PART_BYTES)
+        order: list[str] = []
         if root is not None:
             part = self.infos[main].filename
             for element in root.iter():
@@ -689,42 +692,87 @@ class _Package:
                 elif local == "revisionPtr":
                     for key, value in element.attrib.items():
                         self.raw(f"{part}:revisionPtr/{_xml.local(key)}", value)
+                elif local == "sheet" and len(order) < MAX_ITEMS:
+                    order.append(_rel_id(element) or "")
         strings = self.first(self.rels.get(main, []), "sharedStrings")
-        if strings:
-            self.shared_strings(strings)
-        if not self.text.full:
-            sheets = sorted(self.internal("worksheet", main), key=_natural)
-            for sheet in sheets[:MAX_SHEETS_FOR_TEXT]:
-                self.inline_strings(sheet)
-
-    def shared_strings(self, name: str) -> None:
-        root = self.xml(name, BODY_PART_BYTES)
-        if root is None:
-            return
-        s = f"{{{_namespace(root.tag)}}}"
-        t_tag, r_tag = f"{s}t", f"{s}r"
-        for item in root:
+        shared = self.shared_strings(strings) if strings else []
+        # The text is what a reader sees: every sheet's cells in workbook order, row by row,
+        # the figures as written in <v> (a changed figure is the commonest forgery in a
+        # financial leak), shared and inline strings resolved.
+        by_id = {
+            rel.rel_id: rel.part
+            for rel in self.rels.get(main, [])
+            if rel.kind == "worksheet" and rel.part
+        }
+        listed = [by_id[rid] for rid in order if rid in by_id]
+        rest = sorted(self.internal("worksheet", main), key=_natural)
+        sheets = list(dict.fromkeys(listed + rest))
+        cells = False
+        for sheet in [s for s in sheets if s in self.infos][:MAX_SHEETS_FOR_TEXT]:
             if self.text.full:
                 break
-            self.text.paragraph()
-            for piece in item:  # <t> or rich-text runs <r><t>; phonetic <rPh> is left out
-                if piece.tag == t_tag:
-                    self.text.add(piece.text)
-                elif piece.tag == r_tag:
-                    for run_text in piece.iter(t_tag):
-                        self.text.add(run_text.text)
+            cells = self.sheet_cells(sheet, shared) or cells
+        if not cells:  # no readable sheet: the shared strings alone
+            for item in shared:
+                if self.text.full:
+                    break
+                self.text.paragraph()
+                self.text.add(item)
 
-    def inline_strings(self, name: str) -> None:
-        root = self.xml(name)
+    def shared_strings(self, name: str) -> list[str]:
+        """The shared string table, each item's text (phonetic <rPh> runs left out)."""
+        root = self.xml(name, BODY_PART_BYTES)
         if root is None:
-            return
+            return []
         s = f"{{{_namespace(root.tag)}}}"
-        for inline in root.iter(f"{s}is"):
+        t_tag, r_tag = f"{s}t", f"{s}r"
+        found: list[str] = []
+        for item in root:
+            if len(found) >= MAX_SHARED_STRINGS:
+                self.out.note("limit.shared_strings", f"{name}: over {MAX_SHARED_STRINGS} items")
+                break
+            pieces = []
+            for piece in item:  # <t> or rich-text runs <r><t>
+                if piece.tag == t_tag:
+                    pieces.append(piece.text or "")
+                elif piece.tag == r_tag:
+                    pieces.extend(run_text.text or "" for run_text in piece.iter(t_tag))
+            found.append("".join(pieces))
+        return found
+
+    def sheet_cells(self, name: str, shared: list[str]) -> bool:
+        """Add a worksheet's cell values to the text, one line per row, tab between cells;
+        False when the sheet could not be read."""
+        root = self.xml(name, BODY_PART_BYTES)
+        if root is None:
+            return False
+        s = f"{{{_namespace(root.tag)}}}"
+        c_tag, v_tag, is_tag, t_tag = f"{s}c", f"{s}v", f"{s}is", f"{s}t"
+        for row in root.iter(f"{s}row"):
             if self.text.full:
-                return
-            self.text.paragraph()
-            for run_text in inline.iter(f"{s}t"):
-                self.text.add(run_text.text)
+                break
+            values = []
+            for cell in row.iter(c_tag):
+                kind = cell.get("t")
+                if kind == "inlineStr":
+                    inline = cell.find(is_tag)
+                    text = (
+                        "".join(t.text or "" for t in inline.iter(t_tag))
+                        if inline is not None
+                        else ""
+                    )
+                else:
+                    value = cell.find(v_tag)
+                    text = (value.text or "").strip() if value is not None else ""
+                    if kind == "s" and text:
+                        index = _int(text)
+                        text = shared[index] if index is not None and index < len(shared) else ""
+                if text:
+                    values.append(text)
+            if values:
+                self.text.paragraph()
+                self.text.add("\t".join(values))
+        return True
 
     # --- PowerPoint -------------------------------------------------------------------------
 

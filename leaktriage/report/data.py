@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from leaktriage.errors import LeakTriageError
 from leaktriage.model import Finding, Severity, Status
-from leaktriage.rules import CORPUS_CATEGORIES, CORPUS_TITLES, RuleSet, load_rules
 from leaktriage.rules import SEVERITIES as SEVERITY_OF
+from leaktriage.rules import RuleSet, load_rules
 from leaktriage.rules.verdict import GRADE_FACTORS, WEIGHTS, Weigher, family_of
 
 if TYPE_CHECKING:
@@ -258,9 +258,11 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
     leak = config.get("leak_date")
     leak_date = date.fromisoformat(leak) if leak else None
     ruleset = _ruleset(config)
+    from leaktriage.corpus import FINDINGS as corpus_findings  # the corpus imports the store
+
     rules = {
-        rule_id: RuleInfo(title, rationale, [], CORPUS_CATEGORIES[rule_id])
-        for rule_id, (title, rationale) in CORPUS_TITLES.items()
+        fid: RuleInfo(f.title, f.rationale, list(f.innocent), f.category)
+        for fid, f in corpus_findings.items()
     }
     rules.update(
         {

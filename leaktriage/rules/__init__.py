@@ -22,12 +22,10 @@ from leaktriage.rules.engine import (
 )
 from leaktriage.rules.loader import bundled_rules_dir, load_rules
 from leaktriage.rules.testing import TEST_NOW, run_case, run_tests
-from leaktriage.rules.verdict import CORPUS_CATEGORIES, CORPUS_TITLES, verdict
+from leaktriage.rules.verdict import verdict
 
 __all__ = [
     "CATEGORIES",
-    "CORPUS_CATEGORIES",
-    "CORPUS_TITLES",
     "DECOY_RULE_ID",
     "SEVERITIES",
     "TEST_NOW",

@@ -31,10 +31,10 @@ from pathlib import Path
 
 from leaktriage.config import ScanConfig
 from leaktriage.errors import InputError
-from leaktriage.model import FileRecord, Status
+from leaktriage.model import FileRecord, Severity, Status
 from leaktriage.rules.engine import RuleSet, needed_fields, record_facts
 from leaktriage.rules.loader import CALIBRATION, load_rules
-from leaktriage.rules.verdict import CORPUS_CATEGORIES, LIKELY_ALTERED_AT, Judgement, family_of
+from leaktriage.rules.verdict import LIKELY_ALTERED_AT, Judgement, family_of
 
 FIT_TARGET = 0.005
 """Share of fit files allowed to reach ``likely_altered``: half the 1 % allowed on held-out
@@ -169,11 +169,13 @@ def measure(
         for rule_id, alternatives in needs.items():
             if family not in applies[rule_id] and any(need <= present for need in alternatives):
                 applies[rule_id].add(family)
-        for finding in {f.rule_id for f in record.findings}:
+        for finding in {f.rule_id for f in record.findings if f.severity > Severity.INFO}:
             fires[finding][family] += 1
     for rule_id in needs:
         result.rules[rule_id] = _counts(fires[rule_id], sizes, applies[rule_id])
-    for rule_id in CORPUS_CATEGORIES:
+    from leaktriage.corpus import FINDINGS
+
+    for rule_id in FINDINGS:
         result.corpus[rule_id] = _counts(fires[rule_id], sizes, set(sizes))
     return result
 

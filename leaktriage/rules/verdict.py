@@ -15,63 +15,6 @@ GRADE_FACTORS = {"A": 1.0, "B": 0.8, "C": 0.5}
 UNREADABLE = frozenset({Status.ERROR, Status.SKIPPED, Status.ENCRYPTED, Status.UNSUPPORTED})
 
 
-CORPUS_CATEGORIES = {
-    "corpus-altered-copy": "alteration",
-    "corpus-edit-burst": "alteration",
-    "corpus-fingerprint-outlier": "alteration",
-    "corpus-shared-identifier": "provenance",
-    "corpus-language-outlier": "provenance",
-    "corpus-outlier-score": "anomaly",
-    "email-reply-before-parent": "alteration",
-    "email-offset-unusual-for-sender": "provenance",
-}
-"""Categories of the corpus analysis's findings (``leaktriage.corpus``), beside the rules'."""
-
-CORPUS_TITLES = {
-    "corpus-altered-copy": (
-        "Near-copy of another file in the dump, with different text",
-        "Two files carry nearly the same text but different bytes; the passages that differ, "
-        "and which copy was saved later and by whom, say what was changed.",
-    ),
-    "corpus-edit-burst": (
-        "One of several unrelated files re-saved within minutes by one account",
-        "Files with separate histories last saved by the same account within a few minutes: "
-        "the pattern of a batch re-save, as with the MacronLeaks spreadsheets.",
-    ),
-    "corpus-fingerprint-outlier": (
-        "Authoring fingerprint rare in this dump on several attributes",
-        "Its author, application, code page, language or time zone match few other files "
-        "here; each rare value is listed with how common it is.",
-    ),
-    "corpus-shared-identifier": (
-        "Shares a document identifier with other files",
-        "Word session ids, document ids or PDF ids link versions of one document; a link "
-        "across folders or mailboxes shows where copies travelled.",
-    ),
-    "corpus-language-outlier": (
-        "Language or script unlike the rest of the dump",
-        "Its text language, metadata script or declared language departs from the dump's "
-        "majority (both counts are given).",
-    ),
-    "corpus-outlier-score": (
-        "Unusual for this dump (isolation-forest outlier score)",
-        "A model fitted on this dump's fingerprints finds the file unusual; never enough on "
-        "its own to call a file altered.",
-    ),
-    "email-reply-before-parent": (
-        "Reply dated before the message it answers",
-        "A message in this dump answers another that is dated later: one of the two dates, "
-        "or the reply itself, was made up.",
-    ),
-    "email-offset-unusual-for-sender": (
-        "Time-zone offset the sender rarely uses",
-        "The Date header's offset differs from the one this sender uses in almost all of "
-        "their messages in the dump.",
-    ),
-}
-"""Title and rationale of each corpus finding, for reports (the rules' come from their files)."""
-
-
 # --- weights ---------------------------------------------------------------------------------
 
 LIKELY_ALTERED_AT = 2.5
@@ -83,7 +26,8 @@ SUSPICIOUS_AT = 1.0
 among genuine files than among altered ones."""
 CONTEXT_CAP = 0.5
 """What context findings (dump-relative outliers, shared identifiers, integrity facts) may
-add together: never enough, alone or with a weak signal, to reach ``LIKELY_ALTERED_AT``."""
+add together to the score. They count towards ``suspicious`` only: ``likely_altered`` needs
+the threshold from evidence findings alone."""
 ALTERED_RATES = {Severity.HIGH: 0.9, Severity.MEDIUM: 0.5, Severity.LOW: 0.2, Severity.INFO: 0.0}
 """Share of files altered in the way a rule looks for that show its trace, from the rule's
 severity (its author's judgement of how reliably an alteration leaves it): the numerator of
@@ -189,16 +133,18 @@ class RuleWeight:
     context: bool = False
     title: str = ""
 
-    def weight(self, family: str = "") -> tuple[float, str]:
+    def weight(self, family: str = "", severity: Severity | None = None) -> tuple[float, str]:
         """log10(P(fires | altered) / P(fires | genuine)), clamped to [0, MAX_WEIGHT], and
-        where the genuine rate comes from."""
+        where the genuine rate comes from. ``severity``: the finding's own, when it differs
+        from the rule's (a corpus check grades each finding by how specific it is)."""
+        severity = severity or self.severity
         if self.base_rate is not None:
             rate, _, _, _ = self.base_rate.rate(family)
             basis = self.base_rate.text(family)
         else:
-            rate = UNCALIBRATED_RATES[self.severity]
+            rate = UNCALIBRATED_RATES[severity]
             basis = f"not calibrated: genuine rate assumed {rate:g} from its severity"
-        altered = ALTERED_RATES[self.severity]
+        altered = ALTERED_RATES[severity]
         if altered <= 0:
             return 0.0, basis
         value = math.log10(altered / rate) if rate > 0 else MAX_WEIGHT
@@ -262,11 +208,12 @@ class Weigher:
         Each finding above info weighs log10 of how much rarer it is among genuine files
         than among altered ones (measured base rate, see ``BaseRate``). Within a group of
         dependent rules (the same fact seen several ways) only the strongest counts.
-        Context findings add at most ``CONTEXT_CAP`` together. The sum decides:
+        Context findings add at most ``CONTEXT_CAP`` together to the score, and nothing to
+        what ``likely_altered`` needs. The sums decide:
 
         - ``decoy_suspected``: a decoy finding of medium severity or more (first: a planted
           decoy is an edited copy, so its alteration traces are expected);
-        - ``likely_altered``: combined evidence at least ``LIKELY_ALTERED_AT``;
+        - ``likely_altered``: the evidence findings alone reach the threshold;
         - ``suspicious``: at least ``SUSPICIOUS_AT``, or any decoy finding;
         - ``unreadable`` / ``no_signal`` otherwise.
         """
@@ -284,11 +231,11 @@ class Weigher:
                 decoy = decoy or f.severity >= Severity.MEDIUM
                 weak_decoy = True
                 continue
-            value, basis = rw.weight(family)
+            value, basis = rw.weight(family, f.severity)
             scored.append((value, f.rule_id, f, rw, basis))
         # Strongest first, so a group's strongest member is the one that counts.
         scored.sort(key=lambda x: (-x[0], x[1], x[2].message))
-        total = 0.0
+        total = evidence = 0.0
         for value, rule_id, _f, rw, basis in scored:
             title = rw.title or rule_id
             context = rw.context or rw.category not in COUNTED_CATEGORIES
@@ -307,11 +254,12 @@ class Weigher:
                 continue
             steps.append(Step(rule_id, title, value, basis))
             total += value
+            evidence += value
         score = round(total, 2)
         chain = tuple(steps)
         if decoy:
             return Judgement("decoy_suspected", score, chain, self.likely_altered_at)
-        if score >= self.likely_altered_at:
+        if round(evidence, 2) >= self.likely_altered_at:
             return Judgement("likely_altered", score, chain, self.likely_altered_at)
         if score >= SUSPICIOUS_AT or weak_decoy:
             return Judgement("suspicious", score, chain, self.likely_altered_at)
@@ -328,27 +276,19 @@ def verdict(
     return judged.label, judged.score
 
 
-CONTEXT_FINDINGS = frozenset(
-    {
-        "corpus-fingerprint-outlier",
-        "corpus-language-outlier",
-        "corpus-shared-identifier",
-        "corpus-outlier-score",
-    }
-)
-"""Dump-relative findings: they say where to look, never that a file was altered."""
-
-
 def corpus_weights(rates: Mapping[str, BaseRate]) -> dict[str, RuleWeight]:
-    """The weights of the corpus analysis's findings, with their measured base rates."""
+    """The weights of the corpus analysis's findings (``leaktriage.corpus.FINDINGS``: their
+    categories, titles and whether they are context only), with their measured base rates."""
+    from leaktriage.corpus import FINDINGS
+
     return {
-        rule_id: RuleWeight(
-            category,
-            Severity.MEDIUM if category == "alteration" else Severity.LOW,
-            rates.get(rule_id),
-            rule_id,
-            rule_id in CONTEXT_FINDINGS or category not in COUNTED_CATEGORIES,
-            CORPUS_TITLES[rule_id][0] if rule_id in CORPUS_TITLES else rule_id,
+        fid: RuleWeight(
+            f.category,
+            Severity.MEDIUM if f.category == "alteration" else Severity.LOW,
+            rates.get(fid),
+            fid,
+            f.context_only or f.category not in COUNTED_CATEGORIES,
+            f.title,
         )
-        for rule_id, category in CORPUS_CATEGORIES.items()
+        for fid, f in FINDINGS.items()
     }

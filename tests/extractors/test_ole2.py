@@ -404,3 +404,25 @@ def test_damaged_files_raise_only_declared_errors(
     except (CorruptFileError, EncryptedFileError, WrongFormatError):
         return
     assert extraction.status in (Status.OK, Status.PARTIAL)
+
+
+def test_excel_97_text_has_every_figure_in_row_and_column_order() -> None:
+    """LABELSST cells resolved through an SST cut by a CONTINUE record (which restarts with
+    its own high-byte flag), RK, MULRK and NUMBER figures as Excel stores them."""
+    rows: list[list[str | int | float]] = [
+        ["Poste", "Montant"],
+        ["Déplacements", 48500],
+        ["Réserve", 4380.5],
+        [2015, 2016, 2017],
+        ["Итого по бюджету", 1200000],
+    ]
+    streams = {
+        "Workbook": fx.workbook_stream(PEOPLE[0], 1252, rows=rows),
+        "\x05SummaryInformation": fx.summary_information(1252, {4: ("lpstr", b"Auteur")}),
+    }
+    extraction = direct(build_cfb(streams, root_clsid=fx.EXCEL_CLSID))
+    assert extraction.fields["text.sample"] == (
+        "Poste\tMontant\nDéplacements\t48500\nRéserve\t4380.5\n2015\t2016\t2017\n"
+        "Итого по бюджету\t1200000"
+    )
+    assert extraction.fields["ole.app_user"] == PEOPLE[0]

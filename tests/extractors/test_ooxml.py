@@ -160,7 +160,11 @@ def test_budget_russian_excel_repacked() -> None:
     assert f["ooxml.zip_mtime_min"] == repack
     assert f["ooxml.zip_mtime_max"] == repack
     assert f["doc.modified"] == RU_MODIFIED
-    assert f["text.sample"] == "\n".join((*fx.SHARED_STRINGS, fx.INLINE_STRING))
+    # Cells in workbook, row and column order: shared strings resolved, figures as written.
+    assert f["text.sample"] == (
+        "Poste\tMontant\nDéplacements\t48500\nLocation de salles\t21000\nTotal\t69500\n"
+        f"{fx.INLINE_STRING}\t5000"
+    )
     assert f["ooxml.has_comments"] is False
     assert "ooxml.has_tracked_changes" not in f
     assert f["meta.foreign_strings"] == (
@@ -315,3 +319,25 @@ def test_damaged_packages_give_declared_outcomes(cut: int, flips: list[tuple[int
     except (CorruptFileError, WrongFormatError):
         return
     assert extraction.status in (Status.OK, Status.PARTIAL)
+
+
+def test_workbook_text_has_every_figure_in_sheet_row_and_column_order() -> None:
+    """A changed figure is the commonest forgery in a financial leak: the text must show it."""
+    when = datetime(2017, 3, 1, 9, 0, tzinfo=UTC)
+    data = fx.workbook_xlsx(
+        [
+            ("Recettes", [("Poste", "Montant"), ("Dons", 125000), ("Cotisations", 4380.5)]),
+            ("Dépenses", [("Poste", "Montant"), ("Salles", 48500)]),
+        ],
+        title="Budget",
+        author=PEOPLE[0],
+        last_by=PEOPLE[1],
+        created=when,
+        modified=when,
+        reverse_parts=True,  # the first sheet is stored as sheet2.xml
+    )
+    record = _record(data, "budget.xlsx")
+    assert record.fields["text.sample"] == (
+        "Poste\tMontant\nDons\t125000\nCotisations\t4380.5\nPoste\tMontant\nSalles\t48500"
+    )
+    assert record.fields["text.chars"] == len(record.fields["text.sample"])
