@@ -947,7 +947,7 @@ def _pages(
                 widgets += 1
                 if _field_type(doc, xref) == "/Sig":
                     signatures += 1
-            _annotation_actions(doc, xref, number, active)
+            _annotation_actions(doc, xref, number, active, annot_type == pymupdf.PDF_ANNOT_WIDGET)
         page_text: str | None = None
         if text_chars < source.text_sample_bytes:
             page_text = page.get_text()
@@ -966,14 +966,14 @@ def _pages(
     out.put("pdf.image_pages_with_text", tuple(image_pages))
 
 
-def _annotation_actions(doc: Any, xref: int, number: int, active: _Active) -> None:
-    """An annotation's /A (followed on a click) and /AA, its form field's /AA included."""
+def _annotation_actions(doc: Any, xref: int, number: int, active: _Active, widget: bool) -> None:
+    """An annotation's /A (followed on a click) and /AA, a widget's form field's included."""
     subtype = _name(doc.xref_get_key(xref, "Subtype")[1] or "") or "unknown"
     where = f"page {number + 1} {subtype} annotation"
     kind, value = doc.xref_get_key(xref, "A")
     if kind != "null":
         _action(doc, value, f"{where} /A (click)", False, active)
-    for path in ("AA", "Parent/AA"):
+    for path in ("AA", "Parent/AA") if widget else ("AA",):
         kind, value = doc.xref_get_key(xref, path)
         if kind == "null":
             continue
