@@ -396,7 +396,12 @@ def mail_backdated_client_eml() -> bytes:
 # --- Beacons: one planted file per way of calling home ----------------------------------------
 #
 # Every address below is invented (reserved .example names, Canarytokens' shape with a made-up
-# token) and none is ever fetched: leaktriage reads them as text.
+# token) and none is ever fetched: leaktriage reads them as text. Whoever planted them removed
+# the personal information (Word's document inspector, LibreOffice's "remove personal
+# information on saving", a PDF with no author): no author, last editor, company or template
+# is left, only the application, so the files have no authoring fingerprint. That is also
+# what keeps the sample leak under the corpus stage's 50 fingerprinted files
+# (fingerprints.MIN_POPULATION), below which no value is called rare.
 
 WEB_BUG_URL = "http://stats.revue-presse.example/img/entete.gif?d=0412&u=jm"
 """The footer picture of ``revue_de_presse.docx``, linked (a:blip r:link), not embedded."""
@@ -430,6 +435,19 @@ _PICTURE_FOOTER = (
 )
 
 
+def _scrubbed_app(application: str, words: int, title: str) -> bytes:
+    """app.xml after the document inspector: the application, no company or template."""
+    return ooxml._app(
+        f"<TotalTime>26</TotalTime><Pages>1</Pages><Words>{words}</Words>"
+        f"<Application>{application}</Application><DocSecurity>0</DocSecurity>"
+        "<ScaleCrop>false</ScaleCrop>",
+        [("Titre", 1)],
+        [title],
+        "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+        "<HyperlinksChanged>false</HyperlinksChanged><AppVersion>16.0000</AppVersion>",
+    )
+
+
 def _word_docx(
     title: str,
     lines: tuple[str, ...],
@@ -440,8 +458,10 @@ def _word_docx(
     extra_parts: tuple[tuple[str, bytes], ...] = (),
     settings_extra: str = "",
     section_extra: str = "",
+    app: bool = True,
 ) -> bytes:
-    """A Word 2016 document of its own (not a copy of the memo) with extra relationships."""
+    """A Word 2016 document of its own (not a copy of the memo) with extra relationships;
+    without ``app``, no docProps/app.xml (a kit rewrote the package and dropped it)."""
     paragraphs = "".join(
         ooxml._paragraph(ooxml._run(line, "fr-FR", rsid), rsid=rsid) for line in lines
     )
@@ -473,15 +493,10 @@ def _word_docx(
         *extra_parts,
         ("word/settings.xml", ooxml._settings(rsid, (rsid,), doc_id, settings_extra)),
         ("word/styles.xml", ooxml._styles("fr-FR")),
-        (
-            "docProps/core.xml",
-            ooxml._core(title, PEOPLE[3], PEOPLE[3], BEACON_CREATED, BEACON_MODIFIED),
-        ),
-        (
-            "docProps/app.xml",
-            ooxml._word_app("Normal.dotm", 26, words, sum(map(len, lines)), title),
-        ),
+        ("docProps/core.xml", ooxml._core(title, "", "", BEACON_CREATED, BEACON_MODIFIED)),
     ]
+    if app:
+        parts.append(("docProps/app.xml", _scrubbed_app("Microsoft Office Word", words, title)))
     return zip_bytes(parts, date_time=ooxml.OFFICE_DOS_TIME, create_system=0)
 
 
@@ -507,7 +522,8 @@ def revue_de_presse_docx() -> bytes:
 
 
 def lettre_militants_docx() -> bytes:
-    """A decoy: a letter whose attached template is fetched from a web server on opening."""
+    """A decoy: a letter whose attached template is fetched from a web server on opening,
+    repackaged by a template-injection kit that dropped docProps/app.xml."""
     template_rels = ooxml._rels(
         [("rId1", ooxml.REL + "attachedTemplate", REMOTE_TEMPLATE_URL, True)]
     )
@@ -521,6 +537,7 @@ def lettre_militants_docx() -> bytes:
         "{5B8D0F2A-6C9E-4B1D-8F3A-5C7E9B1D3F5A}",
         extra_parts=(("word/_rels/settings.xml.rels", template_rels),),
         settings_extra='<w:attachedTemplate r:id="rId1"/>',
+        app=False,
     )
 
 
@@ -583,9 +600,7 @@ def budget_meetings_xlsx() -> bytes:
         ),
         (
             "docProps/core.xml",
-            ooxml._core(
-                "Budget des meetings", PEOPLE[4], PEOPLE[4], BEACON_CREATED, BEACON_MODIFIED
-            ),
+            ooxml._core("Budget des meetings", "", "", BEACON_CREATED, BEACON_MODIFIED),
         ),
         (
             "docProps/app.xml",
@@ -594,9 +609,8 @@ def budget_meetings_xlsx() -> bytes:
                 "<ScaleCrop>false</ScaleCrop>",
                 [("Feuilles de calcul", 1)],
                 (sheet_name,),
-                f"<Company>{ORGANISATION}</Company><LinksUpToDate>false</LinksUpToDate>"
-                "<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
-                "<AppVersion>16.0300</AppVersion>",
+                "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+                "<HyperlinksChanged>false</HyperlinksChanged><AppVersion>16.0300</AppVersion>",
             ),
         ),
     ]
@@ -608,8 +622,6 @@ def _beacon_pdf(lines: list[str], title: str, doc_id: str) -> Any:
         lines,
         {
             "Title": title,
-            "Author": PEOPLE[2],
-            "Creator": "Microsoft® Word 2016",
             "Producer": "Microsoft® Word 2016",
             "CreationDate": "D:20170411104000+02'00'",
             "ModDate": "D:20170411104000+02'00'",
@@ -666,7 +678,6 @@ def invitation_pixel_eml() -> bytes:
             ("Subject", "Invitation : soirée des bénévoles"),
             ("Date", "Wed, 12 Apr 2017 18:20:00 +0200"),
             ("Message-ID", f"<20170412162000.7731@{mail.DOMAIN}>"),
-            ("X-Mailer", "Microsoft Outlook 16.0"),
         ]
     )
     message.set_content(
@@ -684,9 +695,7 @@ def affiche_linked_image_odt() -> bytes:
     meta = misc._meta_xml(
         misc._el("meta:generator", misc.LO_WINDOWS)
         + misc._el("dc:title", "Affiche du meeting de Lille")
-        + misc._el("meta:initial-creator", PEOPLE[2])
         + misc._el("meta:creation-date", "2017-04-10T09:00:00")
-        + misc._el("dc:creator", PEOPLE[2])
         + misc._el("dc:date", "2017-04-11T17:45:00")
         + misc._el("dc:language", "fr-FR")
         + misc._el("meta:editing-cycles", "3")
