@@ -389,7 +389,9 @@ FIELDS: dict[str, FieldSpec] = {
     "rtf.field_codes": _spec(
         "list", "Field instructions that fetch or run something (INCLUDEPICTURE, LINK, DDEAUTO)."
     ),
-    "html.remote_images": _spec("list", "Remote <img> sources: loaded when the page is shown."),
+    "html.remote_images": _spec(
+        "list", "Remote <img> sources of a page or HTML mail body: loaded when it is shown."
+    ),
     "html.tracking_pixels": _spec(
         "list", "Remote images sized 1x1/2x2 or hidden: web bugs that report who opened the file."
     ),
