@@ -39,6 +39,8 @@ MAX_OPEN = 1000
 MAX_TAG_CHARS = 64 << 10
 MAX_BODIES = 20
 """HTML bodies of one mail parsed for the remote content they load."""
+BODY_PARSE_CHARS = 512 << 10
+"""Characters of each mail body parsed for it (their links are all found by a text search)."""
 """Longest text kept from one element (title, style, conditional comment) while parsing."""
 
 # Attributes that make a browser or mail client fetch (or navigate to) something.
@@ -341,7 +343,7 @@ def put_remote_content(out: Extraction, bodies: Iterable[str], links: Iterable[s
     pixels: dict[str, None] = {}
     resources: dict[str, None] = {}
     for body in islice(bodies, MAX_BODIES):
-        page, _ = parse(body)
+        page, _ = parse(body[:BODY_PARSE_CHARS])
         contacts.extend(page.contacts)
         images.update(page.images)
         pixels.update(page.pixels)
