@@ -20,7 +20,7 @@ from typing import Any
 
 from corpus_fixtures import EPOCH, ORGANISATION, PEOPLE
 from corpus_fixtures.builders import email as mail
-from corpus_fixtures.builders import image, ooxml, pdf
+from corpus_fixtures.builders import image, misc, ooxml, pdf
 from corpus_fixtures.builders.archive import zip_bytes
 
 
@@ -393,6 +393,334 @@ def mail_backdated_client_eml() -> bytes:
     )
 
 
+# --- Beacons: one planted file per way of calling home ----------------------------------------
+#
+# Every address below is invented (reserved .example names, Canarytokens' shape with a made-up
+# token) and none is ever fetched: leaktriage reads them as text. Whoever planted them removed
+# the personal information (Word's document inspector, LibreOffice's "remove personal
+# information on saving", a PDF with no author): no author, last editor, company or template
+# is left, only the application, so the files have no authoring fingerprint. That is also
+# what keeps the sample leak under the corpus stage's 50 fingerprinted files
+# (fingerprints.MIN_POPULATION), below which no value is called rare.
+
+WEB_BUG_URL = "http://stats.revue-presse.example/img/entete.gif?d=0412&u=jm"
+"""The footer picture of ``revue_de_presse.docx``, linked (a:blip r:link), not embedded."""
+REMOTE_TEMPLATE_URL = "http://modeles.atelier-graphique.example/gabarits/lettre_militants.dotm"
+EXTERNAL_BOOK_URL = (
+    "https://partage.tresorerie-campagne.example/d/q7w2e9r4t1y8u3i6o0p5a2s7d/budget_reel.xlsx"
+)
+"""An external workbook on a self-hosted canary server (a 25-character token in its path)."""
+OPEN_URI_URL = "http://accreditations.presse-meeting.example/ouvert?id=4471"
+PAGE_SCRIPT_URL = "https://compteur.meeting-lyon.example/p?doc=programme&page=1"
+LAUNCH_SHARE = "\\\\impressions.prestataire-affiches.example\\factures\\facture_0417.pdf"
+"""What the /Launch action of ``facture_0417.pdf`` opens: a file on a Windows share."""
+MAIL_PIXEL_URL = "http://canarytokens.com/images/tags/m4q8z1x7c3v9b2n6k0l5j8h1g/submit.aspx"
+ODT_IMAGE_URL = "http://k7m2x9q4w1e8r3t6y0u5i2o7p.alertes-lecture.example/affiche.png"
+"""A linked picture on a canary host whose first label is a 25-character token."""
+BEACON_CREATED = datetime.fromisoformat("2017-04-11T08:40:00+00:00")
+BEACON_MODIFIED = datetime.fromisoformat("2017-04-12T16:05:00+00:00")
+
+_PICTURE_FOOTER = (
+    f'<w:ftr xmlns:w="{ooxml.W_NS}" xmlns:r="{ooxml.R_NS}" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    f'xmlns:a="{ooxml.A_NS}" xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+    '<w:p><w:r><w:drawing><wp:inline><wp:extent cx="9525" cy="9525"/>'
+    '<wp:docPr id="1" name="Image 1"/><a:graphic>'
+    '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+    '<pic:pic><pic:nvPicPr><pic:cNvPr id="0" name="entete.gif"/><pic:cNvPicPr/></pic:nvPicPr>'
+    '<pic:blipFill><a:blip r:link="rId1"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+    '<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="9525" cy="9525"/></a:xfrm>'
+    '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic>'
+    "</a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p></w:ftr>"
+)
+
+
+def _scrubbed_app(application: str, words: int, title: str) -> bytes:
+    """app.xml after the document inspector: the application, no company or template."""
+    return ooxml._app(
+        f"<TotalTime>26</TotalTime><Pages>1</Pages><Words>{words}</Words>"
+        f"<Application>{application}</Application><DocSecurity>0</DocSecurity>"
+        "<ScaleCrop>false</ScaleCrop>",
+        [("Titre", 1)],
+        [title],
+        "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+        "<HyperlinksChanged>false</HyperlinksChanged><AppVersion>16.0000</AppVersion>",
+    )
+
+
+def _word_docx(
+    title: str,
+    lines: tuple[str, ...],
+    rsid: str,
+    doc_id: str,
+    *,
+    document_rels: tuple[tuple[str, str, str, bool], ...] = (),
+    extra_parts: tuple[tuple[str, bytes], ...] = (),
+    settings_extra: str = "",
+    section_extra: str = "",
+    app: bool = True,
+) -> bytes:
+    """A Word 2016 document of its own (not a copy of the memo) with extra relationships;
+    without ``app``, no docProps/app.xml (a kit rewrote the package and dropped it)."""
+    paragraphs = "".join(
+        ooxml._paragraph(ooxml._run(line, "fr-FR", rsid), rsid=rsid) for line in lines
+    )
+    document = ooxml._xml(
+        f"<w:document {ooxml.WORD_NAMESPACES}><w:body>{paragraphs}"
+        f'<w:sectPr>{section_extra}<w:pgSz w:w="11906" w:h="16838"/></w:sectPr>'
+        "</w:body></w:document>"
+    )
+    extra_names = tuple(
+        name.removeprefix("word/").removesuffix(".xml")
+        for name, _ in extra_parts
+        if name.startswith("word/") and name.endswith(".xml") and "/_rels/" not in name
+    )
+    words = sum(len(line.split()) for line in lines)
+    parts = [
+        ("[Content_Types].xml", ooxml._word_content_types(extra_names)),
+        ("_rels/.rels", ooxml._package_rels("word/document.xml")),
+        ("word/document.xml", document),
+        (
+            "word/_rels/document.xml.rels",
+            ooxml._rels(
+                [
+                    ("rId1", ooxml.REL + "styles", "styles.xml", False),
+                    ("rId2", ooxml.REL + "settings", "settings.xml", False),
+                    *document_rels,
+                ]
+            ),
+        ),
+        *extra_parts,
+        ("word/settings.xml", ooxml._settings(rsid, (rsid,), doc_id, settings_extra)),
+        ("word/styles.xml", ooxml._styles("fr-FR")),
+        ("docProps/core.xml", ooxml._core(title, "", "", BEACON_CREATED, BEACON_MODIFIED)),
+    ]
+    if app:
+        parts.append(("docProps/app.xml", _scrubbed_app("Microsoft Office Word", words, title)))
+    return zip_bytes(parts, date_time=ooxml.OFFICE_DOS_TIME, create_system=0)
+
+
+def revue_de_presse_docx() -> bytes:
+    """A decoy: a press review whose footer shows a picture linked from a web server
+    (a:blip r:link to a TargetMode=External image), fetched each time the file opens."""
+    footer_rels = ooxml._rels([("rId1", ooxml.REL + "image", WEB_BUG_URL, True)])
+    return _word_docx(
+        "Revue de presse du 12 avril",
+        (
+            "Revue de presse du 12 avril : le meeting de Lyon en une de la presse régionale.",
+            "Les articles sont classés par titre, avec le nom du journaliste.",
+        ),
+        "00B7C2D4",
+        "{2A7C9E1B-4D6F-4A8C-9E0B-2D4F6A8C0E1B}",
+        document_rels=(("rId3", ooxml.REL + "footer", "footer1.xml", False),),
+        extra_parts=(
+            ("word/footer1.xml", ooxml._xml(_PICTURE_FOOTER)),
+            ("word/_rels/footer1.xml.rels", footer_rels),
+        ),
+        section_extra='<w:footerReference w:type="default" r:id="rId3"/>',
+    )
+
+
+def lettre_militants_docx() -> bytes:
+    """A decoy: a letter whose attached template is fetched from a web server on opening,
+    repackaged by a template-injection kit that dropped docProps/app.xml."""
+    template_rels = ooxml._rels(
+        [("rId1", ooxml.REL + "attachedTemplate", REMOTE_TEMPLATE_URL, True)]
+    )
+    return _word_docx(
+        "Lettre aux militants",
+        (
+            "Chers militants, la dernière semaine de campagne commence.",
+            "Retrouvez ci-dessous les rendez-vous de votre circonscription.",
+        ),
+        "00C3D5E7",
+        "{5B8D0F2A-6C9E-4B1D-8F3A-5C7E9B1D3F5A}",
+        extra_parts=(("word/_rels/settings.xml.rels", template_rels),),
+        settings_extra='<w:attachedTemplate r:id="rId1"/>',
+        app=False,
+    )
+
+
+def budget_meetings_xlsx() -> bytes:
+    """A decoy: a workbook whose figures come from an external workbook on a canary server
+    (an externalLink part with a TargetMode=External externalLinkPath)."""
+    sml = ooxml.CT_PREFIX + "spreadsheetml."
+    sheet_name = "Meetings"
+    rows = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Meeting</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>Coût</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Lyon</t></is></c>'
+        '<c r="B2"><f>[1]Budget!B2</f><v>48500</v></c></row>'
+    )
+    workbook = ooxml._xml(
+        f'<workbook xmlns="{ooxml.SML_NS}" xmlns:r="{ooxml.R_NS}">'
+        '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="18129"/>'
+        f'<sheets><sheet name="{sheet_name}" sheetId="1" r:id="rId1"/></sheets>'
+        '<externalReferences><externalReference r:id="rId2"/></externalReferences>'
+        "</workbook>"
+    )
+    external = ooxml._xml(
+        f'<externalLink xmlns="{ooxml.SML_NS}" xmlns:r="{ooxml.R_NS}">'
+        '<externalBook r:id="rId1"><sheetNames><sheetName val="Budget"/></sheetNames>'
+        '<sheetDataSet><sheetData sheetId="0"><row r="2"><cell r="B2"><v>48500</v></cell>'
+        "</row></sheetData></sheetDataSet></externalBook></externalLink>"
+    )
+    parts = [
+        (
+            "[Content_Types].xml",
+            ooxml._content_types(
+                [
+                    ("/xl/workbook.xml", sml + "sheet.main+xml"),
+                    ("/xl/worksheets/sheet1.xml", sml + "worksheet+xml"),
+                    ("/xl/externalLinks/externalLink1.xml", sml + "externalLink+xml"),
+                    (
+                        "/docProps/core.xml",
+                        "application/vnd.openxmlformats-package.core-properties+xml",
+                    ),
+                    ("/docProps/app.xml", ooxml.CT_PREFIX + "extended-properties+xml"),
+                ]
+            ),
+        ),
+        ("_rels/.rels", ooxml._package_rels("xl/workbook.xml")),
+        (
+            "xl/_rels/workbook.xml.rels",
+            ooxml._rels(
+                [
+                    ("rId1", ooxml.REL + "worksheet", "worksheets/sheet1.xml", False),
+                    ("rId2", ooxml.REL + "externalLink", "externalLinks/externalLink1.xml", False),
+                ]
+            ),
+        ),
+        ("xl/workbook.xml", workbook),
+        ("xl/worksheets/sheet1.xml", ooxml._sheet(rows)),
+        ("xl/externalLinks/externalLink1.xml", external),
+        (
+            "xl/externalLinks/_rels/externalLink1.xml.rels",
+            ooxml._rels([("rId1", ooxml.REL + "externalLinkPath", EXTERNAL_BOOK_URL, True)]),
+        ),
+        (
+            "docProps/core.xml",
+            ooxml._core("Budget des meetings", "", "", BEACON_CREATED, BEACON_MODIFIED),
+        ),
+        (
+            "docProps/app.xml",
+            ooxml._app(
+                "<Application>Microsoft Excel</Application><DocSecurity>0</DocSecurity>"
+                "<ScaleCrop>false</ScaleCrop>",
+                [("Feuilles de calcul", 1)],
+                (sheet_name,),
+                "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+                "<HyperlinksChanged>false</HyperlinksChanged><AppVersion>16.0300</AppVersion>",
+            ),
+        ),
+    ]
+    return zip_bytes(parts, date_time=ooxml.OFFICE_DOS_TIME, create_system=0)
+
+
+def _beacon_pdf(lines: list[str], title: str, doc_id: str) -> Any:
+    return _pdf_page(
+        lines,
+        {
+            "Title": title,
+            "Producer": "Microsoft® Word 2016",
+            "CreationDate": "D:20170411104000+02'00'",
+            "ModDate": "D:20170411104000+02'00'",
+        },
+        (doc_id, doc_id),
+    )
+
+
+def accreditation_open_uri_pdf() -> bytes:
+    """A decoy: an accreditation form whose /OpenAction is a /URI action: the viewer opens
+    that address as soon as the file is opened."""
+    doc = _beacon_pdf(
+        ["Demande d'accréditation presse", "Meeting de Lyon, samedi 22 avril."],
+        "Accréditation presse",
+        "4D6F8A0C2E4B6D8F0A2C4E6B8D0F2A4C",
+    )
+    doc.xref_set_key(
+        doc.pdf_catalog(), "OpenAction", f"<</S/URI/URI{pdf.pdf_string(OPEN_URI_URL)}>>"
+    )
+    return pdf._finish(doc)
+
+
+def programme_page_script_pdf() -> bytes:
+    """A decoy: a programme whose first page runs JavaScript when it is shown (page /AA /O),
+    and the script sends the viewer to a counting address."""
+    doc = _beacon_pdf(
+        ["Programme du meeting de Lyon", "14 h : accueil ; 15 h : discours."],
+        "Programme du meeting",
+        "5E7A9C1B3D5F7A9C1E3B5D7F9A1C3E5B",
+    )
+    script = f'app.launchURL("{PAGE_SCRIPT_URL}", false);'
+    doc.xref_set_key(doc[0].xref, "AA", f"<</O<</S/JavaScript/JS{pdf.pdf_string(script)}>>>>")
+    return pdf._finish(doc)
+
+
+def facture_launch_pdf() -> bytes:
+    """A decoy: an invoice whose /OpenAction launches a file on a Windows share."""
+    doc = _beacon_pdf(
+        ["Facture n° 0417", "Impression de 5 000 affiches : 3 200 euros."],
+        "Facture 0417",
+        "6F8B0D2A4C6E8A0B2D4F6A8C0E2B4D6F",
+    )
+    spec = f"<</Type/Filespec/F{pdf.pdf_string(LAUNCH_SHARE)}>>"
+    doc.xref_set_key(doc.pdf_catalog(), "OpenAction", f"<</S/Launch/F{spec}/NewWindow true>>")
+    return pdf._finish(doc)
+
+
+def invitation_pixel_eml() -> bytes:
+    """A decoy: an HTML invitation carrying a 1x1 picture from Canarytokens (a web bug)."""
+    message = mail._message(
+        [
+            ("From", mail.address(PEOPLE[3])),
+            ("To", mail.address(PEOPLE[1])),
+            ("Subject", "Invitation : soirée des bénévoles"),
+            ("Date", "Wed, 12 Apr 2017 18:20:00 +0200"),
+            ("Message-ID", f"<20170412162000.7731@{mail.DOMAIN}>"),
+        ]
+    )
+    message.set_content(
+        "<html><body><p>Bonjour,</p><p>Vous êtes invité à la soirée des bénévoles, "
+        "vendredi 14 avril à 19 heures.</p>"
+        f'<img src="{MAIL_PIXEL_URL}" width="1" height="1" alt="">'
+        "</body></html>\n",
+        subtype="html",
+    )
+    return message.as_bytes()
+
+
+def affiche_linked_image_odt() -> bytes:
+    """A decoy: a LibreOffice poster text whose picture is linked from a canary host."""
+    meta = misc._meta_xml(
+        misc._el("meta:generator", misc.LO_WINDOWS)
+        + misc._el("dc:title", "Affiche du meeting de Lille")
+        + misc._el("meta:creation-date", "2017-04-10T09:00:00")
+        + misc._el("dc:date", "2017-04-11T17:45:00")
+        + misc._el("dc:language", "fr-FR")
+        + misc._el("meta:editing-cycles", "3")
+        + misc._el("meta:editing-duration", "PT35M")
+    )
+    content = (
+        f"{misc._DECL}<office:document-content {misc._ODF_NS}>"
+        "<office:body><office:text>"
+        + misc._el("text:h", "Meeting de Lille")
+        + misc._el("text:p", "Jeudi 20 avril, 19 heures, salle du Nouveau Siècle.")
+        + '<text:p><draw:frame draw:name="affiche" svg:width="10cm" svg:height="14cm">'
+        f'<draw:image xlink:href="{ODT_IMAGE_URL}" xlink:type="simple" xlink:show="embed" '
+        'xlink:actuate="onLoad"/></draw:frame></text:p>'
+        "</office:text></office:body></office:document-content>"
+    )
+    return misc._odf_zip(
+        misc.ODT_MIME,
+        [
+            ("content.xml", content),
+            ("styles.xml", misc._styles("fr", "FR", "Affiche")),
+            ("meta.xml", meta),
+        ],
+    )
+
+
 # --- the labeled set -------------------------------------------------------------------------
 
 Builder = Callable[[], bytes]
@@ -413,6 +741,14 @@ PLANTED_FILES: dict[str, Builder] = {
     "photos/meeting_retouche.jpg": photo_retouched_jpg,
     "mail/virement.eml": mail_after_leak_eml,
     "mail/re_affiches.eml": mail_backdated_client_eml,
+    "documents/presse/revue_de_presse.docx": revue_de_presse_docx,
+    "documents/campagne/lettre_militants.docx": lettre_militants_docx,
+    "documents/finances/budget_meetings.xlsx": budget_meetings_xlsx,
+    "documents/presse/accreditation.pdf": accreditation_open_uri_pdf,
+    "documents/presse/programme_meeting.pdf": programme_page_script_pdf,
+    "documents/finances/facture_0417.pdf": facture_launch_pdf,
+    "mail/invitation_benevoles.eml": invitation_pixel_eml,
+    "documents/campagne/affiche_lille.odt": affiche_linked_image_odt,
 }
 """Files the labeled set adds to the sample leak, by their place in it."""
 
@@ -526,6 +862,59 @@ LABELS: tuple[Planted, ...] = (
         "decoy",
         ("decoy-beacon-host",),
         "read-tracker picture",
+    ),
+    Planted(
+        "documents/presse/revue_de_presse.docx",
+        "decoy",
+        ("decoy-linked-image-web-bug", "decoy-fetch-on-open"),
+        "footer picture linked from a web server (a:blip r:link, TargetMode External)",
+    ),
+    Planted(
+        "documents/campagne/lettre_militants.docx",
+        "decoy",
+        ("decoy-remote-template", "decoy-fetch-on-open"),
+        "attached template fetched from a web server",
+    ),
+    Planted(
+        "documents/finances/budget_meetings.xlsx",
+        "decoy",
+        ("decoy-token-shaped-url", "decoy-fetch-on-open"),
+        "external workbook link to a canary-token path",
+    ),
+    Planted(
+        "documents/presse/accreditation.pdf",
+        "decoy",
+        ("decoy-pdf-contacts-host-on-open", "pdf-active-content"),
+        "/OpenAction /URI beacon",
+    ),
+    Planted(
+        "documents/presse/programme_meeting.pdf",
+        "decoy",
+        ("decoy-pdf-contacts-host-on-open", "pdf-active-content"),
+        "page /AA /O JavaScript calling app.launchURL",
+    ),
+    Planted(
+        "documents/finances/facture_0417.pdf",
+        "decoy",
+        (
+            "decoy-pdf-contacts-host-on-open",
+            "decoy-unc-path",
+            "pdf-launch-action",
+            "decoy-fetch-on-open",
+        ),
+        "/OpenAction /Launch of a file on a Windows share",
+    ),
+    Planted(
+        "mail/invitation_benevoles.eml",
+        "decoy",
+        ("decoy-canarytoken-link", "decoy-page-loads-remote-content"),
+        "HTML mail with a 1x1 Canarytokens picture",
+    ),
+    Planted(
+        "documents/campagne/affiche_lille.odt",
+        "decoy",
+        ("decoy-token-shaped-url", "decoy-fetch-on-open"),
+        "picture linked from a canary host (draw:image xlink:href)",
     ),
     # Fixtures the sample leak already holds.
     Planted("documents/ooxml/memo.docx", "genuine"),

@@ -109,6 +109,24 @@ FIELDS: dict[str, FieldSpec] = {
         "list",
         "Every URL, UNC path or remote template the file points to; collected, never fetched.",
     ),
+    "links.on_open": _spec(
+        "list",
+        "What opening the file makes it contact by itself, with no click, as 'mechanism → "
+        "target': linked images, remote templates, linked objects and workbooks, fetching "
+        "field codes, automatic PDF actions, a page's remote images, styles and scripts. "
+        "Each one tells that server who opened the file, when and from where.",
+    ),
+    "links.on_open_hosts": _spec(
+        "list",
+        "Hosts (web servers, file servers) that opening the file would contact: the "
+        "machines named in links.on_open.",
+    ),
+    "links.network_shares": _spec(
+        "list",
+        "References to a Windows network share (\\\\host\\share, or file://host/share), as "
+        "'mechanism → target', followed on opening or on a click ('link' when the file only "
+        "mentions it); Windows may send the reader's login hash to that host.",
+    ),
     # --- pdf --------------------------------------------------------------------------------------
     "pdf.version": _spec("str", "PDF header version (1.4, 1.7, 2.0)."),
     "pdf.info": _spec("list", "Info dictionary keys present."),
@@ -164,6 +182,12 @@ FIELDS: dict[str, FieldSpec] = {
     "pdf.has_javascript": _spec("bool", "JavaScript present (document or annotation actions)."),
     "pdf.has_open_action": _spec("bool", "An /OpenAction runs when the file opens."),
     "pdf.has_launch": _spec("bool", "A /Launch action that can start a program."),
+    "pdf.actions": _spec(
+        "list",
+        "Actions that reach outside the file, as 'trigger: type → target' (OpenAction, "
+        "document JavaScript, document, page and annotation /AA, link clicks; URI, Launch, "
+        "SubmitForm, GoToR, GoToE, ImportData, JavaScript and the addresses its code calls).",
+    ),
     "pdf.form_fields": _spec("int", "Number of form fields (widgets)."),
     "pdf.annotation_count": _spec("int", "Annotations of every kind."),
     "pdf.signature_count": _spec("int", "Digital signature fields present."),
@@ -202,6 +226,12 @@ FIELDS: dict[str, FieldSpec] = {
         "list", "Absolute save paths (x15ac:absPath), naming a user or machine."
     ),
     "ooxml.external_targets": _spec("list", "Relationship targets with TargetMode=External."),
+    "ooxml.external_relationships": _spec(
+        "list",
+        "Every TargetMode=External relationship as 'part: type → target', the type as the "
+        "relationship names it (image, attachedTemplate, oleObject, frame, subDocument, "
+        "externalLinkPath, hyperlink...).",
+    ),
     "ooxml.field_codes": _spec("list", "Field codes that fetch content (INCLUDEPICTURE, LINK...)."),
     "ooxml.attached_template": _spec("str", "Attached template relationship target."),
     "ooxml.has_thumbnail": _spec("bool", "docProps/thumbnail present."),
@@ -390,6 +420,11 @@ FIELDS: dict[str, FieldSpec] = {
     "odf.user_defined": _spec("list", "meta:user-defined properties as name=value."),
     "odf.annotation_authors": _spec("list", "Authors of comments (office:annotation dc:creator)."),
     "odf.change_authors": _spec("list", "Authors of tracked changes (text:changed-region)."),
+    "odf.linked_content": _spec(
+        "list",
+        "Content linked from outside the package, as 'element → target' (draw:image, "
+        "draw:object, text:section-source, table:table-source...); loaded when the file opens.",
+    ),
     "rtf.internal_version": _spec(
         "int", "RTF \\vern: internal build number of the Word or writer that saved the file."
     ),
@@ -397,9 +432,16 @@ FIELDS: dict[str, FieldSpec] = {
     "rtf.field_codes": _spec(
         "list", "Field instructions that fetch or run something (INCLUDEPICTURE, LINK, DDEAUTO)."
     ),
-    "html.remote_images": _spec("list", "Remote <img> sources: loaded when the page is shown."),
+    "html.remote_images": _spec(
+        "list", "Remote <img> sources of a page or HTML mail body: loaded when it is shown."
+    ),
     "html.tracking_pixels": _spec(
         "list", "Remote images sized 1x1/2x2 or hidden: web bugs that report who opened the file."
+    ),
+    "html.remote_resources": _spec(
+        "list",
+        "Remote resources loaded with the page or mail body, as 'element attribute → URL' "
+        "(img src, CSS url(), link stylesheet, background, iframe, script...).",
     ),
     # --- yara: a newsroom's own byte patterns -----------------------------------------------
     "yara.matches": _spec(

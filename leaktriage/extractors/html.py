@@ -14,7 +14,9 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
+from itertools import islice
 
 from leaktriage.extractors import Extraction, Source, _links, register
 from leaktriage.extractors._codepage import codepage_of
@@ -35,12 +37,41 @@ MAX_ITEMS = 500
 MAX_OPEN = 1000
 """Open elements tracked; deeper nesting is read as text of the innermost tracked one."""
 MAX_TAG_CHARS = 64 << 10
+MAX_BODIES = 20
+"""HTML bodies of one mail parsed for the remote content they load."""
+BODY_PARSE_CHARS = 512 << 10
+"""Characters of each mail body parsed for it (their links are all found by a text search)."""
 """Longest text kept from one element (title, style, conditional comment) while parsing."""
 
 # Attributes that make a browser or mail client fetch (or navigate to) something.
 _URL_ATTRS = frozenset(
     {"href", "src", "action", "background", "poster", "data", "formaction", "cite", "longdesc"}
 )
+_LOADED_ATTRS = frozenset({"src", "background", "poster", "data"})
+"""Of those, the ones loaded with the page, with no click (HTML Living Standard: img, script,
+iframe, embed, object, video, audio, source, track, input type=image; table and body
+background)."""
+_LOADED_HREF_TAGS = frozenset({"image", "use", "feimage", "script"})
+"""SVG elements whose ``href`` / ``xlink:href`` is loaded with the page."""
+_LOADED_RELS = frozenset(
+    {
+        "stylesheet",
+        "icon",
+        "shortcut",
+        "apple-touch-icon",
+        "apple-touch-icon-precomposed",
+        "mask-icon",
+        "preload",
+        "prefetch",
+        "preconnect",
+        "dns-prefetch",
+        "prerender",
+        "modulepreload",
+        "manifest",
+        "import",
+    }
+)
+"""``<link rel=...>`` kinds that make the browser contact the host as the page loads."""
 _SKIP_TEXT = frozenset({"script", "style", "head", "title", "noscript", "template", "xml"})
 _BLOCKS = frozenset(
     {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote"}
@@ -129,6 +160,8 @@ class _Page(HTMLParser):
         self.links: dict[str, None] = {}
         self.images: dict[str, None] = {}
         self.pixels: dict[str, None] = {}
+        self.resources: dict[str, None] = {}
+        self.contacts = _links.Contacts()
         self.title: list[str] = []
         self.title_done = False
         self.text: list[str] = []
@@ -138,30 +171,41 @@ class _Page(HTMLParser):
         self.skip_depth = 0
         self.open_tags: list[str] = []
 
-    def add_link(self, url: str | None) -> None:
+    def add_link(self, url: str | None, mechanism: str = "link", *, loaded: bool = False) -> None:
+        """Keep an external reference; ``loaded``: the page loads it with no click."""
         if not url or len(self.links) >= _links.MAX_LINKS:
             return
         url = url.strip()
-        if _is_external(url):
-            self.links.setdefault(url[:RAW_CHARS], None)
+        if not _is_external(url):
+            return
+        self.links.setdefault(url[:RAW_CHARS], None)
+        self.contacts.add(mechanism, url, on_open=loaded)
+        if loaded and len(self.resources) < MAX_ITEMS:
+            self.resources.setdefault(f"{mechanism}{_links.ARROW}{url[:RAW_CHARS]}", None)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
+        pixel = tag == "img" and _is_pixel(values)
         for name, value in values.items():
             if name in _URL_ATTRS or name.endswith(":href"):
-                self.add_link(value)
+                mechanism = f"{tag} {name}"
+                if pixel and name == "src":
+                    mechanism = "img src (hidden or 1x1)"
+                elif tag == "link" and values.get("rel", "").strip():
+                    mechanism = f"link {' '.join(values['rel'].lower().split())[:40]}"
+                self.add_link(value, mechanism, loaded=_loads(tag, name, values))
             elif name == "srcset":
                 for candidate in value.split(",")[:50]:
-                    self.add_link(candidate.strip().split(" ", 1)[0])
+                    self.add_link(candidate.strip().split(" ", 1)[0], f"{tag} srcset", loaded=True)
             elif name == "style" and "url(" in value.lower():
                 for found in _CSS_URL.findall(value)[:50]:
-                    self.add_link(found)
+                    self.add_link(found, f"{tag} style url()", loaded=True)
             elif name in ("lang", "xml:lang") and value.strip() and len(self.languages) < MAX_ITEMS:
                 self.languages.setdefault(_language_tag(value), None)
         if tag == "meta":
             self.meta_tag(values)
         elif tag == "img":
-            self.image(values)
+            self.image(values, pixel)
         if tag == "body" and "head" in self.open_tags:
             self.handle_endtag("head")  # an unclosed <head> ends where the body starts
         if tag not in _VOID and len(self.open_tags) < MAX_OPEN:
@@ -230,7 +274,7 @@ class _Page(HTMLParser):
             elif equiv.lower() == "refresh":
                 found = _REFRESH_URL.search(content)
                 if found:
-                    self.add_link(found.group(1))
+                    self.add_link(found.group(1), "meta refresh", loaded=True)
         elif name:
             key = name.lower()
         else:
@@ -238,21 +282,76 @@ class _Page(HTMLParser):
         if len(self.meta) < MAX_ITEMS:
             self.meta.append((key[:200], content[:RAW_CHARS]))
 
-    def image(self, values: dict[str, str]) -> None:
+    def image(self, values: dict[str, str], pixel: bool) -> None:
         src = values.get("src", "").strip()
         if not _is_external(src) or len(self.images) >= MAX_ITEMS:
             return
         self.images.setdefault(src[:RAW_CHARS], None)
-        style = values.get("style", "").replace(" ", "").lower()
-        width = _small(values.get("width"))
-        height = _small(values.get("height"))
-        tiny = width is not None and height is not None and width <= 2 and height <= 2
-        hidden = "display:none" in style or "visibility:hidden" in style
-        tiny_css = re.search(r"(?<![-\w])width:[01]px", style) and re.search(
-            r"(?<![-\w])height:[01]px", style
-        )
-        if tiny or hidden or tiny_css:
+        if pixel:
             self.pixels.setdefault(src[:RAW_CHARS], None)
+
+    def finish(self) -> None:
+        """Addresses in the ``<style>`` blocks (background images, ``@import``)."""
+        for found in _CSS_URL.findall("".join(self.style))[:MAX_ITEMS]:
+            self.add_link(found, "style url()", loaded=True)
+
+
+def _is_pixel(values: dict[str, str]) -> bool:
+    """An image sized 2x2 or less, or hidden: a web bug, not a picture."""
+    style = values.get("style", "").replace(" ", "").lower()
+    width = _small(values.get("width"))
+    height = _small(values.get("height"))
+    tiny = width is not None and height is not None and width <= 2 and height <= 2
+    hidden = "display:none" in style or "visibility:hidden" in style
+    tiny_css = re.search(r"(?<![-\w])width:[01]px", style) and re.search(
+        r"(?<![-\w])height:[01]px", style
+    )
+    return bool(tiny or hidden or tiny_css)
+
+
+def _loads(tag: str, attribute: str, values: dict[str, str]) -> bool:
+    """True when a browser loads this attribute's address with the page, with no click."""
+    if attribute in _LOADED_ATTRS:
+        return True
+    if attribute == "href" or attribute.endswith(":href"):
+        if tag == "link":
+            return bool(set(values.get("rel", "").lower().split()) & _LOADED_RELS)
+        return tag in _LOADED_HREF_TAGS
+    return False
+
+
+def parse(text: str, keep: int = 0) -> tuple[_Page, str | None]:
+    """One page parsed (its first :data:`PARSE_CHARS` characters): what it holds and loads,
+    and the parser's complaint when it stopped early."""
+    page = _Page(keep)
+    problem = None
+    try:
+        page.feed(text[:PARSE_CHARS])
+        page.close()
+    except AssertionError as exc:
+        # _markupbase asserts on some malformed declarations ("<![bogus["); keep what was read.
+        problem = f"HTML parser stopped: {exc}"[:300]
+    page.finish()
+    return page, problem
+
+
+def put_remote_content(out: Extraction, bodies: Iterable[str], links: Iterable[str]) -> None:
+    """For the HTML bodies of a mail: remote images, tracking pixels and resources, and the
+    link facts (``links.external`` from ``links`` and the bodies, ``links.on_open``...)."""
+    contacts = _links.Contacts()
+    images: dict[str, None] = {}
+    pixels: dict[str, None] = {}
+    resources: dict[str, None] = {}
+    for body in islice(bodies, MAX_BODIES):
+        page, _ = parse(body[:BODY_PARSE_CHARS])
+        contacts.extend(page.contacts)
+        images.update(page.images)
+        pixels.update(page.pixels)
+        resources.update(page.resources)
+    out.put("html.remote_images", tuple(sorted(images)[:MAX_ITEMS]))
+    out.put("html.tracking_pixels", tuple(sorted(pixels)[:MAX_ITEMS]))
+    out.put("html.remote_resources", tuple(resources)[:MAX_ITEMS])
+    contacts.put(out, links)
 
 
 def _declared_charset(data: bytes) -> str | None:
@@ -302,13 +401,9 @@ def extract(source: Source) -> Extraction:
         out.put("doc.codepage", codepage_of(codec))
     if source.size > READ_BYTES:
         out.note("limit.html_size", f"only the first {READ_BYTES} bytes of {source.size} read")
-    page = _Page(source.text_sample_bytes)
-    try:
-        page.feed(page_text[:PARSE_CHARS])
-        page.close()
-    except AssertionError as exc:
-        # _markupbase asserts on some malformed declarations ("<![bogus["); keep what was read.
-        out.note("corrupt", f"HTML parser stopped: {exc}"[:300])
+    page, problem = parse(page_text, source.text_sample_bytes)
+    if problem:
+        out.note("corrupt", problem)
 
     title = " ".join("".join(page.title).split())
     if title:
@@ -325,13 +420,11 @@ def extract(source: Source) -> Extraction:
     _office_properties(page, out)
     out.put("doc.languages", tuple(sorted(page.languages)))
 
-    style_text = "".join(page.style)
-    for found in _CSS_URL.findall(style_text)[:MAX_ITEMS]:
-        page.add_link(found)
     rest = _links.find_links(page_text[PARSE_CHARS:]) if len(page_text) > PARSE_CHARS else []
-    out.put("links.external", _links.merge(page.links, rest))
     out.put("html.remote_images", tuple(sorted(page.images)))
     out.put("html.tracking_pixels", tuple(sorted(page.pixels)))
+    out.put("html.remote_resources", tuple(page.resources))
+    page.contacts.put(out, _links.merge(page.links, rest))
 
     body = _NEWLINES.sub("\n", _SPACES.sub(" ", "".join(page.text))).strip()
     out.put("text.sample", body[: source.text_sample_bytes])

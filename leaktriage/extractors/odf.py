@@ -56,6 +56,14 @@ NS = {
     "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
     "dc": "http://purl.org/dc/elements/1.1/",
     "xlink": "http://www.w3.org/1999/xlink",
+    "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+    "form": "urn:oasis:names:tc:opendocument:xmlns:form:1.0",
+    "script": "urn:oasis:names:tc:opendocument:xmlns:script:1.0",
+    "presentation": "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0",
+    "chart": "urn:oasis:names:tc:opendocument:xmlns:chart:1.0",
 }
 _PREFIX = {uri: prefix for prefix, uri in NS.items()}
 
@@ -94,6 +102,31 @@ _TEXT_C = f"{{{NS['text']}}}c"
 _TEXT_TAB = f"{{{NS['text']}}}tab"
 _TEXT_LINE_BREAK = f"{{{NS['text']}}}line-break"
 _HREF = f"{{{NS['xlink']}}}href"
+_LINKED = {
+    "draw:image": "linked image",
+    "draw:object": "linked object",
+    "draw:object-ole": "linked OLE object",
+    "draw:floating-frame": "frame",
+    "draw:plugin": "plugin",
+    "draw:applet": "applet",
+    "draw:fill-image": "fill image",
+    "style:background-image": "background image",
+    "text:list-level-style-image": "bullet image",
+    "text:section-source": "linked section",
+    "table:table-source": "linked sheet",
+    "table:cell-range-source": "linked cell range",
+    "svg:font-face-uri": "font",
+    "meta:auto-reload": "automatic reload",
+}
+"""Elements whose ``xlink:href`` is loaded when the file opens or its links update (ODF 1.3
+part 3: 10.4.4 draw:image, 10.4.6 draw:object, 5.4.2 text:section-source, 9.2.6
+table:table-source), by plain name; others keep their element name."""
+_CLICKED = frozenset(
+    {"text:a", "draw:a", "draw:area-rectangle", "draw:area-circle", "draw:area-polygon"}
+)
+"""Elements whose ``xlink:href`` is followed only on a click (hyperlinks, image maps)."""
+_CLICKED_NAMESPACES = frozenset({NS["form"], NS["script"], NS["presentation"]})
+"""Form controls and event listeners act on the reader's click, not on opening."""
 _FO_LANGUAGE = f"{{{NS['fo']}}}language"
 _FO_COUNTRY = f"{{{NS['fo']}}}country"
 _DURATION = re.compile(
@@ -157,6 +190,8 @@ class _Walker:
         self.capture_name = ""
         self.capture_attr = ""
         self.links: dict[str, None] = {}
+        self.linked: dict[str, None] = {}
+        self.contacts = _links.Contacts()
         self.languages: dict[str, None] = {}
         self.annotation_authors: dict[str, None] = {}
         self.change_authors: dict[str, None] = {}
@@ -177,7 +212,7 @@ class _Walker:
         if attrib:
             href = attrib.get(_HREF)
             if href is not None:
-                self.add_link(href)
+                self.add_href(tag, href)
             language = attrib.get(_FO_LANGUAGE)
             if language is not None:
                 self.add_language(language, attrib.get(_FO_COUNTRY, ""))
@@ -278,12 +313,27 @@ class _Walker:
         elif name == "meta:template":
             self.template = attrib.get(f"{{{NS['xlink']}}}href", "")[:RAW_CHARS] or None
 
-    def add_link(self, value: str) -> None:
+    def add_link(self, value: str) -> bool:
+        """Keep an address outside the package; True when it is one."""
         target = value.strip()
         if ("://" in target[:40] or target.startswith("\\\\")) and (
             len(self.links) < _links.MAX_LINKS
         ):
             self.links.setdefault(target[:RAW_CHARS], None)
+            return True
+        return False
+
+    def add_href(self, tag: str, href: str) -> None:
+        """An ``xlink:href``: a link, and what follows it (a linked image loads on opening)."""
+        name = _qname(tag)
+        if not self.add_link(href) or name == "meta:template":  # the template: see _finish
+            return
+        target = href.strip()[:RAW_CHARS]
+        clicked = name in _CLICKED or tag[1:].partition("}")[0] in _CLICKED_NAMESPACES
+        mechanism = _LINKED.get(name, name)
+        self.contacts.add(mechanism, target, on_open=not clicked)
+        if not clicked and len(self.linked) < MAX_ITEMS:
+            self.linked.setdefault(f"{name}{_links.ARROW}{target}", None)
 
     def add_language(self, language: str, country: str) -> None:
         if language.lower() in ("none", "zxx", "") or len(self.languages) >= 100:
@@ -382,7 +432,9 @@ def _finish(walker: _Walker, out: Extraction, source: Source) -> None:
     found = list(walker.links)
     if walker.template:
         found.extend(_links.find_links(walker.template))
-    out.put("links.external", _links.merge(found))
+        walker.contacts.add("template", walker.template)
+    out.put("odf.linked_content", tuple(walker.linked))
+    walker.contacts.put(out, _links.merge(found))
     sample = "".join(walker.text).strip()
     out.put("text.sample", sample[: source.text_sample_bytes])
 

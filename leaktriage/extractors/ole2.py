@@ -27,7 +27,7 @@ from leaktriage.extractors import Extraction, Source, register
 from leaktriage.extractors._codepage import codec_for
 from leaktriage.extractors._dates import from_filetime
 from leaktriage.extractors._lcid import lcid_tag
-from leaktriage.extractors._links import find_links, merge
+from leaktriage.extractors._links import Contacts, find_links, merge
 
 log = logging.getLogger(__name__)
 
@@ -421,7 +421,10 @@ def extract(source: Source) -> Extraction:
         ole.close()
     template = extraction.fields.get("doc.template")
     links = merge(state.links, find_links(template) if isinstance(template, str) else [])
-    extraction.put("links.external", links)
+    contacts = Contacts()
+    if isinstance(template, str):
+        contacts.add("template", template)
+    contacts.put(extraction, links)
     if state.encrypted:
         extraction.put("doc.encrypted", True)
         raise EncryptedFileError(state.encrypted, partial=extraction)

@@ -88,6 +88,29 @@ _FETCHING_FIELDS = frozenset(
     {"INCLUDEPICTURE", "INCLUDETEXT", "LINK", "HYPERLINK", "DDEAUTO", "DDE", "IMPORT"}
 )
 """Field verbs that pull content from elsewhere (or run a program) when fields update."""
+_CLICKED_FIELDS = frozenset({"HYPERLINK"})
+"""Of those, the ones followed only when the reader clicks."""
+_EXTERNAL_KINDS = {
+    "image": "linked image",
+    "attachedTemplate": "attached template",
+    "oleObject": "linked OLE object",
+    "frame": "frame",
+    "subDocument": "subdocument",
+    "externalLinkPath": "external workbook link",
+    "hyperlink": "hyperlink",
+    "mailMergeSource": "mail-merge data source",
+    "mailMergeHeaderSource": "mail-merge header source",
+    "recipientData": "mail-merge recipient data",
+    "video": "linked video",
+    "audio": "linked audio",
+    "media": "linked media",
+    "package": "linked package",
+}
+"""Plain names of external relationship types (ECMA-376 Part 1, 15; Part 2, 9.3): the
+mechanism an investigator reads in ``links.on_open``. Other types keep their own name."""
+_CLICKED_KINDS = frozenset({"hyperlink"})
+"""External relationships followed only on a click; every other one may be loaded when the
+document opens or its links update (images, templates, frames, linked objects, workbooks)."""
 _FIELD_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _FIELD_SWITCH = re.compile(r"\\[*@#!A-Za-z]")
 _BACKSLASHES = re.compile(r"\\+")
@@ -208,6 +231,8 @@ class _Package:
         self.comment_authors: set[str] = set()
         self.people: dict[str, None] = {}
         self.field_codes: dict[str, None] = {}
+        self.contacts = _links.Contacts()
+        self.external_rels: dict[str, None] = {}
         self.changes = 0
         self.comments = 0
 
@@ -361,9 +386,11 @@ class _Package:
                 rel_type = element.get("Type") or ""
                 rel_id = element.get("Id") or ""
                 if (element.get("TargetMode") or "").lower() == "external":
-                    found.append(_Rel(rel_id, rel_type, target, None))
+                    rel = _Rel(rel_id, rel_type, target, None)
+                    found.append(rel)
                     self.add_external(target)
-                    self.raw(f"{name}:{rel_id}", f"{rel_type.rsplit('/', 1)[-1]}: {target}")
+                    self.raw(f"{name}:{rel_id}", f"{rel.kind}: {target}")
+                    self.external_relationship(source or "package", rel)
                 else:
                     found.append(_Rel(rel_id, rel_type, target, _resolve(base, target)))
 
@@ -371,6 +398,16 @@ class _Package:
         target = target.strip()
         if target and len(self.external) < MAX_ITEMS:
             self.external[target] = None
+
+    def external_relationship(self, source: str, rel: _Rel) -> None:
+        """Keep an external relationship with its type, and what would follow it."""
+        target = rel.target.strip()
+        if not target or len(self.external_rels) >= MAX_ITEMS:
+            return
+        kind = rel.kind or "(no type)"
+        self.external_rels[f"{source}: {kind}{_links.ARROW}{target}"[:RAW_CHARS]] = None
+        label = _EXTERNAL_KINDS.get(kind, f"{kind} relationship")
+        self.contacts.add(f"{label} in {source}", target, on_open=kind not in _CLICKED_KINDS)
 
     @staticmethod
     def first(rels: Iterable[_Rel], kind: str) -> str | None:
@@ -581,7 +618,9 @@ class _Package:
         for quoted, bare in _FIELD_TOKEN.findall(code[len(verb) :]):
             if bare and _FIELD_SWITCH.fullmatch(bare):
                 continue
-            self.links.update(dict.fromkeys(_links.find_links(_unescape_field(quoted or bare))))
+            for link in _links.find_links(_unescape_field(quoted or bare)):
+                self.links[link] = None
+                self.contacts.add(f"field {verb}", link, on_open=verb not in _CLICKED_FIELDS)
 
     def word_settings(self, name: str) -> None:
         root = self.xml(name)
@@ -826,7 +865,8 @@ class _Package:
             out.put("text.chars", self.text.chars)
         self.links.update(dict.fromkeys(_links.find_links(body)))
         out.put("ooxml.external_targets", tuple(self.external))
-        out.put("links.external", _links.merge(self.external, self.links))
+        out.put("ooxml.external_relationships", tuple(self.external_rels))
+        self.contacts.put(out, _links.merge(self.external, self.links))
         out.put("ooxml.abs_path", tuple(self.abs_paths))
         out.put("ooxml.field_codes", tuple(self.field_codes))
         out.put("ooxml.languages", tuple(sorted(self.languages)))

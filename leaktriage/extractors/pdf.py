@@ -29,7 +29,7 @@ from typing import Any
 import pymupdf as _pymupdf
 
 from leaktriage.errors import CorruptFileError, EncryptedFileError, WrongFormatError
-from leaktriage.extractors import Child, Extraction, Source, _xml, register
+from leaktriage.extractors import Child, Extraction, Source, _links, _xml, register
 from leaktriage.extractors._dates import Stamp, parse_iso, parse_pdf
 from leaktriage.extractors._links import find_links, merge
 from leaktriage.model import Issue
@@ -62,7 +62,17 @@ MAX_FONTS = 500
 MAX_ANNOTS = 5000
 """Annotations inspected for actions over the whole document."""
 MAX_ACTION_REFS = 50
-"""Indirect actions followed from one additional-actions or name-tree dictionary."""
+"""Elements read from one array of actions, and name-tree nodes and values followed."""
+MAX_ACTIONS = 2000
+"""Actions read in one document, chained /Next actions included."""
+MAX_ACTION_DEPTH = 16
+"""Nesting of /Next chains and action arrays followed."""
+MAX_ACTION_ENTRIES = 500
+"""Entries kept in ``pdf.actions``."""
+MAX_DICT_ENTRIES = 200
+"""Entries read from one dictionary's object text."""
+MAX_SCRIPT_EXCERPT = 200
+"""Characters of a script without any address shown in ``pdf.actions``."""
 MAX_JS_STREAM = 1 << 20
 """Bytes of a JavaScript stream searched for URLs."""
 MAX_EOF_MARKERS = 1000
@@ -105,10 +115,39 @@ _LINEARIZED = re.compile(rb"\d+\s+\d+\s+obj\s*<<[^>]{0,200}?/Linearized\b[^>]{0,
 _LIN_LENGTH = re.compile(rb"/L\s+(\d{1,12})")
 _OBJ_AT = re.compile(rb"\s*\d+\s+\d+\s+obj\b")
 _REF = re.compile(r"(\d+)\s+0\s+R")
-_URI_KEY = re.compile(r"/URI\s*(?=[(<])")
-_FILE_KEY = re.compile(r"/(?:F|UF|DOS|Unix|Mac)\s*(?=[(<])")
-_JS_KEY = re.compile(r"/JS\s*")
-_ACTION_TYPE = re.compile(r"/S\s*/([A-Za-z]+)")
+_KEY = re.compile(r"/([^\s/\[\]<>(){}%]*)")
+_ATOM = re.compile(r"/[^\s/\[\]<>(){}%]*|[^\s/\[\]<>(){}%]+")
+"""A name, number or keyword in object text."""
+_JS_CALL = re.compile(r"([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*\(")
+# Additional-actions triggers (ISO 32000-1, 12.6.3, tables 194-197) in plain words.
+_DOCUMENT_AA = {
+    "WC": "closing",
+    "WS": "before saving",
+    "DS": "after saving",
+    "WP": "before printing",
+    "DP": "after printing",
+}
+_PAGE_AA = {"O": "page opened", "C": "page closed"}
+_ANNOT_AA = {
+    "E": "pointer enters",
+    "X": "pointer leaves",
+    "D": "mouse pressed",
+    "U": "mouse released",
+    "Fo": "focus",
+    "Bl": "focus lost",
+    "PO": "page opened",
+    "PC": "page closed",
+    "PV": "page shown",
+    "PI": "page hidden",
+    "K": "keystroke",
+    "F": "value formatted",
+    "V": "value validated",
+    "C": "value calculated",
+}
+_AUTOMATIC_ANNOT = frozenset({"PO", "PC", "PV", "PI", "F", "C"})
+"""Annotation and field triggers that fire without the reader touching anything."""
+_FILE_ACTIONS = frozenset({"SubmitForm", "GoToR", "GoToE", "ImportData", "Thread"})
+"""Action types whose /F names another file or a web address (ISO 32000-1, 12.6.4)."""
 # Raw-byte keywords, specific enough not to occur by chance inside compressed streams.
 _RAW_JS = re.compile(rb"/S\s*/JavaScript\b|/JS\s*[(<]|/JS\s+\d+\s+\d+\s+R")
 _RAW_LAUNCH = re.compile(rb"/S\s*/Launch\b")
@@ -174,6 +213,12 @@ class _Active:
     open_action: bool = False
     launch: bool = False
     links: list[str] = field(default_factory=list)
+    actions: dict[str, None] = field(default_factory=dict)
+    """``pdf.actions`` entries, in the order read."""
+    contacts: _links.Contacts = field(default_factory=_links.Contacts)
+    seen: set[int] = field(default_factory=set)
+    """Xrefs of the actions already read (a /Next loop ends there)."""
+    count: int = 0
 
 
 @register(name="pdf", version=1, mime_types={"application/pdf"})
@@ -236,7 +281,8 @@ def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extract
     out.put("pdf.has_javascript", active.javascript)
     out.put("pdf.has_open_action", active.open_action)
     out.put("pdf.has_launch", active.launch)
-    out.put("links.external", merge(active.links, find_links(sample)))
+    out.put("pdf.actions", tuple(active.actions))
+    active.contacts.put(out, merge(active.links, find_links(sample)))
     _guard(out, "embedded", lambda: _embedded(doc, out))
     _mupdf_issue(out)  # before the earlier revisions, cut short on purpose, are reopened
     if len(history.revision_ends) > 1:
@@ -614,55 +660,255 @@ def _catalog(doc: Any, out: Extraction, active: _Active) -> None:
     action = _value_text(doc, kind, value) if kind in {"dict", "xref"} else None
     if action:
         out.raw["Catalog/OpenAction"] = _cap(action)
-        found = _ACTION_TYPE.search(action)
         # A destination ("open at page 1") is no action; a /GoTo only shows a page too.
-        if action.lstrip().startswith("<<") and (found is None or found.group(1) != "GoTo"):
-            active.open_action = True
-        _scan_action(doc, action, active)
-    for path in ("AA", "Names/JavaScript"):
-        kind, value = doc.xref_get_key(catalog, path)
-        if kind == "null":
-            continue
-        if path == "Names/JavaScript":
-            active.javascript = True
-        _scan_action(doc, _value_text(doc, kind, value) or "", active, follow=True)
+        if action.lstrip().startswith("<<"):
+            if _name(_entries(action).get("S", "")) != "GoTo":
+                active.open_action = True
+            _action(doc, value, "OpenAction", True, active)
+    kind, value = doc.xref_get_key(catalog, "AA")
+    if kind != "null":
+        for key, entry in _entries(_deref(doc, value)[0]).items():
+            meaning = _DOCUMENT_AA.get(key, "document event")
+            _action(doc, entry, f"document /AA /{key} ({meaning})", True, active)
+    kind, value = doc.xref_get_key(catalog, "Names/JavaScript")
+    if kind != "null":
+        active.javascript = True
+        for entry in _name_tree(doc, value):
+            _action(doc, entry, "document JavaScript", True, active)
 
 
-def _scan_action(doc: Any, text: str, active: _Active, follow: bool = False) -> None:
-    """Flags and targets of the action(s) in ``text``; ``follow`` resolves the refs inside."""
-    texts = [text]
-    if follow:
-        refs = list(_REF.finditer(text))[:MAX_ACTION_REFS]
-        texts.extend(doc.xref_object(int(found.group(1)), compressed=True) for found in refs)
-    for body in texts:
-        kinds = set(_ACTION_TYPE.findall(body))
-        if "JavaScript" in kinds or _JS_KEY.search(body):
-            active.javascript = True
-            active.links.extend(_javascript_links(doc, body))
-        if "Launch" in kinds:
-            active.launch = True
-        for key in (_URI_KEY, _FILE_KEY):
-            if key is _FILE_KEY and not kinds & {"Launch", "GoToR", "GoToE", "SubmitForm"}:
-                continue
-            for found in key.finditer(body):
-                token = read_string(body, found.end())
-                if token is not None:
-                    active.links.append(decode_text(token[0]).strip())
-
-
-def _javascript_links(doc: Any, body: str) -> list[str]:
-    """URLs written in the JavaScript of an action (inline string or stream)."""
-    found = _JS_KEY.search(body)
-    if found is None:
-        return []
-    token = read_string(body, found.end())
-    if token is not None:
-        return find_links(decode_text(token[0]))
-    ref = _REF.match(body, found.end())
+def _deref(doc: Any, value: str) -> tuple[str, int | None]:
+    """The object text a value stands for (an indirect reference followed) and its xref."""
+    ref = _REF.fullmatch(value.strip())
     if ref is None:
-        return []
-    stream = doc.xref_stream(int(ref.group(1))) or b""
-    return find_links(decode_text(stream[:MAX_JS_STREAM]))
+        return value.strip(), None
+    xref = int(ref.group(1))
+    if not 0 < xref < doc.xref_length():
+        return "", None
+    return doc.xref_object(xref, compressed=True).strip(), xref
+
+
+def _value_end(text: str, pos: int) -> int:
+    """End of the value that starts at ``pos`` (after any whitespace) of object text."""
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    ref = _REF.match(text, pos)
+    if ref:
+        return ref.end()
+    atom = _ATOM.match(text, pos)
+    if atom and atom.end() > pos:
+        return atom.end()
+    return _skip_value(text, pos)
+
+
+def _entries(text: str) -> dict[str, str]:
+    """Top-level entries of a dictionary's object text, each value as object text."""
+    text = text.strip()
+    found: dict[str, str] = {}
+    if not text.startswith("<<"):
+        return found
+    pos = 2
+    while pos < len(text) and len(found) < MAX_DICT_ENTRIES:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        name = _KEY.match(text, pos)
+        if name is None:
+            break
+        end = _value_end(text, name.end())
+        if end <= name.end():
+            break
+        found.setdefault(name.group(1), text[name.end() : end].strip())
+        pos = end
+    return found
+
+
+def _items(text: str) -> list[str]:
+    """Elements of an array's object text, each as object text."""
+    text = text.strip()
+    found: list[str] = []
+    if not text.startswith("["):
+        return found
+    pos = 1
+    while pos < len(text) and len(found) < MAX_ACTION_REFS:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            break
+        end = _value_end(text, pos)
+        if end <= pos:
+            break
+        found.append(text[pos:end].strip())
+        pos = end
+    return found
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    return value[1:] if value.startswith("/") else ""
+
+
+def _string(doc: Any, value: str) -> str | None:
+    """A string value decoded (an indirect one followed), or None."""
+    text, _ = _deref(doc, value)
+    token = read_string(text, 0) if text[:1] in ("(", "<") and not text.startswith("<<") else None
+    return decode_text(token[0]).strip() if token is not None else None
+
+
+def _file_spec(doc: Any, value: str) -> str | None:
+    """The file or URL a file specification names (ISO 32000-1, 7.11): a string, or a
+    dictionary's /UF, /F, /Unix, /DOS or /Mac."""
+    found = _string(doc, value)
+    if found is not None:
+        return found
+    entries = _entries(_deref(doc, value)[0])
+    for key in ("UF", "F", "Unix", "DOS", "Mac"):
+        if key in entries:
+            found = _string(doc, entries[key])
+            if found:
+                return found
+    return None
+
+
+def _launch_target(doc: Any, entries: dict[str, str]) -> str | None:
+    """What a /Launch action starts: its file, or the Windows program and its parameters."""
+    if "Win" in entries:
+        win = _entries(_deref(doc, entries["Win"])[0])
+        program = _string(doc, win.get("F", "")) or ""
+        parameters = _string(doc, win.get("P", "")) or ""
+        command = f"{program} {parameters}".strip()
+        if command:
+            return command
+    for key in ("F", "Unix", "Mac"):
+        if key in entries:
+            found = _file_spec(doc, entries[key])
+            if found:
+                return found
+    return None
+
+
+def _script(doc: Any, value: str) -> str:
+    """The JavaScript of a /JS entry: a string, or the start of a stream (bounded)."""
+    found = _string(doc, value)
+    if found is not None:
+        return found
+    ref = _REF.fullmatch(value.strip())
+    if ref is None or not 0 < int(ref.group(1)) < doc.xref_length():
+        return ""
+    return decode_text(_stream_head(doc, int(ref.group(1)), MAX_JS_STREAM))
+
+
+def _stream_head(doc: Any, xref: int, cap: int) -> bytes:
+    """At most ``cap`` decoded bytes of a stream: Flate inflated here with that bound, other
+    filters decoded by MuPDF only when their encoded size is small."""
+    if not doc.xref_is_stream(xref):
+        return b""
+    raw: bytes = doc.xref_stream_raw(xref) or b""
+    kind, value = doc.xref_get_key(xref, "Filter")
+    if kind == "null":
+        return raw[:cap]
+    if (
+        value in {"/FlateDecode", "[/FlateDecode]"}
+        and doc.xref_get_key(xref, "DecodeParms")[0] == "null"
+    ):
+        try:
+            return zlib.decompressobj().decompress(raw, cap)
+        except zlib.error:
+            pass
+    if len(raw) > MAX_ENCODED_OTHER:
+        return b""
+    decoded: bytes = doc.xref_stream(xref) or b""
+    return decoded[:cap]
+
+
+def _name_tree(doc: Any, value: str) -> list[str]:
+    """The values of a name tree (ISO 32000-1, 7.9.6), leaves and kids followed, bounded."""
+    found: list[str] = []
+    pending = [value]
+    seen: set[int] = set()
+    for _ in range(MAX_ACTION_REFS):
+        if not pending or len(found) >= MAX_ACTION_REFS:
+            break
+        text, xref = _deref(doc, pending.pop())
+        if xref is not None:
+            if xref in seen:
+                continue
+            seen.add(xref)
+        entries = _entries(text)
+        names = _items(_deref(doc, entries.get("Names", ""))[0])
+        found.extend(names[1::2])
+        pending.extend(reversed(_items(_deref(doc, entries.get("Kids", ""))[0])))
+    return found[:MAX_ACTION_REFS]
+
+
+def _action(
+    doc: Any, value: str, trigger: str, automatic: bool, active: _Active, depth: int = 0
+) -> None:
+    """Read one action (or an array of them) and the /Next actions chained to it, recording
+    what reaches outside the file. ``automatic``: it runs without a click."""
+    if depth > MAX_ACTION_DEPTH or active.count >= MAX_ACTIONS:
+        return
+    active.count += 1
+    text, xref = _deref(doc, value)
+    if xref is not None:
+        if xref in active.seen:
+            return
+        active.seen.add(xref)
+    if text.startswith("["):
+        for item in _items(text):
+            _action(doc, item, trigger, automatic, active, depth + 1)
+        return
+    entries = _entries(text)
+    kind = _name(entries.get("S", ""))
+    if "JS" in entries or kind == "JavaScript":
+        active.javascript = True
+        _javascript(trigger, automatic, _script(doc, entries.get("JS", "")), active)
+    if kind == "URI":
+        target = _string(doc, entries.get("URI", ""))
+        if target:
+            active.links.append(target)
+            _record(active, trigger, automatic, kind, target)
+    elif kind == "Launch":
+        active.launch = True
+        target = _launch_target(doc, entries)
+        if target:
+            _record(active, trigger, automatic, kind, target)
+    elif kind in _FILE_ACTIONS:
+        target = _file_spec(doc, entries.get("F", ""))
+        if target:
+            active.links.append(target)
+            _record(active, trigger, automatic, kind, target)
+    if "Next" in entries:
+        _action(doc, entries["Next"], trigger, automatic, active, depth + 1)
+
+
+def _record(active: _Active, trigger: str, automatic: bool, kind: str, target: str) -> None:
+    """One action that reaches outside: ``pdf.actions``, and a contact for each address."""
+    if len(active.actions) < MAX_ACTION_ENTRIES:
+        active.actions[f"{trigger}: {kind}{_links.ARROW}{_cap(target)}"] = None
+    mechanism = f"{trigger}: {kind}"
+    if _links.host_of(target) is not None:
+        active.contacts.add(mechanism, target, on_open=automatic)
+        return
+    for link in find_links(target):  # a program started with an address as parameter
+        active.links.append(link)
+        active.contacts.add(mechanism, link, on_open=automatic)
+
+
+def _javascript(trigger: str, automatic: bool, script: str, active: _Active) -> None:
+    """Every address a script names, with the function that receives it when one does
+    (``app.launchURL``, ``this.submitForm``); a script without one is listed as such."""
+    links = find_links(script)
+    if not links:
+        excerpt = " ".join(script.split())[:MAX_SCRIPT_EXCERPT] or "(empty)"
+        if len(active.actions) < MAX_ACTION_ENTRIES:
+            active.actions[f"{trigger}: JavaScript{_links.ARROW}{excerpt}"] = None
+        return
+    for link in links:
+        start = script.find(link)
+        calls = _JS_CALL.findall(script[max(0, start - 120) : max(0, start)])
+        kind = f"JavaScript {_SPACES.sub('', calls[-1])}" if calls else "JavaScript"
+        active.links.append(link)
+        _record(active, trigger, automatic, kind, link)
 
 
 def _raw_keywords(data: bytes, active: _Active) -> None:
@@ -692,7 +938,9 @@ def _pages(
                 not_embedded[name] = None
         kind, value = doc.xref_get_key(page.xref, "AA")
         if kind != "null":
-            _scan_action(doc, _value_text(doc, kind, value) or "", active, follow=True)
+            for key, entry in _entries(_deref(doc, value)[0]).items():
+                trigger = f"page {number + 1} /AA /{key} ({_PAGE_AA.get(key, 'page event')})"
+                _action(doc, entry, trigger, True, active)
         for xref, annot_type, _ in page.annot_xrefs():
             annots += 1
             if annots > MAX_ANNOTS:
@@ -701,10 +949,7 @@ def _pages(
                 widgets += 1
                 if _field_type(doc, xref) == "/Sig":
                     signatures += 1
-            for key in ("A", "AA"):
-                kind, value = doc.xref_get_key(xref, key)
-                if kind != "null":
-                    _scan_action(doc, _value_text(doc, kind, value) or "", active, key == "AA")
+            _annotation_actions(doc, xref, number, active, annot_type == pymupdf.PDF_ANNOT_WIDGET)
         page_text: str | None = None
         if text_chars < source.text_sample_bytes:
             page_text = page.get_text()
@@ -721,6 +966,22 @@ def _pages(
     out.put("pdf.form_fields", widgets)
     out.put("pdf.signature_count", signatures)
     out.put("pdf.image_pages_with_text", tuple(image_pages))
+
+
+def _annotation_actions(doc: Any, xref: int, number: int, active: _Active, widget: bool) -> None:
+    """An annotation's /A (followed on a click) and /AA, a widget's form field's included."""
+    subtype = _name(doc.xref_get_key(xref, "Subtype")[1] or "") or "unknown"
+    where = f"page {number + 1} {subtype} annotation"
+    kind, value = doc.xref_get_key(xref, "A")
+    if kind != "null":
+        _action(doc, value, f"{where} /A (click)", False, active)
+    for path in ("AA", "Parent/AA") if widget else ("AA",):
+        kind, value = doc.xref_get_key(xref, path)
+        if kind == "null":
+            continue
+        for key, entry in _entries(_deref(doc, value)[0]).items():
+            trigger = f"{where} /AA /{key} ({_ANNOT_AA.get(key, 'event')})"
+            _action(doc, entry, trigger, key in _AUTOMATIC_ANNOT, active)
 
 
 def _field_type(doc: Any, xref: int) -> str:

@@ -155,6 +155,10 @@ own Mac code page (``\\ansicpg10007`` for Cyrillic), not Mac Roman."""
 _FETCHING_FIELDS = frozenset(
     {"INCLUDEPICTURE", "INCLUDETEXT", "LINK", "DDE", "DDEAUTO", "IMPORT", "EMBED", "DATABASE"}
 )
+"""Field verbs that fetch content (or run a program) when the fields update: on opening,
+printing, or Word's update-links prompt."""
+_CLICKED_FIELDS = frozenset({"HYPERLINK"})
+"""Field verbs followed only on a click."""
 
 
 def lcid_tag(lcid: int) -> str:
@@ -520,19 +524,25 @@ def extract(source: Source) -> Extraction:
 
     links: list[str] = []
     fetching: list[str] = []
+    contacts = _links.Contacts()
     for instruction in reader.instructions:
-        links.extend(_field_links(instruction))
+        targets = _field_links(instruction)
+        links.extend(targets)
         kind = instruction.split(None, 1)[0].upper() if instruction.split() else ""
         if kind in _FETCHING_FIELDS and len(fetching) < MAX_ITEMS:
             fetching.append(instruction[:RAW_CHARS])
+        if kind in _FETCHING_FIELDS or kind in _CLICKED_FIELDS:
+            for link in targets:
+                contacts.add(f"field {kind}", link, on_open=kind in _FETCHING_FIELDS)
     hlinkbase = strings.get("hlinkbase")
     if hlinkbase:
         links.extend(_links.find_links(hlinkbase))
     template = strings.get("template")
     if template:
         links.extend(_links.find_links(template))
+        contacts.add("template", template)
     out.put("rtf.field_codes", tuple(dict.fromkeys(fetching)))
-    out.put("links.external", _links.merge(links))
+    contacts.put(out, _links.merge(links))
 
     body = _joined(reader.body)
     out.put("text.sample", body.strip()[: source.text_sample_bytes])

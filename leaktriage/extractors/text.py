@@ -88,7 +88,7 @@ def extract(source: Source) -> Extraction:
         out.put("doc.codepage", codepage_of(codec))
     out.put("text.sample", text[: source.text_sample_bytes])
     is_xml = source.mime == "application/xml"
-    out.put("links.external", _links.merge(external_links(text, xml=is_xml)))
+    _links.Contacts().put(out, external_links(text, xml=is_xml))
     if source.size > READ_BYTES:
         out.raw["text:bytes_read"] = str(READ_BYTES)
     log.debug("text %s: %s, %d chars", source.name, codec, len(text))

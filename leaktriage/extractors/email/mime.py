@@ -12,6 +12,7 @@ from leaktriage.extractors import Extraction
 from leaktriage.extractors._links import find_links, merge
 from leaktriage.extractors.email._common import MAX_BODY_CHARS, PARSE_ERRORS, clean, decode_bytes
 from leaktriage.extractors.email.attachments import PartInfo, attach_message, attach_part, part_info
+from leaktriage.extractors.html import put_remote_content
 
 MAX_PARTS = 5000
 """MIME parts walked per message."""
@@ -60,7 +61,8 @@ def read_body(message: Message, extraction: Extraction, sample_chars: int, lines
         extraction.put("email.attachment_count", len(names))
     sample = body.plain[0] if body.plain else (html_text(body.html[0]) if body.html else "")
     extraction.put("text.sample", sample.replace("\r\n", "\n").strip()[:sample_chars])
-    extraction.put("links.external", merge(*(find_links(t) for t in body.plain + body.html)))
+    links = merge(*(find_links(t) for t in body.plain + body.html))
+    put_remote_content(extraction, body.html, links)
 
 
 def _read_text(part: Message, info: PartInfo, body: _Body) -> None:

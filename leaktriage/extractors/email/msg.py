@@ -89,6 +89,7 @@ from leaktriage.extractors.email.mapi import (
     Props,
 )
 from leaktriage.extractors.email.mime import html_text
+from leaktriage.extractors.html import put_remote_content
 
 MAX_MSG_NESTING = 4
 """Embedded .msg messages converted inside one another."""
@@ -188,7 +189,7 @@ def _put_msg_facts(extraction: Extraction, props: Props, sample_chars: int) -> N
     sample = plain or (html_text(html) if html else "")
     extraction.put("text.sample", sample.replace("\r\n", "\n").strip()[:sample_chars])
     links = [find_links(plain[:MAX_BODY_CHARS]), find_links(html[:MAX_BODY_CHARS])]
-    extraction.put("links.external", merge(*links))
+    put_remote_content(extraction, [html[:MAX_BODY_CHARS]] if html else [], merge(*links))
 
 
 def _charset_of_html(props: Props) -> str:

@@ -28,7 +28,7 @@ import hashlib
 
 from leaktriage.extractors import Extraction, Source
 from leaktriage.extractors._dates import Stamp, parse_exif, parse_iso, parse_rfc5322
-from leaktriage.extractors._links import find_links, merge
+from leaktriage.extractors._links import Contacts, find_links, merge
 from leaktriage.extractors.image import exif, iptc
 from leaktriage.extractors.image._common import MAX_RAW_KEYS, MAX_RAW_VALUE, Walk
 from leaktriage.extractors.image.thumbnail import (
@@ -176,8 +176,8 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
     result.put("doc.application", software)
 
     strings = [tag.values for tag in tags.values() if isinstance(getattr(tag, "values", None), str)]
-    result.put(
-        "links.external",
+    Contacts().put(
+        result,
         merge(
             *(
                 find_links(text)
