@@ -82,9 +82,7 @@ def _real(out: Path, *, genuine_only: bool) -> int:
     for name, share in result.oversized_sources().items():
         print(f"warning: {name} gives {share:.0%} of the files, more than {MAX_SHARE:.0%}")
     for name, share in result.oversized_sources(genuine=True).items():
-        print(
-            f"warning: {name} gives {share:.0%} of the genuine files, more than {MAX_SHARE:.0%}"
-        )
+        print(f"warning: {name} gives {share:.0%} of the genuine files, more than {MAX_SHARE:.0%}")
     return 0
 
 

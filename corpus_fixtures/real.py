@@ -86,10 +86,13 @@ DEFAULT_TYPES = frozenset(
 """Extensions taken from every source: documents, mail, images, archives, web pages, text."""
 
 CRAFTED_WORDS = re.compile(
-    r"fuzz|crash|oom-|corrupt|truncat|malformed|broken|damaged|segfault|hang-|timeout-",
+    r"fuzz|crash|oom-|corrupt|truncat|malformed|broken|damaged|segfault|hang-|timeout-"
+    r"|encrypt|passw|invalid|evil",
     re.IGNORECASE,
 )
-"""Names that say a test suite broke the file on purpose (beside each source's own globs)."""
+"""Names that say a test suite broke the file, or locked it, on purpose (beside each source's
+own globs): an encrypted or password-protected test file is made for the test, not written in
+the course of someone's work."""
 
 DOWNLOAD_TIMEOUT = 120
 """Seconds a registry may stay silent before a download is given up."""
@@ -160,6 +163,8 @@ class Entry:
     file of an earlier source (or earlier in the same source)."""
     split: str = "-"
     """``fit`` or ``heldout`` for a genuine file (its whole source's side), ``-`` otherwise."""
+    category: str = "other"
+    """pdf, office, image, mail or other (``category``); not in the manifest."""
 
     def row(self) -> dict[str, str]:
         """The manifest row."""
@@ -223,7 +228,7 @@ class BuildResult:
         return sum(entry.split == "heldout" for entry in genuine) / (len(genuine) or 1)
 
 
-HELDOUT_TARGET = 0.35
+HELDOUT_TARGET = 1 / 3
 """Share of each category's genuine files that the split aims to hold out."""
 
 CATEGORIES: dict[str, frozenset[str]] = {
@@ -241,9 +246,16 @@ CATEGORIES: dict[str, frozenset[str]] = {
 ``other``. The split is balanced within each category."""
 
 
-def category(member: str) -> str:
-    """The category of a file, by its extension (a file without one is taken for a mail)."""
+MAIL_START = re.compile(rb"(?:From \S[^\n]*\n)?[A-Za-z][A-Za-z0-9-]*:[ \t]")
+"""The start of a mail saved as text: an mbox ``From`` line, then a header field."""
+
+
+def category(member: str, data: bytes = b"") -> str:
+    """The category of a file, by its extension; a file without one, or a text file that
+    starts like a mail (``data``: its first bytes), is taken for a mail."""
     extension = _extension(member)
+    if extension in ("txt", "") and MAIL_START.match(data.lstrip(b"\r\n")):
+        return "mail"
     for name, extensions in CATEGORIES.items():
         if extension in extensions:
             return name
@@ -267,7 +279,7 @@ def assign_splits(entries: list[Entry], target: float = HELDOUT_TARGET) -> dict[
     for entry in entries:
         counts.setdefault(entry.source, Counter())
         if entry.genuine:
-            counts[entry.source][category(entry.member)] += 1
+            counts[entry.source][entry.category] += 1
     order = [*CATEGORIES, "other"]
     groups: dict[str, list[str]] = {}
     sides = dict.fromkeys(counts, "-")
@@ -544,6 +556,7 @@ def _lay_out(
                 crafted=crafted,
                 note="; ".join(notes),
                 genuine=genuine,
+                category=category(name, member.data[:512]),
             )
         )
     return entries, sorted(refused)
