@@ -215,6 +215,16 @@ def bursts(docs: list[Doc]) -> list[Burst]:
     return found_bursts
 
 
+RESAVED_AFTER = timedelta(hours=1)
+"""A burst member was created at least this long before its last save (or has no creation
+time): its save rewrote an existing document."""
+
+
+def _resaved(doc: Doc) -> bool:
+    created, modified = doc.time("doc.created"), doc.time("doc.modified")
+    return created is None or modified is None or modified - created >= RESAVED_AFTER
+
+
 def _burst(
     key: Software,
     run: list[list[Doc]],
@@ -223,6 +233,9 @@ def _burst(
     common: float,
 ) -> Burst | None:
     """A burst from consecutive saves, if their histories are unrelated."""
+    # Re-saves only: a file made in the same minutes it was last saved (a build system, a
+    # report generator, a batch export) is being written, not re-saved over an older history.
+    run = [g for g in run if _resaved(g[0])]
     if len(run) < BURST_MIN:
         return None
     created = {g[0].time("doc.created") for g in run}

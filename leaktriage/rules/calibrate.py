@@ -171,12 +171,22 @@ def measure(
                 applies[rule_id].add(family)
         for finding in {f.rule_id for f in record.findings if f.severity > Severity.INFO}:
             fires[finding][family] += 1
+        # Corpus checks grade each finding: their rates are also kept per severity.
+        for key in {
+            f"{f.rule_id}@{f.severity.name.lower()}"
+            for f in record.findings
+            if f.source == "corpus" and f.severity > Severity.INFO
+        }:
+            fires[key][family] += 1
     for rule_id in needs:
         result.rules[rule_id] = _counts(fires[rule_id], sizes, applies[rule_id])
     from leaktriage.corpus import FINDINGS
 
     for rule_id in FINDINGS:
         result.corpus[rule_id] = _counts(fires[rule_id], sizes, set(sizes))
+        for severity in (Severity.LOW, Severity.MEDIUM, Severity.HIGH):
+            key = f"{rule_id}@{severity.name.lower()}"
+            result.corpus[key] = _counts(fires[key], sizes, set(sizes))
     return result
 
 

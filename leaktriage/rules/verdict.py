@@ -132,15 +132,20 @@ class RuleWeight:
     group: str = ""
     context: bool = False
     title: str = ""
+    by_severity: Mapping[Severity, BaseRate] = field(default_factory=dict)
+    """Base rates of a corpus check's findings of one severity (it grades each finding)."""
 
     def weight(self, family: str = "", severity: Severity | None = None) -> tuple[float, str]:
         """log10(P(fires | altered) / P(fires | genuine)), clamped to [0, MAX_WEIGHT], and
         where the genuine rate comes from. ``severity``: the finding's own, when it differs
         from the rule's (a corpus check grades each finding by how specific it is)."""
         severity = severity or self.severity
-        if self.base_rate is not None:
-            rate, _, _, _ = self.base_rate.rate(family)
-            basis = self.base_rate.text(family)
+        base_rate = self.by_severity.get(severity, self.base_rate)
+        if base_rate is not None:
+            rate, _, _, _ = base_rate.rate(family)
+            basis = base_rate.text(family)
+            if base_rate is not self.base_rate:
+                basis += f" at {severity.name.lower()} severity"
         else:
             rate = UNCALIBRATED_RATES[severity]
             basis = f"not calibrated: genuine rate assumed {rate:g} from its severity"
@@ -231,7 +236,9 @@ class Weigher:
                 decoy = decoy or f.severity >= Severity.MEDIUM
                 weak_decoy = True
                 continue
-            value, basis = rw.weight(family, f.severity)
+            # A corpus check grades each finding by how specific it is; a rule's own
+            # severity is fixed in its file.
+            value, basis = rw.weight(family, f.severity if f.source == "corpus" else None)
             scored.append((value, f.rule_id, f, rw, basis))
         # Strongest first, so a group's strongest member is the one that counts.
         scored.sort(key=lambda x: (-x[0], x[1], x[2].message))
@@ -289,6 +296,11 @@ def corpus_weights(rates: Mapping[str, BaseRate]) -> dict[str, RuleWeight]:
             fid,
             f.context_only or f.category not in COUNTED_CATEGORIES,
             f.title,
+            {
+                s: rates[f"{fid}@{s.name.lower()}"]
+                for s in Severity
+                if f"{fid}@{s.name.lower()}" in rates
+            },
         )
         for fid, f in FINDINGS.items()
     }
