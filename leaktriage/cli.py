@@ -963,7 +963,7 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
             reason = f.reason if len(f.reason) <= 200 else f.reason[:200] + "…"
             files.add_row(
                 f.verdict,
-                f"{f.score:.0f}",
+                f"{f.score:.1f}",
                 _clean(f.path),
                 _clean(reason) + "\n[dim]" + _clean(" ".join(f.rule_ids)) + "[/dim]",
             )

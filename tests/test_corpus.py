@@ -60,8 +60,10 @@ def test_every_altered_copy_is_paired_with_its_original_and_its_passage(
         similarity, diff = pairs[key]
         assert diff == [{"a": before, "b": after}]
         assert 0.95 < similarity < 1.0
-    # The later copy, re-saved by another account, is the one called likely altered; the
-    # original only points to it (an info finding) and keeps its own verdict.
+    # The later copy, re-saved by another account, is the one flagged; the original only
+    # points to it (an info finding) and keeps its own verdict. Alone, a high altered copy of
+    # a Word file weighs 1.42 (3 of 101 genuine Word files of the reference corpus are such
+    # copies: test templates made from one another), so it is suspicious, not more.
     verdicts = dict(_db(out).execute("SELECT path, verdict FROM files"))
     links = {
         path: (severity, copy)
@@ -72,7 +74,7 @@ def test_every_altered_copy_is_paired_with_its_original_and_its_passage(
         )
     }
     for original, copy in expected:
-        assert verdicts[copy] == "likely_altered"
+        assert verdicts[copy] == "suspicious"
         assert verdicts[original] == "no_signal"
         assert links[original] == ("info", copy)
         assert links[copy][1] == original
@@ -160,7 +162,7 @@ def test_burst_members_and_account(leak: tuple[Path, Path, Planted]) -> None:
 
 
 def test_eval_numbers(leak: tuple[Path, Path, Planted]) -> None:
-    out, labels, _ = leak
+    out, labels, planted = leak
     store = Store.open_existing(out)
     try:
         result = evaluate(store, labels)
@@ -169,24 +171,24 @@ def test_eval_numbers(leak: tuple[Path, Path, Planted]) -> None:
     scores = {s.label: (s.support, s.tp, s.fp, s.fn) for s in result.scores}
     assert scores == {
         "genuine": (109, 109, 0, 0),
-        "altered": (9, 9, 0, 0),
+        "altered": (9, 6, 0, 3),  # the three altered copies: suspicious (see above)
         "decoy": (1, 1, 0, 0),
         "unreadable": (1, 1, 0, 0),
     }
-    assert (result.overall.tp, result.overall.fp, result.overall.fn) == (120, 0, 0)
+    assert (result.overall.tp, result.overall.fp, result.overall.fn) == (117, 0, 3)
     assert result.confusion["genuine"] == {
-        # the three originals of altered copies only point to their copy: an informational
-        # finding that weighs nothing
-        "genuine": 109,
+        # three generated documents whose editing time exceeds their span: a low finding
+        # that fires on 1 of 101 genuine Word files (weight 1.61), "look at it"
+        "genuine": 106,
         "altered": 0,
         "decoy": 0,
         "unreadable": 0,
-        "suspicious": 0,
+        "suspicious": 3,
     }
     assert result.unlabeled == 0
     assert result.unmatched == []
     assert result.false_alarms == []
-    assert result.misses == []
+    assert [m.path for m in result.misses] == sorted(c[1] for c in planted.copies)
     assert result.rule_misses == []
     assert len(result.pairs) == 3
 
@@ -219,7 +221,7 @@ def test_exports_carry_corpus_findings(leak: tuple[Path, Path, Planted]) -> None
             rules = {f["rule_id"]: f for f in record["findings"]}
             assert rules["corpus-altered-copy"]["source"] == "corpus"
             assert rules["corpus-altered-copy"]["severity"] == "high"
-            assert record["verdict"] == "likely_altered"
+            assert record["verdict"] == "suspicious"  # see the test above
             return
     pytest.fail(f"{copy} not in files.jsonl")
 
@@ -307,7 +309,7 @@ def test_eval_command_prints_pairs_outliers_and_scores(
     assert f"{ROOT}/{original}\n    -> {ROOT}/{copy}" in printed
     assert f"«{before}» -> «{after}»" in printed
     assert "code page 1251: 1 of 115 files" in printed
-    assert "Misses: 0" in printed
+    assert "Misses: 3" in printed
     assert "False alarms: 0" in printed
     assert "120 labeled records scored; 0 records unlabeled" in printed
 

@@ -341,8 +341,10 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, d
     out = base / "out"
     config = ScanConfig(workers=2, dkim_keys=str(base / "fx" / "dkim" / "dkim_keys.txt"))
     summary = run_scan(base / "fx" / "dkim", out, config)
-    # The thread step moved the early reply from no_signal to suspicious in the counts too.
-    assert summary.by_verdict == {"likely_altered": 4, "no_signal": 14, "suspicious": 2}
+    # The thread step moved the early reply from no_signal to likely_altered in the counts
+    # too: a reply dated before its parent weighs 2.35 (no genuine mail of the reference
+    # corpus shows it), over the calibrated threshold.
+    assert summary.by_verdict == {"likely_altered": 5, "no_signal": 14, "suspicious": 1}
     assert summary.rule_hits["email-reply-before-parent"] == 1
     lines = (out / "files.jsonl").read_text(encoding="utf-8").splitlines()
     return out, {row["path"]: row for row in map(json.loads, lines)}
@@ -382,7 +384,7 @@ def test_every_message_gets_its_verdict(scanned: tuple[Path, dict[str, dict[str,
             ["email-dkim-pass-weak", "email-dkim-unsigned-tail"],
         ),
         _mid("4090500.2008"): (None, "no_signal", []),
-        _mid("3070000.2007"): (None, "suspicious", ["email-reply-before-parent"]),
+        _mid("3070000.2007"): (None, "likely_altered", ["email-reply-before-parent"]),
     }
     for path, (result, verdict, rules) in expected.items():
         row = rows[path]
@@ -520,7 +522,8 @@ def test_unusual_offset_for_sender(tmp_path: Path) -> None:
         "Date written with offset +03:00, which julien.marchetti@campagne-exemple.fr uses in "
         "1 of 12 messages in this dump (usually +02:00 (11 of 12))"
     )
-    assert odd["verdict"] == "suspicious"
+    # Dump-relative: context that says where to look, not a signal on its own.
+    assert odd["verdict"] == "no_signal"
     assert all(rows[f"dump/m{d:02d}.eml"]["findings"] == [] for d in range(1, 12))
 
 

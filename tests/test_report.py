@@ -31,15 +31,15 @@ from leaktriage.store import Store
 from tests._chromium import MISSING, chromium, requests_seen
 
 PLANTED = (
-    "ole2/rapport.doc",
+    "presse/communique_lyon.pdf",
     "pdf/budget_two_updates.pdf",
     "campagne/agenda_2031.docx",
     "presse/tract_lille.pdf",
     "ooxml/memo_remote_template.docx",
     "misc/lettre.rtf",
 )
-"""Planted forgeries with structural (grade A, high) evidence and planted decoys: the first
-screen must list them, whatever else the sample leak holds."""
+"""Planted forgeries with the heaviest combined evidence and planted decoys: the first screen
+must list them, whatever else the sample leak holds."""
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_scan_writes_the_report_with_the_planted_files_first(scanned: Path) -> N
         assert planted in flagged, planted
     # The reasons are on the first screen, with the rule titles.
     assert "An earlier version inside the PDF shows different text" in flagged
-    assert "Inner structure of the file written after the leak date" in flagged
+    assert "Document created, saved or printed after the leak date" in flagged
     assert "leak date <b>2017-05-05</b>" in html
     techniques = _payload(html)["techniques"]
     assert isinstance(techniques, dict)
@@ -366,7 +366,7 @@ def test_report_and_export_commands(
     assert main(["report", str(out), "--top", "3"]) == 0
     printed = capsys.readouterr().out
     assert "leak date 2017-05-05" in printed and "likely_altered" in printed
-    assert "rapport.doc" in printed and "container-time-after-leak-date" in printed
+    assert "releve.jpg" in printed and "pdf-info-xmp-author-mismatch" in printed
     assert (out / "report.html").read_bytes() == (scanned / "report.html").read_bytes()
     assert main(["export", str(out), "--format", "ftm"]) == 0
     assert (out / ENTITIES_NAME).stat().st_size > 0
@@ -379,12 +379,13 @@ def test_report_and_export_commands(
     summary = summarize(store, top=3)
     altered = store.verdict_counts()["likely_altered"]
     store.close()
-    # High grade-A evidence first (saved in 2031; OLE directory written after the leak), then
-    # by score: the planted agenda, then rapport.doc and its copy in the archive.
+    # Heaviest combined evidence first: the PDF disguised as a photo (9.11: Info and XMP
+    # disagree on author, producer and date, and its extension lies), then the same PDF in
+    # the archive's tar and its .gz (8.61).
     assert [f.path.rsplit("/", 2)[-2:] for f in summary.top_files] == [
-        ["campagne", "agenda_2031.docx"],
-        ["ole2", "rapport.doc"],
-        ["ole2", "rapport.doc"],
+        ["finances", "releve.jpg"],
+        ["pdf", "xmp_mismatch.pdf"],
+        ["xmp_mismatch.pdf.gz!pdf", "xmp_mismatch.pdf"],
     ]
     assert summary.by_verdict["likely_altered"] == altered
 
@@ -434,8 +435,8 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
             ".filter(function (li) { return li.getBoundingClientRect().top < innerHeight; })"
             ".map(function (li) { return li.textContent; }).join('\\n');"
         )
-        assert "rapport.doc" in first_screen and "budget_two_updates.pdf" in first_screen
-        assert "Inner structure of the file written after the leak date" in first_screen
+        assert "releve.jpg" in first_screen and "budget_two_updates.pdf" in first_screen
+        assert "Document created, saved or printed after the leak date" in first_screen
         texts = []
         for i in hostile:
             driver.execute_script(f"location.hash = 'f={i}';")
@@ -569,10 +570,10 @@ def test_corpus_findings_have_titles_in_the_report(scanned: Path) -> None:
     finally:
         store.close()
     info = data.rules["corpus-altered-copy"]
-    assert info.title == "Near-copy of another file in the dump, with different text"
+    assert info.title == "Altered copy of another file in the dump"
     assert info.category == "alteration"
     html = (scanned / "report.html").read_text(encoding="utf-8")
-    assert "Near-copy of another file in the dump, with different text" in html
+    assert "Altered copy of another file in the dump" in html
 
 
 def test_streamed_payload_is_one_dump_of_every_file(

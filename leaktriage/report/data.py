@@ -99,9 +99,10 @@ _STRONGEST_SQL = (
     + " ".join(f"WHEN '{g}' THEN {w}" for g, w in GRADE_FACTORS.items())
     + " ELSE 0.5 END)) FROM findings x WHERE x.record_id = f.record_id), 0)"
 )
-"""Weight of a file's strongest finding, as the verdict's score counts it."""
-_FLAGGED_ORDER = f"{_RANK_SQL}, {_STRONGEST_SQL} DESC, coalesce(f.score, 0) DESC, f.path, r.idx"
-"""The order of :meth:`ReportData.flagged`: verdict rank, strongest finding, score, path."""
+"""Severity and grade of a file's strongest finding: the tie-break between equal weights."""
+_FLAGGED_ORDER = f"{_RANK_SQL}, coalesce(f.score, 0) DESC, {_STRONGEST_SQL} DESC, f.path, r.idx"
+"""The order of :meth:`ReportData.flagged`: verdict rank, combined weight, strongest finding
+by severity, path."""
 
 
 @dataclass(slots=True)
@@ -239,7 +240,7 @@ def _shown_table(db: sqlite3.Connection, limit: int) -> str:
     if total > limit:
         source = (
             f"SELECT f.record_id, f.path FROM present_files f ORDER BY {_RANK_SQL}, "
-            f"{_STRONGEST_SQL} DESC, f.score DESC, f.path, f.record_id LIMIT {int(limit)}"
+            f"f.score DESC, {_STRONGEST_SQL} DESC, f.path, f.record_id LIMIT {int(limit)}"
         )
     db.execute(
         f"INSERT INTO {name} (idx, record_id) SELECT "

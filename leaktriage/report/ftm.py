@@ -139,7 +139,7 @@ def _values(record: FileRecord, names: tuple[str, ...]) -> list[str]:
 
 def _notes(record: FileRecord) -> list[str]:
     notes = [
-        f"leaktriage verdict: {record.verdict or 'no_signal'}, score {record.score or 0:.0f} "
+        f"leaktriage verdict: {record.verdict or 'no_signal'}, weight {record.score or 0:.2f} "
         "(evidence in metadata and structure; never a statement that the file is genuine)",
         f"provenance: {record.path}",
     ]

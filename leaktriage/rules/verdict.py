@@ -10,6 +10,7 @@ from leaktriage.model import Finding, Severity, Status
 
 # --- verdict --------------------------------------------------------------------------------
 
+# Severity and grade ranks: only the report's tie-break between files of equal weight.
 WEIGHTS = {Severity.HIGH: 40.0, Severity.MEDIUM: 20.0, Severity.LOW: 8.0, Severity.INFO: 0.0}
 GRADE_FACTORS = {"A": 1.0, "B": 0.8, "C": 0.5}
 UNREADABLE = frozenset({Status.ERROR, Status.SKIPPED, Status.ENCRYPTED, Status.UNSUPPORTED})
@@ -141,7 +142,13 @@ class RuleWeight:
         from the rule's (a corpus check grades each finding by how specific it is)."""
         severity = severity or self.severity
         base_rate = self.by_severity.get(severity, self.base_rate)
-        if base_rate is not None:
+        if base_rate is not None and base_rate.of == 0:
+            # Nothing in the reference corpus it could apply to: no measurement at all.
+            rate = UNCALIBRATED_RATES[severity]
+            basis = (
+                f"no genuine file it applies to: genuine rate assumed {rate:g} from its severity"
+            )
+        elif base_rate is not None:
             rate, _, _, _ = base_rate.rate(family)
             basis = base_rate.text(family)
             if base_rate is not self.base_rate:
