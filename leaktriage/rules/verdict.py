@@ -36,6 +36,9 @@ the rule's likelihood ratio. The denominator, its rate among genuine files, is m
 MAX_WEIGHT = 4.0
 """No single finding weighs more than this (a rule that never fired on 2,000 genuine files
 is rare, not proof)."""
+PRIOR_FIRES = 0.5
+"""Fires added to every measured count before dividing (Jeffreys' prior): a rule never seen
+on n genuine files is taken to fire at 0.5 / (n + 1), not at 0."""
 MIN_FAMILY_FILES = 30
 """Genuine files of one family a base rate needs before the family's own rate is used."""
 UNCALIBRATED_RATES = {
@@ -115,7 +118,7 @@ class BaseRate:
         if family in self.families and self.families[family][1] >= MIN_FAMILY_FILES:
             fires, of = self.families[family]
             where = f"genuine {family} files"
-        return (fires + 0.5) / (of + 1.0), fires, of, where
+        return (fires + PRIOR_FIRES) / (of + 1.0), fires, of, where
 
     def text(self, family: str = "") -> str:
         """ "fires on 3 of 2,143 genuine files"."""
