@@ -35,6 +35,9 @@ def test_every_entry_loads_and_names_known_rules() -> None:
         "openpyxl-application",
         "office-save-as-pdf-closing-section",
         "dkim-signed-date-and-message-id",
+        "hosted-mail-message-ids",
+        "relays-stamp-utc",
+        "publisher-first-author-in-info",
     ]
     rule_ids = {r.id for r in ruleset.rules}
     assert all(e.explains <= rule_ids for e in ruleset.explanations)
@@ -121,7 +124,7 @@ def _signed_mail(date: str) -> bytes:
     signed = dkim_fx.sign(message)
     relay = (
         b"Received: from mx.campagne-exemple.fr by mail.exemple.net;"
-        b" Thu, 04 May 2017 08:00:05 +0000\r\n"
+        b" Thu, 04 May 2017 09:00:05 +0100\r\n"
     )
     return relay + signed
 
@@ -130,7 +133,8 @@ def test_dkim_signature_covering_date_shields_the_offset_rule(tmp_path: Path) ->
     keys = tmp_path / "keys.txt"
     keys.write_bytes(dkim_fx.key_store())
     mail = tmp_path / "salles.eml"
-    # The sender's clock in Moscow time, the relay in UTC: the offset rule's fact.
+    # The sender's clock in Moscow time, the relay in Central European time: the offset
+    # rule's fact.
     mail.write_bytes(_signed_mail("Thu, 04 May 2017 10:59:00 +0300"))
     record = _triage(mail, dkim_keys=str(keys))
     assert record.fields["email.dkim_result"] == "pass"
@@ -148,4 +152,96 @@ def test_the_same_mail_unsigned_keeps_the_finding(tmp_path: Path) -> None:
     assert "email.dkim_result" not in record.fields or record.fields["email.dkim_result"] != "pass"
     found = _finding(record, "email-date-offset-outside-chain")
     assert found.severity is Severity.LOW
+    assert "not counted" not in found.message
+
+
+def _plain_mail(message_id: str, date: str, received: list[str]) -> bytes:
+    lines = [
+        f"Received: from relay{n}.exemple.net by mx.exemple.net; {r}"
+        for n, r in enumerate(received)
+    ]
+    lines += [
+        "From: Lettre de campagne <info@campagne-exemple.fr>",
+        "To: Claire Martin <claire.martin@exemple.fr>",
+        "Subject: Programme de la semaine",
+        f"Date: {date}",
+        f"Message-ID: {message_id}",
+        "",
+        "Bonjour, voici le programme.",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def test_a_bulk_mail_service_writes_its_own_message_id(tmp_path: Path) -> None:
+    mail = tmp_path / "programme.eml"
+    mail.write_bytes(
+        _plain_mail(
+            "<0100017f2c1e3a4b-5c6d7e8f-1234-5678-9abc-def012345678-000000@email.amazonses.com>",
+            "Mon, 24 Apr 2017 09:00:00 +0200",
+            ["Mon, 24 Apr 2017 07:00:03 +0000"],
+        )
+    )
+    found = _finding(_triage(mail), "email-message-id-domain-mismatch")
+    assert found.severity is Severity.INFO
+    assert "not counted: Hosted mail services and bulk-mail senders" in found.message
+
+
+def test_an_unknown_host_in_the_message_id_keeps_the_finding(tmp_path: Path) -> None:
+    mail = tmp_path / "programme.eml"
+    mail.write_bytes(
+        _plain_mail(
+            "<5e1f0c2a.1c69fb81.7d1f.3a2b@mx1.mailhost-24.ru>",
+            "Mon, 24 Apr 2017 09:00:00 +0200",
+            ["Mon, 24 Apr 2017 09:00:03 +0200"],
+        )
+    )
+    found = _finding(_triage(mail), "email-message-id-domain-mismatch")
+    assert found.severity is Severity.LOW
+    assert "not counted" not in found.message
+
+
+def test_relays_in_utc_say_nothing_of_the_senders_zone(tmp_path: Path) -> None:
+    mail = tmp_path / "programme.eml"
+    received = ["Mon, 24 Apr 2017 07:00:03 +0000", "Mon, 24 Apr 2017 07:00:01 +0000"]
+    mail.write_bytes(
+        _plain_mail("<abc@campagne-exemple.fr>", "Mon, 24 Apr 2017 09:00:00 +0200", received)
+    )
+    record = _triage(mail)
+    assert record.fields["email.received_offsets"] == ("+00:00",)
+    found = _finding(record, "email-date-offset-outside-chain")
+    assert found.severity is Severity.INFO
+    assert "not counted: Mail relays that stamp UTC" in found.message
+
+
+def _pdf_with_authors(info_author: str, xmp_authors: list[str]) -> bytes:
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Actes du colloque")
+    doc.set_metadata({"author": info_author, "title": "Actes du colloque"})
+    items = "".join(f"<rdf:li>{a}</rdf:li>" for a in xmp_authors)
+    doc.set_xml_metadata(
+        '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<dc:creator><rdf:Seq>{items}</rdf:Seq></dc:creator>"
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    return bytes(doc.tobytes())
+
+
+def test_a_publisher_puts_the_first_author_in_the_properties(tmp_path: Path) -> None:
+    path = tmp_path / "actes.pdf"
+    path.write_bytes(_pdf_with_authors("Claire Martin", ["Claire Martin", "Julien Petit"]))
+    record = _triage(path)
+    found = _finding(record, "pdf-info-xmp-author-mismatch")
+    assert found.severity is Severity.INFO
+    assert "not counted: Publishers and LaTeX" in found.message
+
+
+def test_another_name_in_the_properties_keeps_the_finding(tmp_path: Path) -> None:
+    path = tmp_path / "actes.pdf"
+    path.write_bytes(_pdf_with_authors("Georges Leroy", ["Claire Martin", "Julien Petit"]))
+    found = _finding(_triage(path), "pdf-info-xmp-author-mismatch")
+    assert found.severity is Severity.MEDIUM
     assert "not counted" not in found.message

@@ -225,6 +225,7 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "gte": lambda a, b: a >= b,
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
+    "in": lambda a, b: isinstance(a, str) and isinstance(b, str) and bool(a.strip()) and a in b,
 }
 
 
@@ -462,6 +463,7 @@ OPERATORS: dict[str, ElementOp] = {
     "not_equals_field": _field_compare("ne"),
     "before_field": _field_compare("lt"),
     "after_field": _field_compare("gt"),
+    "contained_in_field": _field_compare("in"),
     "differs_by_more_than": _differs,
     "in_table": _in_table,
     "released_after": _released_after,

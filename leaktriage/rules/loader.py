@@ -469,6 +469,7 @@ def _check_arg(op: str, arg: Any, tables: Mapping[str, Table]) -> str | None:
         "not_equals_field",
         "before_field",
         "after_field",
+        "contained_in_field",
         "language_differs_from_field",
         "domain_differs_from_field",
     ):
