@@ -265,8 +265,12 @@ def calibrate(
     write: bool = True,
     workers: int | None = None,
     rescan: bool = True,
+    bundled: bool = True,
 ) -> Calibration:
-    """Scan the reference folder into ``scan_out``, measure, write base rates, re-judge."""
+    """Scan the reference folder into ``scan_out``, measure, write base rates, re-judge.
+
+    ``bundled=False`` calibrates only the rules of ``rule_dirs`` (the bundled rules still
+    run in the scan, as they always do, but nothing is written into them)."""
     from leaktriage.api import run_scan
 
     folder = Path(reference_dir)
@@ -282,7 +286,7 @@ def calibrate(
             rule_dirs=tuple(str(d) for d in extra), workers=workers, reuse=False, leak_date=today
         )
         run_scan(folder, scan_out, config)
-    ruleset = load_rules(extra)
+    ruleset = load_rules(extra, bundled=bundled)
     result = measure(scan_out, reference, ruleset, corpus_sha)
     result.threshold = ruleset.likely_altered_at or LIKELY_ALTERED_AT
     if write:
@@ -291,10 +295,10 @@ def calibrate(
             write_rule_rate(rule.path, result.rules[rule.id], measured, corpus_sha[:16])
         root = extra[-1] if extra else ruleset.sources[0]
         write_calibration(root, result.corpus, LIKELY_ALTERED_AT, measured, corpus_sha[:16])
-        ruleset = load_rules(extra)
+        ruleset = load_rules(extra, bundled=bundled)
         scores = [(split, j.score) for split, _, j in _judged(scan_out, reference, ruleset)]
         result.threshold = choose_threshold(scores)
         write_calibration(root, result.corpus, result.threshold, measured, corpus_sha[:16])
-        ruleset = load_rules(extra)
+        ruleset = load_rules(extra, bundled=bundled)
     judge(scan_out, reference, ruleset, result)
     return result
