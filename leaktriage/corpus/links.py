@@ -215,9 +215,11 @@ def bursts(docs: list[Doc]) -> list[Burst]:
     return found_bursts
 
 
-RESAVED_AFTER = timedelta(hours=1)
+RESAVED_AFTER = timedelta(days=1)
 """A burst member was created at least this long before its last save (or has no creation
-time): its save rewrote an existing document."""
+time): its save rewrote an existing document. A day, because two times written in the same
+minute can be up to 14 hours apart when one is local and the other UTC (Distiller's
+CreationDate and ModDate in some PDFs)."""
 
 
 def _resaved(doc: Doc) -> bool:
