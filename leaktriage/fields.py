@@ -198,6 +198,9 @@ FIELDS: dict[str, FieldSpec] = {
     "pdf.encryption": _spec("str", "Encryption method, when encrypted."),
     # --- ooxml (docx / xlsx / pptx) ------------------------------------------------------------
     "ooxml.kind": _spec("str", "docx, xlsx or pptx (and macro-enabled variants)."),
+    "ooxml.workbook_app": _spec(
+        "str", "xl/workbook.xml fileVersion appName: 'xl' for Excel, 'Calc' for LibreOffice."
+    ),
     "ooxml.heading_pairs": _spec(
         "list",
         "app.xml HeadingPairs labels: their language is the "

@@ -7,7 +7,9 @@ byte layout those producers use."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import pymupdf
@@ -38,6 +40,7 @@ def test_every_entry_loads_and_names_known_rules() -> None:
         "hosted-mail-message-ids",
         "relays-stamp-utc",
         "publisher-first-author-in-info",
+        "libreoffice-totaltime-in-seconds",
     ]
     rule_ids = {r.id for r in ruleset.rules}
     assert all(e.explains <= rule_ids for e in ruleset.explanations)
@@ -244,4 +247,59 @@ def test_another_name_in_the_properties_keeps_the_finding(tmp_path: Path) -> Non
     path.write_bytes(_pdf_with_authors("Georges Leroy", ["Claire Martin", "Julien Petit"]))
     found = _finding(_triage(path), "pdf-info-xmp-author-mismatch")
     assert found.severity is Severity.MEDIUM
+    assert "not counted" not in found.message
+
+
+def _calc_xlsx(path: Path, workbook_app: str) -> None:
+    """A workbook as an old LibreOffice Calc writes it: fileVersion appName="Calc" and the
+    editing time in seconds (4,288 s = 71 min) in app.xml, between a creation and a last
+    save 25 hours apart."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active["A1"] = "Date"
+    plain = io.BytesIO()
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/app.xml":
+                data = (
+                    b'<?xml version="1.0" encoding="UTF-8"?><Properties xmlns="http://schemas.'
+                    b'openxmlformats.org/officeDocument/2006/extended-properties">'
+                    b"<TotalTime>4288</TotalTime></Properties>"
+                )
+            elif info.filename == "docProps/core.xml":
+                for tag, when in (
+                    (b"created", b"2014-09-26T21:04:00Z"),
+                    (b"modified", b"2014-09-27T22:23:18Z"),
+                ):
+                    data = re.sub(
+                        rb"(<dcterms:" + tag + rb"[^>]*>)[^<]*(</dcterms:" + tag + rb">)",
+                        lambda m, w=when: m.group(1) + w + m.group(2),
+                        data,
+                    )
+            elif info.filename == "xl/workbook.xml":
+                version = b'<fileVersion appName="' + workbook_app.encode() + b'"/>'
+                data = re.sub(
+                    rb"(<workbook [^>]*>)", lambda m, v=version: m.group(1) + v, data, count=1
+                )
+            target.writestr(info, data)
+
+
+def test_libreoffice_writes_editing_time_in_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "dates.xlsx"
+    _calc_xlsx(path, "Calc")
+    record = _triage(path)
+    assert record.fields["ooxml.workbook_app"] == "Calc"
+    assert record.fields["doc.edit_time_s"] == 4288 * 60
+    found = _finding(record, "edit-time-exceeds-span")
+    assert found.severity is Severity.INFO
+    assert "not counted: LibreOffice (Office Open XML export)" in found.message
+
+
+def test_excel_editing_time_longer_than_its_span_keeps_the_finding(tmp_path: Path) -> None:
+    path = tmp_path / "dates.xlsx"
+    _calc_xlsx(path, "xl")
+    found = _finding(_triage(path), "edit-time-exceeds-span")
+    assert found.severity is Severity.LOW
     assert "not counted" not in found.message

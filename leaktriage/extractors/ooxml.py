@@ -723,6 +723,9 @@ class _Package:
                 if local == "fileVersion":
                     for key, value in element.attrib.items():
                         self.raw(f"{part}:fileVersion/{_xml.local(key)}", value)
+                    if element.get("appName"):
+                        # "xl" for Excel, "Calc" for LibreOffice: who wrote the workbook part.
+                        self.out.put("ooxml.workbook_app", element.get("appName", "")[:RAW_CHARS])
                 elif local == "absPath":
                     url = element.get("url")
                     self.raw(f"{part}:x15ac:absPath", url)
