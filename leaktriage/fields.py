@@ -160,6 +160,9 @@ FIELDS: dict[str, FieldSpec] = {
     "pdf.last_update_bytes": _spec(
         "int", "Bytes the last save appended (a writer's own closing section is ~200 bytes)."
     ),
+    "pdf.last_update_objects": _spec(
+        "int", "Objects the last save added or replaced (a writer's closing section adds none)."
+    ),
     "pdf.last_update_same_info": _spec(
         "bool", "The last save kept the previous revision's Info ModDate and Producer."
     ),

@@ -36,6 +36,7 @@ def test_every_entry_loads_and_names_known_rules() -> None:
         "xlsxwriter-fixed-zip-times",
         "openpyxl-application",
         "office-save-as-pdf-closing-section",
+        "closing-xref-section",
         "dkim-signed-date-and-message-id",
         "hosted-mail-message-ids",
         "relays-stamp-utc",
@@ -75,13 +76,13 @@ def test_openpyxl_names_itself(tmp_path: Path) -> None:
     assert record.verdict == "no_signal"
 
 
-def _office_pdf(extra_object: bool) -> bytes:
+def _office_pdf(extra_object: bool, producer: str = "Microsoft® Word 2016") -> bytes:
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "Compte rendu de la réunion du 3 mai")
     doc.set_metadata(
         {
-            "producer": "Microsoft® Word 2016",
-            "creator": "Microsoft® Word 2016",
+            "producer": producer,
+            "creator": producer,
             "creationDate": "D:20170315225615+01'00'",
             "modDate": "D:20170315225615+01'00'",
         }
@@ -114,6 +115,28 @@ def test_office_save_as_pdf_closing_section_is_one_save(tmp_path: Path) -> None:
     found = _finding(record, "pdf-incremental-update-once")
     assert found.severity is Severity.INFO
     assert 'Microsoft Office "Save as PDF"' in found.message
+
+
+def test_a_closing_section_from_another_writer_is_one_save(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "converti.pdf"
+    path.write_bytes(_office_pdf(extra_object=False, producer="convertonlinefree.com"))
+    record = _triage(path)
+    assert record.fields["doc.producer"] == "convertonlinefree.com"
+    found = _finding(record, "pdf-incremental-update-once")
+    assert found.severity is Severity.INFO
+    assert "not counted: PDF writers that end the file with a closing" in found.message
+
+
+def test_an_update_that_adds_an_object_is_not_a_closing_section(tmp_path: Path) -> None:
+    path = tmp_path / "compte_rendu.pdf"
+    path.write_bytes(_office_pdf(extra_object=True))
+    record = _triage(path)
+    assert record.fields["pdf.last_update_objects"] == 1
+    found = _finding(record, "pdf-incremental-update-once")
+    assert found.severity is Severity.LOW
+    assert "not counted" not in found.message
 
 
 def _signed_mail(date: str) -> bytes:

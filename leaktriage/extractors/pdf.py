@@ -535,14 +535,44 @@ def _foreign_key(source: str, key: str) -> tuple[str, str | None]:
     return name, (decode_text(token[0]) if token else None)
 
 
+_OBJECT_HEADER = re.compile(rb"(?<![0-9])[0-9]{1,10}\s+[0-9]{1,5}\s+obj\b")
+"""An indirect object's header ("12 0 obj"): what a save adds or replaces."""
+_XMP_READ_ERRORS: tuple[type[BaseException], ...] = (*_MUPDF_ERRORS, ValueError, IndexError)
+
+
+def _xmp_packet(doc: Any, out: Extraction) -> bytes:
+    """The XMP packet's bytes as UTF-8. Read from the Metadata stream itself: MuPDF's own
+    text turns a packet written in Latin-1 or Windows-1252 (older LaTeX and publishing tools
+    do) into replacement characters, and "Méhats" would then differ from the Info's."""
+    raw = b""
+    try:
+        kind, value = doc.xref_get_key(doc.pdf_catalog(), "Metadata")
+        if kind == "xref":
+            raw = doc.xref_stream(int(value.split()[0])) or b""
+    except _XMP_READ_ERRORS:
+        raw = b""
+    if not raw:
+        text = doc.get_xml_metadata() or ""
+        return text.encode("utf-8", errors="replace")
+    declared = re.search(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", raw[:200])
+    if raw.startswith((b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")) or declared:
+        return raw  # a BOM or a declared encoding: the XML parser reads it as said
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        out.raw["XMP/encoding"] = "not UTF-8; read as Windows-1252"
+        return raw.decode("cp1252", errors="replace").encode("utf-8")
+    return raw
+
+
 def _xmp(doc: Any, out: Extraction) -> dict[str, str]:
     """The XMP packet's properties as ``prefix:name`` -> text (lists joined with ``, ``)."""
-    packet = doc.get_xml_metadata()
+    packet = _xmp_packet(doc, out)
     if not packet or not packet.strip():
         return {}
     out.put("pdf.xmp_present", True)
     try:
-        root = _xml.parse(packet.encode("utf-8", errors="replace"))
+        root = _xml.parse(packet)
     except _xml.UnsafeXmlError as exc:
         out.note("xml_unsafe", f"XMP packet refused: {exc}")
         return {}
@@ -1256,6 +1286,7 @@ def _revisions(
         # The last save's size, and whether it kept the Info dates and producer of the one
         # before: what tells a writer's own closing xref section from a later edit.
         out.put("pdf.last_update_bytes", ends[-1] - ends[-2])
+        out.put("pdf.last_update_objects", len(_OBJECT_HEADER.findall(data[ends[-2] : ends[-1]])))
         if len(lines) >= 2:
             before, after = lines[-2].split("|", 2), lines[-1].split("|", 2)
             if len(before) == len(after) == 3:
