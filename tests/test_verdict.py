@@ -138,3 +138,17 @@ def test_info_findings_weigh_nothing_and_unreadable_files_say_so() -> None:
 )
 def test_families(mime: str, extension: str, family: str) -> None:
     assert family_of(mime, extension) == family
+
+
+def test_evidence_of_a_group_counts_even_when_a_context_rule_of_it_weighs_more() -> None:
+    weigher = Weigher(
+        {
+            "lead": RuleWeight("alteration", Severity.MEDIUM, _rate(0, 999), "dates", True, "L"),
+            "proof": RuleWeight("alteration", Severity.MEDIUM, _rate(9, 999), "dates", title="P"),
+        },
+        likely_altered_at=2.5,
+    )
+    judged = weigher.judge(Status.OK, [_finding("lead"), _finding("proof")])
+    assert [s.rule_id for s in judged.chain] == ["proof", "lead"]
+    assert judged.chain[0].weight == round(math.log10(0.5 / (9.5 / 1000)), 2) == 1.72
+    assert judged.chain[1].weight == 0.0 and "not counted again" in judged.chain[1].note

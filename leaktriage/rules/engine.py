@@ -195,11 +195,40 @@ def _slack(facts: Facts, name: str, other: str | None) -> timedelta:
     DateTimeOriginal) and are compared as they are; a zone-less time against a zoned one
     can be anywhere within 14 hours of its UTC reading.
     """
-    return ZONE_SLACK if zone_known(name, facts) != zone_known(other, facts) else timedelta(0)
+    known, other_known = zone_known(name, facts), zone_known(other, facts)
+    if known != other_known:
+        return ZONE_SLACK
+    mine, theirs = _offset(facts, name), _offset(facts, other)
+    if known and mine is not None and theirs is not None and mine != theirs:
+        # One save's two times written with different offsets (a clock's daylight-saving
+        # switch, a scanner set to another zone): the wall-clock order is what was lived, so
+        # the offsets' difference is slack.
+        return abs(mine - theirs)
+    return timedelta(0)
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def _offset(facts: Facts, name: str | None) -> timedelta | None:
+    """The UTC offset a time was written with (``<field>_offset``, "+02:00"), if known."""
+    value = facts.get(f"{name}_offset") if name else None
+    found = _OFFSET.match(value) if isinstance(value, str) else None
+    if not found:
+        return None
+    size = timedelta(hours=int(found.group(2)), minutes=int(found.group(3)))
+    return -size if found.group(1) == "-" else size
+
+
+OFFSET_NOTE = "written with another UTC offset than the other time: compared with the difference"
 
 
 def _zone_note(facts: Facts, read: Read, name: str, value: Any, other: str | None) -> None:
     """Say, in the evidence, which time was compared with the zone slack."""
+    mine, theirs = _offset(facts, name), _offset(facts, other)
+    if mine is not None and theirs is not None and mine != theirs:
+        read.append((f"{name}_offset", facts[f"{name}_offset"], OFFSET_NOTE))
+        read.append((f"{other}_offset", facts[f"{other}_offset"], OFFSET_NOTE))
     for field_name in (name, other):
         if field_name is not None and not zone_known(field_name, facts):
             shown = value if field_name == name else facts.get(field_name)

@@ -250,8 +250,16 @@ class Weigher:
             # severity is fixed in its file.
             value, basis = rw.weight(family, f.severity if f.source == "corpus" else None)
             scored.append((value, f.rule_id, f, rw, basis))
-        # Strongest first, so a group's strongest member is the one that counts.
-        scored.sort(key=lambda x: (-x[0], x[1], x[2].message))
+        # Evidence before context, then strongest first: a group's strongest evidence is the
+        # one that counts, and a context rule of the same group never takes its place.
+        scored.sort(
+            key=lambda x: (
+                x[3].context or x[3].category not in COUNTED_CATEGORIES,
+                -x[0],
+                x[1],
+                x[2].message,
+            )
+        )
         total = evidence = 0.0
         for value, rule_id, _f, rw, basis in scored:
             title = rw.title or rule_id
