@@ -344,7 +344,10 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, d
     # The thread step moved the early reply from no_signal to likely_altered in the counts
     # too: a reply dated before its parent weighs 2.35 (no genuine mail of the reference
     # corpus shows it), over the calibrated threshold.
-    assert summary.by_verdict == {"likely_altered": 5, "no_signal": 14, "suspicious": 1}
+    # A weak pass whose signed part is followed by unsigned text is likely_altered too: no
+    # mail of the reference corpus is signed with a body length, so the rule's rate comes
+    # from its severity (0.005: weight 2.0, the calibrated threshold).
+    assert summary.by_verdict == {"likely_altered": 6, "no_signal": 14}
     assert summary.rule_hits["email-reply-before-parent"] == 1
     lines = (out / "files.jsonl").read_text(encoding="utf-8").splitlines()
     return out, {row["path"]: row for row in map(json.loads, lines)}
@@ -380,7 +383,7 @@ def test_every_message_gets_its_verdict(scanned: tuple[Path, dict[str, dict[str,
         _mid("4120000.2005"): ("key_revoked", "no_signal", []),
         _mid("4130000.2006"): (
             "pass",
-            "suspicious",
+            "likely_altered",
             ["email-dkim-pass-weak", "email-dkim-unsigned-tail"],
         ),
         _mid("4090500.2008"): (None, "no_signal", []),

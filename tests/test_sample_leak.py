@@ -43,30 +43,7 @@ def test_labels_file_lies_beside_the_dump(sample_leak: Path) -> None:
     assert sum(r["label"] == "altered" for r in rows) == 20
 
 
-SHORT_OF_LIKELY_ALTERED = {
-    # Measured, not yet met (issue 18): on the reference corpus's 139 genuine photos an
-    # editor on a camera photo (21 of 139) and a stale thumbnail (8 of 139) are common, and
-    # a date after the leak alone weighs too little to pass the calibrated threshold.
-    "photos/meeting_retouche.jpg",
-    "photos/rassemblement.jpg",
-}
-
-
-@pytest.mark.parametrize(
-    "entry",
-    [
-        pytest.param(
-            entry,
-            marks=pytest.mark.xfail(
-                strict=True, reason="photo forgery below likely_altered on measured weights"
-            )
-            if entry.path in SHORT_OF_LIKELY_ALTERED
-            else (),
-        )
-        for entry in LABELS
-    ],
-    ids=[entry.path for entry in LABELS],
-)
+@pytest.mark.parametrize("entry", LABELS, ids=[entry.path for entry in LABELS])
 def test_labeled_file_gets_its_verdict_and_rules(entry: Any, scanned: dict[str, Any]) -> None:
     record = scanned[entry.path]
     fired = {finding["rule_id"] for finding in record["findings"]}
