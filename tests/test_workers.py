@@ -268,8 +268,10 @@ def test_sigkill_at_random_moments_costs_only_the_item_each_worker_held(tmp_path
         for name, outcome in errors.items():
             code, message = _reason(outcome)
             assert code == "memory" and "SIGKILL" in message and repr(name) in message
-            # It was that item's worker that was killed while holding it.
-            assert any(int(pid) in killed and began_name == name for pid, began_name in began)
+            # It was that item's worker that was killed while holding it: whoever logged that
+            # it began the item was killed (a worker killed between taking the item and
+            # writing its log line leaves no line, which a loaded machine makes happen).
+            assert all(int(pid) in killed for pid, began_name in began if began_name == name)
         for job_id, outcome in found:
             if names[job_id] not in errors:
                 assert outcome[0].raw == {"echo": names[job_id]}
