@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -12,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -855,11 +856,13 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
     store = _open_store(args.out)
     try:
         record = store.find(args.key)
+        run = store.last_run() or {}
     finally:
         store.close()
     if record is None:
         err.print(f"leaktriage: no record {_clean(args.key)!s} in {_clean(args.out)}")
         return 2
+    config = json.loads(run.get("config_json") or "{}")
     data = record.to_json()
     out.print(f"[bold]{_clean(record.path)}[/bold]")
     for key in (
@@ -907,7 +910,7 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
             for ev in finding.evidence:
                 out.print(f"      {ev.field} = {_clean(ev.value)}")
         out.print("[bold]how the verdict was reached[/bold]")
-        for line in _verdict_chain(record):
+        for line in _verdict_chain(record, config):
             out.print(f"  {_clean(line)}")
     if record.raw:
         out.print("[bold]raw[/bold]")
@@ -916,12 +919,12 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-def _verdict_chain(record: FileRecord) -> list[str]:
-    """The weight chain of a record's verdict, with the bundled rules' weights."""
-    from leaktriage.rules import load_rules
+def _verdict_chain(record: FileRecord, config: dict[str, Any]) -> list[str]:
+    """The weight chain of a record's verdict, with the weights of the rules its run used."""
+    from leaktriage.report.data import run_ruleset
     from leaktriage.rules.verdict import family_of
 
-    weigher = load_rules().weigher()
+    weigher = run_ruleset(config).weigher()
     judged = weigher.judge(record.status, record.findings, family_of(record.mime, record.extension))
     return judged.explain().splitlines()
 

@@ -169,3 +169,50 @@ def test_console_entry_runs_sandboxed(sample_leak: Path, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     lines = (tmp_path / "o" / "files.jsonl").read_text().splitlines()
     assert lines and not any('"network_blocked"' in line for line in lines)
+
+
+NEWSROOM_RULE = """id: newsroom-programme-title
+title: Named "programme" by the newsroom's own rule
+severity: medium
+category: alteration
+technique: T0089.003
+grade: B
+rationale: Planted for the show test.
+false_positives:
+  - Any programme.
+match:
+  all:
+    - {field: file.name, regex: "(?i)^programme"}
+message: File named like the programme
+tests:
+  - name: the programme
+    record:
+      file.name: programme_mai.docx
+    expect: match
+  - name: another file
+    record:
+      file.name: note.docx
+    expect: no_match
+"""
+
+
+def test_show_prints_the_weight_chain_with_the_runs_own_rules(
+    sample_leak: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "newsroom-programme-title.yaml").write_text(NEWSROOM_RULE, encoding="utf-8")
+    out = tmp_path / "out"
+    scan = ["-q", "scan", str(sample_leak), "--out", str(out), "--rules", str(rules)]
+    assert main([*scan, "--leak-date", "2017-05-05"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(out), "sample_leak/documents/campagne/programme_mai.docx"]) == 0
+    shown = capsys.readouterr().out
+    chain = shown[shown.index("how the verdict was reached") :].splitlines()
+    # The newsroom's rule is not calibrated: its weight comes from its severity (medium:
+    # log10(0.5 / 0.005) = 2.00), and show knows it because it loads the run's rules.
+    assert (
+        '  +2.00 Named "programme" by the newsroom\'s own rule (not calibrated: genuine rate '
+        "assumed 0.005 from its severity)"
+    ) in chain
+    assert any(line.startswith("  = ") and "likely_altered from 2.0" in line for line in chain)

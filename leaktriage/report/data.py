@@ -212,7 +212,9 @@ def technique_label(technique_id: str, techniques: dict[str, dict[str, Any]]) ->
     return label
 
 
-def _ruleset(config: dict[str, Any]) -> RuleSet:
+def run_ruleset(config: dict[str, Any]) -> RuleSet:
+    """The rules a run used (its ``rule_dirs`` and the bundled ones), or the bundled ones
+    when the newsroom's no longer load."""
     dirs = [Path(d) for d in config.get("rule_dirs") or () if Path(d).is_dir()]
     try:
         return load_rules(dirs)
@@ -258,7 +260,7 @@ def load_report_data(store: Store, max_files: int = MAX_FILES) -> ReportData:
     config = json.loads(run.get("config_json") or "{}")
     leak = config.get("leak_date")
     leak_date = date.fromisoformat(leak) if leak else None
-    ruleset = _ruleset(config)
+    ruleset = run_ruleset(config)
     from leaktriage.corpus import FINDINGS as corpus_findings  # the corpus imports the store
 
     rules = {
