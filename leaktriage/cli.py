@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 import time
 import traceback
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import NoReturn
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -29,6 +25,9 @@ from rich.table import Table
 
 from leaktriage import __version__
 from leaktriage.api import run_scan
+from leaktriage.cli_common import _clean, _counts, _most_first, _print_corpus
+from leaktriage.cli_rules import _rules
+from leaktriage.cli_stores import _analyze, _eval, _export, _report, _show
 from leaktriage.config import GiB, Limits, MiB, ScanConfig
 from leaktriage.errors import (
     EXIT_INTERNAL,
@@ -40,12 +39,8 @@ from leaktriage.errors import (
     exit_code_table,
 )
 from leaktriage.fields import FIELDS
-from leaktriage.model import FileRecord, json_value
+from leaktriage.model import FileRecord
 from leaktriage.report.registry import FORMAT_MODULES
-
-if TYPE_CHECKING:
-    from leaktriage.corpus import CorpusSummary
-    from leaktriage.store import Store
 
 EXAMPLES = """\
 examples:
@@ -72,26 +67,6 @@ examples:
 
 BEACONS_SHOWN = 20
 """Beacon warnings printed after a scan; the store holds all of them."""
-
-
-def _clean(text: object) -> str:
-    """Strip control characters from a value before it reaches a terminal; escape rich markup."""
-    value = "".join(
-        ch if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\t" else "\ufffd"
-        for ch in str(text)
-    )
-    return escape(value)
-
-
-def _open_store(out_dir: Path, readonly: bool = True) -> Store:
-    """The store of a scan's output folder, for reading only unless asked (so it can be on
-    read-only media); a missing one is an input error (exit code 3)."""
-    from leaktriage.store import Store
-
-    try:
-        return Store.open_existing(out_dir, readonly)
-    except FileNotFoundError as exc:
-        raise InputError(str(exc)) from exc
 
 
 def _date(text: str) -> date:
@@ -604,399 +579,6 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         if len(summary.beacons) > BEACONS_SHOWN:
             out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
     out.print(f"Report: {_clean(summary.out_dir / 'report.html')} (opens offline in a browser)")
-    return 0
-
-
-def _counts(title: str, what: str, rows: Iterable[tuple[str, int]], unit: str = "items") -> Table:
-    """A two-column table of counts (values from the dump are cleaned)."""
-    table = Table(title=title, show_edge=False)
-    table.add_column(what)
-    table.add_column(unit, justify="right")
-    for name, count in rows:
-        table.add_row(_clean(name), str(count))
-    return table
-
-
-def _most_first(counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    """Counts by decreasing count, then name."""
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _print_corpus(summary: CorpusSummary, out: Console) -> None:
-    table = Table(title=f"Corpus analysis ({summary.seconds:.1f} s)", show_edge=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for label, value in (
-        ("records read", summary.records),
-        ("files with a fingerprint", summary.fingerprinted),
-        ("files with text compared", summary.texts),
-        ("altered-copy pairs", summary.copy_pairs),
-        ("same-text groups (different bytes)", summary.same_text_groups),
-        ("fingerprint clusters", summary.clusters),
-        ("fingerprint outliers", summary.fingerprint_outliers),
-        ("outlier-model hits", summary.model_outliers),
-        ("edit bursts", summary.bursts),
-        ("identifier links (across places)", f"{summary.identifier_links} ({summary.cross_links})"),
-        ("language outliers", summary.language_outliers),
-    ):
-        table.add_row(label, str(value))
-    out.print(table)
-    if summary.top_clusters:
-        clusters = Table(title="Largest fingerprint clusters", show_edge=False)
-        clusters.add_column("dominant values", ratio=1)
-        clusters.add_column("files", justify="right", no_wrap=True)
-        clusters.add_column("first save", no_wrap=True)
-        clusters.add_column("last save", no_wrap=True)
-        for label, size, first, last in summary.top_clusters:
-            clusters.add_row(_clean(label), str(size), first, last)
-        out.print(clusters)
-    for account, files, first, last in summary.burst_list:
-        out.print(f"Edit burst: {files} files saved by {_clean(account)} from {first} to {last}")
-    if summary.majority:
-        shown = ", ".join(f"{k.replace('_', ' ')} {_clean(v)}" for k, v in summary.majority.items())
-        out.print(f"Dump majority: {shown}")
-    if summary.findings_by_rule:
-        out.print(_counts("Corpus hits", "rule", summary.findings_by_rule.items(), "findings"))
-
-
-def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.pipeline.run import analyze_store
-
-    store = _open_store(args.out, readonly=False)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=args.quiet or not err.is_terminal,
-    )
-    steps: dict[str, TaskID] = {}
-
-    def tick(step: str, done: int, total: int) -> None:
-        if step not in steps:
-            steps[step] = progress.add_task(f"corpus: {step}", total=total or None)
-        progress.update(steps[step], completed=done, total=total or None)
-
-    config = ScanConfig(rule_dirs=tuple(str(d) for d in args.rules))
-    try:
-        with progress:
-            done = analyze_store(store, args.out, config, tick)
-    finally:
-        store.close()
-    summary, verdicts = done.corpus, done.verdicts
-    for name, why in sorted(done.failed_stages.items()):
-        err.print(f"leaktriage: warning: the {name} stage failed and was left out: {_clean(why)}")
-    if not args.quiet:
-        if summary is not None:
-            _print_corpus(summary, out)
-        out.print(_counts("By verdict", "verdict", verdicts.items()))
-    return 0
-
-
-def _eval(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.evaluate import LABELS, PREDICTIONS, evaluate
-
-    store = _open_store(args.out)
-    try:
-        result = evaluate(store, args.labels)
-    finally:
-        store.close()
-    scores = Table(title="Precision, recall and F1", show_edge=False)
-    for column in ("label", "files", "TP", "FP", "FN", "precision", "recall", "F1"):
-        scores.add_column(column, justify="left" if column == "label" else "right")
-    for score in [*result.scores, result.overall]:
-        scores.add_row(
-            score.label,
-            str(score.support),
-            str(score.tp),
-            str(score.fp),
-            str(score.fn),
-            f"{score.precision:.3f}",
-            f"{score.recall:.3f}",
-            f"{score.f1:.3f}",
-        )
-    out.print(scores)
-    confusion = Table(title="Confusion (rows: label, columns: prediction)", show_edge=False)
-    confusion.add_column("label")
-    for prediction in PREDICTIONS:
-        confusion.add_column(prediction, justify="right")
-    for label in LABELS:
-        confusion.add_row(label, *(str(result.confusion[label][p]) for p in PREDICTIONS))
-    out.print(confusion)
-    out.print(
-        f"{len(result.outcomes)} labeled records scored; {result.unlabeled} records unlabeled "
-        f"(not scored); {len(result.unmatched)} label paths match no record"
-    )
-    out.print(f"[bold]Altered-copy pairs[/bold]: {len(result.pairs)}")
-    for path_a, path_b, similarity, hunks in result.pairs[: args.limit]:
-        out.print(f"  {_clean(path_a)}\n    -> {_clean(path_b)}  ({similarity:.1%} similar)")
-        for hunk in hunks[:3]:
-            out.print(f"      «{_clean(hunk['a'])}» -> «{_clean(hunk['b'])}»")
-    out.print(f"[bold]Fingerprint outliers[/bold]: {len(result.outliers)}")
-    for path, message in result.outliers[: args.limit]:
-        out.print(f"  {_clean(path)}\n      {_clean(message)}")
-    for title, items in (("Misses", result.misses), ("False alarms", result.false_alarms)):
-        out.print(f"[bold]{title}[/bold]: {len(items)}")
-        for o in items[: args.limit]:
-            out.print(f"  {_clean(o.path)}  label {o.label}, verdict {o.verdict}")
-            if o.fired_rules:
-                out.print(f"      fired: {_clean(', '.join(o.fired_rules))}")
-    if result.rule_misses:
-        out.print(f"[bold]Expected rules that did not fire[/bold]: {len(result.rule_misses)}")
-        for o in result.rule_misses[: args.limit]:
-            out.print(f"  {_clean(o.path)}: {_clean(', '.join(o.missing_rules))}")
-    for path in result.unmatched[: args.limit]:
-        out.print(f"  no record for label path {_clean(path)}")
-    return 0
-
-
-def _rules(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.rules import load_rules, run_tests
-
-    extra = args.dirs if args.rules_command == "test" else args.rules
-    ruleset = load_rules(extra)
-    if args.rules_command == "list":
-        table = Table(show_edge=False)
-        for column in ("id", "severity", "grade", "category", "technique", "title"):
-            table.add_column(column)
-        for rule in ruleset.rules:
-            table.add_row(
-                rule.id,
-                rule.severity.name.lower(),
-                rule.grade,
-                rule.category,
-                rule.technique,
-                _clean(rule.title),
-            )
-        out.print(table)
-        out.print(f"{len(ruleset.rules)} rules")
-        return 0
-    if args.rules_command == "calibrate":
-        return _calibrate(args, out)
-    if args.rules_command == "explain":
-        chosen = ruleset.get(args.rule_id)
-        if chosen is None:
-            err.print(f"leaktriage: no rule {_clean(args.rule_id)}")
-            return 2
-        from leaktriage.rules.catalogue import checks, technique_name
-
-        out.print(f"[bold]{chosen.id}[/bold]: {_clean(chosen.title)}")
-        out.print(
-            f"  severity {chosen.severity.name.lower()}, grade {chosen.grade}, "
-            f"category {chosen.category}"
-        )
-        out.print(f"  technique {_clean(technique_name(chosen, ruleset.techniques))}")
-        out.print(f"  file {_clean(chosen.path)}")
-        weight, basis = chosen.weight().weight()
-        out.print(f"  weight {weight:+.2f} in a verdict: {_clean(basis)}")
-        out.print(f"[bold]what it means[/bold]\n  {_clean(chosen.rationale)}")
-        sections = (
-            ("innocent explanations", list(chosen.false_positives)),
-            ("what to check by hand", [f"{name}: {text}" for name, text in checks(chosen)]),
-            ("references", list(chosen.references)),
-        )
-        for heading, items in sections:
-            if items:
-                out.print(f"[bold]{heading}[/bold]")
-                for item in items:
-                    out.print(f"  - {_clean(item)}")
-        return 0
-    failures = run_tests(ruleset)
-    cases = sum(len(r.tests) for r in ruleset.rules)
-    for line in failures:
-        out.print(_clean(line))
-    out.print(
-        f"{len(ruleset.rules)} rules, {cases} cases: "
-        f"{cases - len(failures)} passed, {len(failures)} failed"
-    )
-    return 1 if failures else 0
-
-
-def _calibrate(args: argparse.Namespace, out: Console) -> int:
-    import tempfile
-
-    from leaktriage.rules.calibrate import calibrate
-
-    with tempfile.TemporaryDirectory(prefix="leaktriage-calibrate-") as temp:
-        scan_out = args.scan_out or Path(temp)
-        result = calibrate(
-            args.reference,
-            scan_out,
-            args.rules,
-            write=not args.dry_run,
-            rescan=not (args.reuse_scan and args.scan_out),
-        )
-    fit, held = result.records["fit"], result.records["heldout"]
-    out.print(f"genuine readable records: {fit:,} fit, {held:,} held out")
-    for split in ("fit", "heldout"):
-        counts: dict[str, int] = dict(result.verdicts.get(split, {}))
-        out.print(
-            f"{split}: likely_altered {counts.get('likely_altered', 0):,} "
-            f"({100 * result.share(split):.2f} %), suspicious {counts.get('suspicious', 0):,} "
-            f"({100 * result.share(split, 'suspicious'):.2f} %), threshold {result.threshold}"
-        )
-    for split, path, chain in result.flagged:
-        out.print(f"[bold]{split}[/bold] {_clean(path)}")
-        for line in chain.splitlines():
-            out.print(f"    {_clean(line)}")
-    fired = sorted(
-        ((c.fires[""], rule_id, c.of[""]) for rule_id, c in result.rules.items()), reverse=True
-    )
-    for fires, rule_id, of in fired[:15]:
-        out.print(f"  {rule_id}: fires on {fires:,} of {of:,} genuine files")
-    out.print("base rates written into the rule files" if not args.dry_run else "nothing written")
-    return 0
-
-
-def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
-
-    store = _open_store(args.out)
-    try:
-        record = store.find(args.key)
-        run = store.last_run() or {}
-    finally:
-        store.close()
-    if record is None:
-        err.print(f"leaktriage: no record {_clean(args.key)!s} in {_clean(args.out)}")
-        return 2
-    config = json.loads(run.get("config_json") or "{}")
-    data = record.to_json()
-    out.print(f"[bold]{_clean(record.path)}[/bold]")
-    for key in (
-        "record_id",
-        "parent_id",
-        "depth",
-        "status",
-        "mime",
-        "extension",
-        "extension_mismatch",
-        "size",
-        "sha256",
-        "md5",
-        "mtime",
-        "mtime_zone_known",
-        "outer_mtime",
-        "extractor",
-        "verdict",
-        "score",
-    ):
-        if data[key] is not None:
-            out.print(f"  {key:<20} {_clean(data[key])}")
-    groups: dict[str, list[str]] = {}
-    for name, value in sorted(record.fields.items()):
-        shown = json_value(value)
-        if isinstance(shown, list):
-            shown = " | ".join(str(v) for v in shown)
-        if name == "text.sample":
-            shown = str(shown)[:300] + ("…" if len(str(shown)) > 300 else "")
-        groups.setdefault(name.split(".", 1)[0], []).append(f"  {name:<32} {_clean(shown)}")
-    for group in sorted(groups):
-        out.print(f"[bold]{group}[/bold]")
-        for line in groups[group]:
-            out.print(line)
-    if record.issues:
-        out.print("[bold]issues[/bold]")
-        for issue in record.issues:
-            out.print(f"  {issue.stage}/{issue.code}: {_clean(issue.message)}")
-    if record.findings:
-        out.print("[bold]findings[/bold]")
-        for finding in record.findings:
-            out.print(
-                f"  {finding.rule_id} [{finding.severity.name.lower()}] {_clean(finding.message)}"
-            )
-            for ev in finding.evidence:
-                out.print(f"      {ev.field} = {_clean(ev.value)}")
-        out.print("[bold]how the verdict was reached[/bold]")
-        for line in _verdict_chain(record, config):
-            out.print(f"  {_clean(line)}")
-    if record.raw:
-        out.print("[bold]raw[/bold]")
-        for key, value in sorted(record.raw.items()):
-            out.print(f"  {_clean(key):<32} {_clean(value[:300])}")
-    return 0
-
-
-def _verdict_chain(record: FileRecord, config: dict[str, Any]) -> list[str]:
-    """The weight chain of a record's verdict, with the weights of the rules its run used."""
-    from leaktriage.report.data import run_ruleset
-    from leaktriage.rules.verdict import family_of
-
-    weigher = run_ruleset(config).weigher()
-    judged = weigher.judge(record.status, record.findings, family_of(record.mime, record.extension))
-    return judged.explain().splitlines()
-
-
-def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.report import REPORT_NAME, write_html
-    from leaktriage.report.data import load_report_data
-    from leaktriage.report.summary import summary_of
-
-    store = _open_store(args.out)
-    try:
-        summary = summary_of(load_report_data(store), args.top)
-        target = None
-        if not args.no_html:
-            target = write_html(store, args.html or store.path.parent / REPORT_NAME)
-    finally:
-        store.close()
-    leak = summary.leak_date.isoformat() if summary.leak_date else "not given"
-    out.print(
-        f"[bold]{summary.items}[/bold] items from {_clean(summary.input_path)}, leak date {leak}: "
-        f"[bold]{summary.flagged}[/bold] flagged"
-    )
-    out.print(_counts("By verdict", "verdict", summary.by_verdict.items()))
-    if summary.top_rules:
-        rules = Table(title="Rules that fired most", show_edge=False)
-        rules.add_column("rule")
-        rules.add_column("files", justify="right")
-        rules.add_column("what")
-        for rule_id, count, title in summary.top_rules[:10]:
-            rules.add_row(_clean(rule_id), str(count), _clean(title))
-        out.print(rules)
-    if summary.top_files:
-        files = Table(title="Most worrying files", show_edge=False, show_lines=True)
-        files.add_column("verdict")
-        files.add_column("score", justify="right")
-        files.add_column("file", overflow="fold")
-        files.add_column("why", overflow="fold")
-        for f in summary.top_files:
-            reason = f.reason if len(f.reason) <= 200 else f.reason[:200] + "…"
-            files.add_row(
-                f.verdict,
-                f"{f.score:.1f}",
-                _clean(f.path),
-                _clean(reason) + "\n[dim]" + _clean(" ".join(f.rule_ids)) + "[/dim]",
-            )
-        out.print(files)
-    if target is not None:
-        out.print(f"wrote {_clean(target)}")
-    return 0
-
-
-def _export(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from leaktriage.report import outputs, write_ftm
-
-    store = _open_store(args.out)
-    output = outputs()[args.format]
-    target: Path = args.target or store.path.parent / output.file_name
-    try:
-        if str(target) == "-":
-            if args.format != "ftm":
-                err.print("leaktriage: --out - (standard output) is for --format ftm only")
-                return 2
-            try:
-                write_ftm(store, sys.stdout)
-                sys.stdout.flush()
-            except BrokenPipeError:  # `| head`: the reader has what it wanted
-                sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - takes the last flush
-            return 0
-        count = output.write(store, target)
-    finally:
-        store.close()
-    err.print(f"wrote {count} {output.unit} to {_clean(target)}")
     return 0
 
 
