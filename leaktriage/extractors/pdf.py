@@ -535,8 +535,6 @@ def _foreign_key(source: str, key: str) -> tuple[str, str | None]:
     return name, (decode_text(token[0]) if token else None)
 
 
-_OBJECT_HEADER = re.compile(rb"(?<![0-9])[0-9]{1,10}\s+[0-9]{1,5}\s+obj\b")
-"""An indirect object's header ("12 0 obj"): what a save adds or replaces."""
 _XMP_READ_ERRORS: tuple[type[BaseException], ...] = (*_MUPDF_ERRORS, ValueError, IndexError)
 
 
@@ -1286,7 +1284,7 @@ def _revisions(
         # The last save's size, and whether it kept the Info dates and producer of the one
         # before: what tells a writer's own closing xref section from a later edit.
         out.put("pdf.last_update_bytes", ends[-1] - ends[-2])
-        out.put("pdf.last_update_objects", len(_OBJECT_HEADER.findall(data[ends[-2] : ends[-1]])))
+        out.put("pdf.last_update_objects", len(_OBJ_AT.findall(data[ends[-2] : ends[-1]])))
         if len(lines) >= 2:
             before, after = lines[-2].split("|", 2), lines[-1].split("|", 2)
             if len(before) == len(after) == 3:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from leaktriage import detect
 from leaktriage.model import Finding, Severity, Status
 
 # --- verdict --------------------------------------------------------------------------------
@@ -53,25 +54,9 @@ COUNTED_CATEGORIES = frozenset({"alteration", "provenance"})
 verification findings are context, decoy findings decide ``decoy_suspected``."""
 
 
-ARCHIVE_MIMES = frozenset(
-    {
-        "application/zip",
-        "application/x-zip-compressed",
-        "application/x-tar",
-        "application/gzip",
-        "application/x-gzip",
-        "application/x-xz",
-        "application/x-lzma",
-        "application/zstd",
-        "application/x-compress",
-        "application/x-cpio",
-        "application/vnd.rar",
-        "application/x-rar",
-        "application/x-rar-compressed",
-        "application/x-7z-compressed",
-        "application/vnd.ms-outlook-pst",
-    }
-)
+ARCHIVE_FAMILY = detect.ARCHIVE_MIMES | {"application/vnd.ms-outlook-pst"}
+"""What the ``archive`` family holds: the containers the walker opens (``detect`` owns the
+list, with aliases already normalized), and Outlook stores."""
 
 
 def family_of(mime: str, extension: str = "") -> str:
@@ -95,7 +80,7 @@ def family_of(mime: str, extension: str = "") -> str:
         or ext in ("doc", "docx", "odt", "rtf")
     ):
         return "word"
-    if m in ARCHIVE_MIMES:
+    if m in ARCHIVE_FAMILY:
         return "archive"
     return "other"
 
@@ -237,7 +222,7 @@ class Weigher:
         best: dict[str, float] = {}
         context_left = CONTEXT_CAP
         decoy = weak_decoy = False
-        scored: list[tuple[float, str, Finding, RuleWeight, str]] = []
+        scored: list[tuple[float, str, Finding, bool, RuleWeight, str]] = []
         for f in found:
             rw = self.weights.get(f.rule_id) or RuleWeight(
                 "alteration", f.severity, title=f.rule_id
@@ -249,21 +234,14 @@ class Weigher:
             # A corpus check grades each finding by how specific it is; a rule's own
             # severity is fixed in its file.
             value, basis = rw.weight(family, f.severity if f.source == "corpus" else None)
-            scored.append((value, f.rule_id, f, rw, basis))
+            context = rw.context or rw.category not in COUNTED_CATEGORIES
+            scored.append((value, f.rule_id, f, context, rw, basis))
         # Evidence before context, then strongest first: a group's strongest evidence is the
         # one that counts, and a context rule of the same group never takes its place.
-        scored.sort(
-            key=lambda x: (
-                x[3].context or x[3].category not in COUNTED_CATEGORIES,
-                -x[0],
-                x[1],
-                x[2].message,
-            )
-        )
+        scored.sort(key=lambda x: (x[3], -x[0], x[1], x[2].message))
         total = evidence = 0.0
-        for value, rule_id, _f, rw, basis in scored:
+        for value, rule_id, _f, context, rw, basis in scored:
             title = rw.title or rule_id
-            context = rw.context or rw.category not in COUNTED_CATEGORIES
             group = rw.group or rule_id
             if group in best:
                 note = f"same fact as a stronger finding of group {group!r}: not counted again"
