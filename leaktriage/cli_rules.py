@@ -96,6 +96,9 @@ def _calibrate(args: argparse.Namespace, out: Console) -> int:
             f"({100 * result.share(split):.2f} %), suspicious {counts.get('suspicious', 0):,} "
             f"({100 * result.share(split, 'suspicious'):.2f} %), threshold {result.threshold}"
         )
+    if result.family_thresholds:
+        own = ", ".join(f"{f} {t}" for f, t in sorted(result.family_thresholds.items()))
+        out.print(f"family thresholds: {own}; other families {result.threshold}")
     for split, path, chain in result.flagged:
         out.print(f"[bold]{split}[/bold] {_clean(path)}")
         for line in chain.splitlines():

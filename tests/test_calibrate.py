@@ -105,3 +105,55 @@ def test_calibrate_writes_base_rates_into_the_rule_and_measures_held_out(tmp_pat
     assert (rules / "planted-title-present.yaml").read_text(encoding="utf-8").count(
         "base_rate:"
     ) == 1
+
+
+def test_each_family_with_enough_fit_files_gets_its_own_threshold() -> None:
+    from leaktriage.rules.calibrate import FAMILY_THRESHOLD_FILES, THRESHOLDS, choose_thresholds
+
+    n = FAMILY_THRESHOLD_FILES
+    scores = (
+        # PDFs: two of n reach 2.6 where 0.5 % allows one, so 2.0-2.5 let too many through
+        [("fit", "pdf", 2.6)] * 2
+        + [("fit", "pdf", 0.0)] * (n - 2)
+        # photos: none reaches 2.0
+        + [("fit", "image", 1.5)] * n
+        # too few spreadsheets for a threshold of their own; held-out never counts
+        + [("fit", "spreadsheet", 9.0)] * 3
+        + [("heldout", "image", 9.0)] * n
+    )
+    overall, by_family = choose_thresholds(scores)
+    assert by_family == {"pdf": 2.75, "image": 2.0}
+    # over all 2n + 3 fit records, 0.5 % allows two; the three spreadsheets at 9.0 stay above
+    # every threshold tried, so the overall one is the grid's last
+    assert overall == THRESHOLDS[-1] == 5.0
+
+
+def test_family_thresholds_load_and_a_bad_one_names_the_file(tmp_path: Path) -> None:
+    import pytest
+
+    from leaktriage.rules import RuleError
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(bundled_rules_dir() / "techniques.yaml", rules / "techniques.yaml")
+    (rules / "planted-title-present.yaml").write_text(RULE, encoding="utf-8")
+    (rules / "calibration.yaml").write_text(
+        "likely_altered_at: 2.25\nlikely_altered_at_by_family:\n  pdf: 3.5\n  image: 2\n",
+        encoding="utf-8",
+    )
+    ruleset = load_rules([rules], bundled=False)
+    assert (ruleset.likely_altered_at, ruleset.family_thresholds) == (
+        2.25,
+        {"pdf": 3.5, "image": 2.0},
+    )
+    weigher = ruleset.weigher()
+    assert (weigher.threshold("pdf"), weigher.threshold("word")) == (3.5, 2.25)
+    (rules / "calibration.yaml").write_text(
+        "likely_altered_at: 2.25\nlikely_altered_at_by_family:\n  pdf: high\n", encoding="utf-8"
+    )
+    with pytest.raises(RuleError) as caught:
+        load_rules([rules], bundled=False)
+    assert (
+        f"{rules / 'calibration.yaml'}: likely_altered_at_by_family: pdf must be a number"
+        in str(caught.value)
+    )

@@ -152,3 +152,22 @@ def test_evidence_of_a_group_counts_even_when_a_context_rule_of_it_weighs_more()
     assert [s.rule_id for s in judged.chain] == ["proof", "lead"]
     assert judged.chain[0].weight == round(math.log10(0.5 / (9.5 / 1000)), 2) == 1.72
     assert judged.chain[1].weight == 0.0 and "not counted again" in judged.chain[1].note
+
+
+def test_a_family_with_its_own_threshold_is_judged_by_it() -> None:
+    weigher = Weigher(dict(WEIGHER.weights), likely_altered_at=2.5, family_thresholds={"pdf": 3.25})
+    assert weigher.threshold("pdf") == 3.25
+    assert weigher.threshold("image") == 2.5
+    # never-seen weighs 3.0: enough for a photo, not for a PDF
+    photo = weigher.judge(Status.OK, [_finding("never-seen")], "image")
+    pdf = weigher.judge(Status.OK, [_finding("never-seen")], "pdf")
+    assert (photo.label, photo.evidence, photo.likely_altered_at) == ("likely_altered", 3.0, 2.5)
+    assert (pdf.label, pdf.evidence, pdf.likely_altered_at) == ("suspicious", 3.0, 3.25)
+    assert pdf.explain().splitlines()[-1] == (
+        "= 3.00 combined (log10 likelihood ratio); likely_altered from 3.25, suspicious from 1.0"
+    )
+
+
+def test_context_adds_to_the_score_but_not_to_the_evidence() -> None:
+    judged = WEIGHER.judge(Status.OK, [_finding("common"), _finding("outlier", Severity.LOW)])
+    assert (judged.evidence, judged.score) == (0.7, 1.2)

@@ -13,9 +13,12 @@ against). A rule's rate in a file family is its fires over the family's genuine 
 counted in the families where at least one record has the fields its condition needs; corpus
 findings are counted over every family. The counts are written into each rule file as
 ``base_rate:`` (overall and per family), and into ``calibration.yaml`` for the corpus findings,
-with the verdict threshold: the lowest that keeps ``likely_altered`` under 0.5 % of the fit
-records. The verdicts are then recomputed and the share of ``likely_altered`` files measured
-on both sides: the held-out side is the honest figure, since nothing was fitted on it.
+with the verdict thresholds: the lowest that keeps ``likely_altered`` under 0.5 % of the fit
+records, and, for each file family with at least ``FAMILY_THRESHOLD_FILES`` fit records, the
+lowest that keeps that family's own fit records under 0.5 % (a family where more rules apply
+meets more chance combinations). The verdicts are then recomputed and the share of
+``likely_altered`` files measured on both sides: the held-out side is the honest figure, since
+nothing was fitted on it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ FIT_TARGET = 0.005
 files, a margin for files unlike any seen."""
 THRESHOLDS = tuple(2.0 + 0.25 * n for n in range(13))
 """Thresholds tried, lowest first: the lowest that keeps the fit side under FIT_TARGET wins."""
+FAMILY_THRESHOLD_FILES = 200
+"""Fit records a family needs before it gets a threshold of its own: at FIT_TARGET (0.5 %),
+the first size at which one genuine file may reach it, so that one odd file does not set
+a smaller family's threshold alone."""
 HELDOUT_SHARE = 0.35
 """Share of sources (by the hash of their name) sent to the held-out side without a split column."""
 READABLE = frozenset({Status.OK, Status.PARTIAL})
@@ -126,6 +133,7 @@ class Calibration:
     """(split, path, weight chain) of every genuine record called likely_altered."""
     manifest_sha256: str = ""
     threshold: float = LIKELY_ALTERED_AT
+    family_thresholds: dict[str, float] = field(default_factory=dict)
 
     def share(self, split: str, label: str = "likely_altered") -> float:
         total = sum(self.verdicts.get(split, Counter()).values())
@@ -211,15 +219,23 @@ def write_rule_rate(path: Path, counts: Counts, measured: str, corpus: str) -> N
 
 
 def write_calibration(
-    root: Path, counts: dict[str, Counts], threshold: float, measured: str, corpus: str
+    root: Path,
+    counts: dict[str, Counts],
+    threshold: float,
+    measured: str,
+    corpus: str,
+    by_family: dict[str, float] | None = None,
 ) -> None:
-    """``calibration.yaml``: the verdict threshold and the corpus findings' base rates."""
+    """``calibration.yaml``: the verdict thresholds and the corpus findings' base rates."""
     lines = [
         "# Written by `leaktriage rules calibrate` from a reference corpus of genuine files.",
         "# Do not edit by hand: calibrate again.",
         f"likely_altered_at: {threshold}",
-        "base_rates:",
     ]
+    if by_family:
+        lines.append("likely_altered_at_by_family:")
+        lines.extend(f"  {family}: {by_family[family]}" for family in sorted(by_family))
+    lines.append("base_rates:")
     for rule_id in sorted(counts):
         lines.append(f"  {rule_id}:")
         lines.extend(counts[rule_id].block(measured, corpus, "    ")[1:])
@@ -228,18 +244,21 @@ def write_calibration(
 
 def _judged(
     scan_out: Path, reference: dict[str, Reference], ruleset: RuleSet
-) -> Iterator[tuple[str, str, Judgement]]:
+) -> Iterator[tuple[str, str, str, Judgement]]:
+    """(split, family, path, judgement) of every genuine readable record."""
     weigher = ruleset.weigher()
     for record in _records(scan_out / "triage.sqlite"):
         ref = reference.get(top_path(record.path)) if reference else Reference(True, "fit", "")
         if ref is None or not ref.genuine or record.status not in READABLE:
             continue
         family = family_of(record.mime, record.extension)
-        yield ref.split, record.path, weigher.judge(record.status, record.findings, family)
+        judged = weigher.judge(record.status, record.findings, family)
+        yield ref.split, family, record.path, judged
 
 
 def choose_threshold(scores: Iterable[tuple[str, float]]) -> float:
-    """The lowest of THRESHOLDS at which at most FIT_TARGET of fit records reach it."""
+    """The lowest of THRESHOLDS at which at most FIT_TARGET of fit records reach it
+    (``scores``: (split, evidence) pairs; only the fit side counts)."""
     fit = [score for split, score in scores if split == "fit"]
     for threshold in THRESHOLDS:
         if sum(score >= threshold for score in fit) <= FIT_TARGET * len(fit):
@@ -247,11 +266,27 @@ def choose_threshold(scores: Iterable[tuple[str, float]]) -> float:
     return THRESHOLDS[-1]
 
 
+def choose_thresholds(
+    scores: Iterable[tuple[str, str, float]],
+) -> tuple[float, dict[str, float]]:
+    """The overall threshold and one per family with FAMILY_THRESHOLD_FILES fit records
+    (``scores``: (split, family, evidence) triples)."""
+    listed = list(scores)
+    overall = choose_threshold((split, score) for split, _, score in listed)
+    sizes = Counter(family for split, family, _ in listed if split == "fit")
+    by_family = {
+        family: choose_threshold((s, score) for s, f, score in listed if f == family)
+        for family, size in sorted(sizes.items())
+        if size >= FAMILY_THRESHOLD_FILES
+    }
+    return overall, by_family
+
+
 def judge(
     scan_out: Path, reference: dict[str, Reference], ruleset: RuleSet, result: Calibration
 ) -> None:
     """Recompute every genuine record's verdict with the rule set's current weights."""
-    for split, path, judged in _judged(scan_out, reference, ruleset):
+    for split, _family, path, judged in _judged(scan_out, reference, ruleset):
         result.verdicts.setdefault(split, Counter())[judged.label] += 1
         if judged.label == "likely_altered":
             result.flagged.append((split, path, judged.explain()))
@@ -289,6 +324,7 @@ def calibrate(
     ruleset = load_rules(extra, bundled=bundled)
     result = measure(scan_out, reference, ruleset, corpus_sha)
     result.threshold = ruleset.likely_altered_at or LIKELY_ALTERED_AT
+    result.family_thresholds = dict(ruleset.family_thresholds)
     if write:
         measured = datetime.now(tz=UTC).date().isoformat()
         for rule in ruleset.rules:
@@ -296,9 +332,19 @@ def calibrate(
         root = extra[-1] if extra else ruleset.sources[0]
         write_calibration(root, result.corpus, LIKELY_ALTERED_AT, measured, corpus_sha[:16])
         ruleset = load_rules(extra, bundled=bundled)
-        scores = [(split, j.score) for split, _, j in _judged(scan_out, reference, ruleset)]
-        result.threshold = choose_threshold(scores)
-        write_calibration(root, result.corpus, result.threshold, measured, corpus_sha[:16])
+        scores = [
+            (split, family, j.evidence)
+            for split, family, _, j in _judged(scan_out, reference, ruleset)
+        ]
+        result.threshold, result.family_thresholds = choose_thresholds(scores)
+        write_calibration(
+            root,
+            result.corpus,
+            result.threshold,
+            measured,
+            corpus_sha[:16],
+            result.family_thresholds,
+        )
         ruleset = load_rules(extra, bundled=bundled)
     judge(scan_out, reference, ruleset, result)
     return result

@@ -708,9 +708,11 @@ class RuleSet:
     corpus_rates: dict[str, BaseRate] = field(default_factory=dict)
     """Base rates of the corpus findings (``rules/calibration.yaml``)."""
     likely_altered_at: float | None = None
+    """The calibrated verdict threshold (None: ``verdict.LIKELY_ALTERED_AT``)."""
     explanations: list[Explanation] = field(default_factory=list)
     """Producer knowledge: what known writers do by themselves (``rules/producers.yaml``)."""
-    """The calibrated verdict threshold (None: ``verdict.LIKELY_ALTERED_AT``)."""
+    family_thresholds: dict[str, float] = field(default_factory=dict)
+    """The calibrated threshold of each file family with enough genuine files to set its own."""
     _gates: dict[str, list[tuple[int, frozenset[str]]]] | None = None
     """Field -> (rule index, fields needed) for each alternative of ``needed_fields`` of
     each rule, filed under one field of the alternative; "" holds rules that need none."""
@@ -766,7 +768,9 @@ class RuleSet:
         weights = corpus_weights(self.corpus_rates)
         weights[DECOY_RULE_ID] = RuleWeight("decoy", Severity.HIGH, title="Newsroom decoy list")
         weights.update({r.id: r.weight() for r in self.rules})
-        return Weigher(weights, self.likely_altered_at or LIKELY_ALTERED_AT)
+        return Weigher(
+            weights, self.likely_altered_at or LIKELY_ALTERED_AT, dict(self.family_thresholds)
+        )
 
     def categories(self) -> dict[str, str]:
         """Rule id -> category, including the decoy-list pseudo-rule."""

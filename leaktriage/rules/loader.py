@@ -111,14 +111,16 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
     tables: dict[str, Table] = {}
     corpus_rates: dict[str, BaseRate] = {}
     threshold: float | None = None
+    family_thresholds: dict[str, float] = {}
     for root in roots:
         if not root.is_dir():
             errors.append(f"{root}: not a folder of rules")
             continue
         techniques.update(_load_techniques(root / "techniques.yaml", errors))
-        rates, measured = _load_calibration(root / CALIBRATION, errors)
+        rates, measured, by_family = _load_calibration(root / CALIBRATION, errors)
         corpus_rates.update(rates)
-        threshold = measured if measured is not None else threshold
+        if measured is not None:
+            threshold, family_thresholds = measured, by_family
         for path in sorted((root / "data").glob("*.yaml")):
             table = _load_table(path, errors)
             if table is not None:
@@ -154,6 +156,7 @@ def _load_rules(roots: tuple[Path, ...], signature: tuple[tuple[str, int, int], 
         corpus_rates,
         threshold,
         explanations,
+        family_thresholds,
     )
 
 
@@ -392,25 +395,38 @@ def _collect(errors: list[str], where: str, message: str) -> None:
     errors.append(f"{where}: {message}")
 
 
-def _load_calibration(path: Path, errors: list[str]) -> tuple[dict[str, BaseRate], float | None]:
+def _load_calibration(
+    path: Path, errors: list[str]
+) -> tuple[dict[str, BaseRate], float | None, dict[str, float]]:
+    """Corpus findings' base rates, the verdict threshold and its per-family values."""
     if not path.is_file():
-        return {}, None
+        return {}, None, {}
     try:
         data, _ = _load_yaml(path)
     except yaml.YAMLError as exc:
         errors.append(f"{path}: {exc}")
-        return {}, None
+        return {}, None, {}
     threshold = (data or {}).get("likely_altered_at")
     if threshold is not None and not isinstance(threshold, int | float):
         errors.append(f"{path}: likely_altered_at must be a number")
         threshold = None
+    by_family: dict[str, float] = {}
+    raw_families = (data or {}).get("likely_altered_at_by_family") or {}
+    if not isinstance(raw_families, dict):
+        errors.append(f"{path}: likely_altered_at_by_family must map a file family to a number")
+        raw_families = {}
+    for family, value in raw_families.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            by_family[str(family)] = float(value)
+        else:
+            errors.append(f"{path}: likely_altered_at_by_family: {family} must be a number")
     rates: dict[str, BaseRate] = {}
     for rule_id, value in ((data or {}).get("base_rates") or {}).items():
         where = f"{path}: {rule_id}"
         rate = _base_rate(value, partial(_collect, errors, where))
         if rate is not None:
             rates[str(rule_id)] = rate
-    return rates, float(threshold) if threshold is not None else None
+    return rates, float(threshold) if threshold is not None else None, by_family
 
 
 def _known(name: str) -> bool:

@@ -178,6 +178,9 @@ class Judgement:
     score: float
     chain: tuple[Step, ...] = ()
     likely_altered_at: float = LIKELY_ALTERED_AT
+    evidence: float = 0.0
+    """What the evidence findings alone add up to (the score without context findings):
+    what ``likely_altered_at`` is compared with."""
 
     def explain(self) -> str:
         """The chain in plain words, strongest first, and the thresholds."""
@@ -195,7 +198,17 @@ class Weigher:
 
     weights: dict[str, RuleWeight]
     likely_altered_at: float = LIKELY_ALTERED_AT
-    """Combined evidence a file needs to be ``likely_altered`` (calibrated)."""
+    """Combined evidence a file needs to be ``likely_altered`` (calibrated), in a family
+    without a threshold of its own."""
+    family_thresholds: dict[str, float] = field(default_factory=dict)
+    """Family -> its own calibrated threshold. A family where more rules apply (a PDF can show
+    some twenty traces, a photo six) meets more chance combinations among genuine files, so
+    each family with enough genuine files gets the lowest threshold that keeps its own genuine
+    files under the calibration target."""
+
+    def threshold(self, family: str = "") -> float:
+        """The combined evidence a file of this family needs to be ``likely_altered``."""
+        return self.family_thresholds.get(family, self.likely_altered_at)
 
     def category(self, rule_id: str) -> str | None:
         """The rule's category, or None for an unknown rule."""
@@ -218,6 +231,7 @@ class Weigher:
         - ``unreadable`` / ``no_signal`` otherwise.
         """
         found = [f for f in findings if f.severity > Severity.INFO]
+        at = self.threshold(family)
         steps: list[Step] = []
         best: dict[str, float] = {}
         context_left = CONTEXT_CAP
@@ -259,16 +273,17 @@ class Weigher:
             total += value
             evidence += value
         score = round(total, 2)
+        evidence = round(evidence, 2)
         chain = tuple(steps)
         if decoy:
-            return Judgement("decoy_suspected", score, chain, self.likely_altered_at)
-        if round(evidence, 2) >= self.likely_altered_at:
-            return Judgement("likely_altered", score, chain, self.likely_altered_at)
+            return Judgement("decoy_suspected", score, chain, at, evidence)
+        if evidence >= at:
+            return Judgement("likely_altered", score, chain, at, evidence)
         if score >= SUSPICIOUS_AT or weak_decoy:
-            return Judgement("suspicious", score, chain, self.likely_altered_at)
+            return Judgement("suspicious", score, chain, at, evidence)
         if status in UNREADABLE:
-            return Judgement("unreadable", score, chain, self.likely_altered_at)
-        return Judgement("no_signal", score, chain, self.likely_altered_at)
+            return Judgement("unreadable", score, chain, at, evidence)
+        return Judgement("no_signal", score, chain, at, evidence)
 
 
 def verdict(
