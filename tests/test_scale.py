@@ -19,6 +19,7 @@ import pytest
 from corpus_fixtures.build import build_sample_leak
 from corpus_fixtures.mixed import build_mixed
 from leaktriage.api import run_scan
+from leaktriage.bounds import bounded
 from leaktriage.config import ScanConfig
 from leaktriage.store import Store, export_files, refresh_export_cache
 
@@ -286,8 +287,9 @@ def test_scan_leaves_every_cached_export_line_current(sample_leak: Path, tmp_pat
         assert refresh_export_cache(store) == 0
         cached = dict(store.db.execute("SELECT record_id, jsonl FROM export_cache"))
         for record in store.load_many(store.record_ids()):
+            # The record's own JSON form, kept within the line bounds.
             assert cached[record.record_id] == json.dumps(
-                record.to_json(), ensure_ascii=False, sort_keys=True
+                bounded(record.to_json()), ensure_ascii=False, sort_keys=True
             ).encode("utf-8")
     finally:
         store.close()

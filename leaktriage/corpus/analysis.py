@@ -7,28 +7,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from leaktriage.bounds import strongest
 from leaktriage.config import ScanConfig
-from leaktriage.corpus import copies, fingerprints, language, links
-from leaktriage.corpus.data import Doc, load_docs
-from leaktriage.model import Evidence, Finding, Severity, Status, iso_utc
+from leaktriage.corpus import copies, families, fingerprints, language, links
+from leaktriage.corpus.data import Doc, load_docs, when, who
+from leaktriage.corpus.registry import TECHNIQUE, Group
+from leaktriage.model import Evidence, Finding, Severity, Status
 from leaktriage.rules import load_rules, verdict
 from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.store import Store
 
 log = logging.getLogger(__name__)
 
-TECHNIQUE = "T0089.003"
-"""Alter Authentic Documents (formerly T0025): what every corpus finding points to."""
 STEPS = ("load", "copies", "fingerprints", "links", "language", "write")
 """The analysis steps, in order, as progress reports name them."""
 
 ProgressFn = Callable[[str, int, int], None]
 """progress(step, done, total): total is 0 when unknown."""
-Group = tuple[str, str, list[tuple[str, str]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +63,6 @@ class CorpusSummary:
     """Records whose verdict and score were recomputed (those with corpus findings now or
     before this analysis)."""
     seconds: float = 0.0
-
-
-def _when(value: datetime | None) -> str:
-    return iso_utc(value) if value else "?"
-
-
-def _who(doc: Doc) -> str:
-    return doc.text("doc.last_modified_by") or doc.text("ole.app_user") or "?"
 
 
 def analyze(
@@ -122,12 +113,17 @@ def analyze(
 
     text_count = len({d.unit for d in docs if d.facts.get("text.chars")})
     tick("copies", 0, text_count)
-    pairs, units_of, skipped = copies.find_pairs(
-        stream(), fetch, lambda n: tick("copies", n, text_count)
+    found_families, units_of, skipped = copies.find_families(
+        stream(),
+        fetch,
+        lambda n: tick("copies", n, text_count),
+        families.rank(families.content_heads(by_unit)),
     )
     if skipped:
         log.info("%d boilerplate LSH buckets not expanded", skipped)
-    pair_rows, copy_findings, copy_groups, same_text = _copies(pairs, units_of, by_unit, docs)
+    pair_rows, copy_findings, copy_groups, same_text = families.copy_groups(
+        found_families, units_of, by_unit, docs
+    )
     findings += copy_findings
     groups += copy_groups
     tick("copies", text_count, text_count)
@@ -194,6 +190,9 @@ def analyze(
     # --- write ----------------------------------------------------------------------------
     tick("write", 0, len(findings))
     before = store.corpus_record_ids()
+    # A record keeps the strongest few findings of one check (a representative compared
+    # with hundreds of copies, a file in many identifier groups); the groups keep everyone.
+    findings = strongest(findings)
     findings.sort(key=lambda f: (f.record_id, f.rule_id, f.message))
     store.replace_corpus(findings, groups, pair_rows, score_rows)
     weigher = Weigher({})
@@ -231,333 +230,13 @@ def analyze(
             if kind == "fingerprint_cluster"
         ][:10],
         burst_list=[
-            (b.software.describe(), b.units, _when(b.first), _when(b.last))
+            (b.software.describe(), b.units, when(b.first), when(b.last))
             for b in found_bursts
             if not b.ordinary
         ],
         verdicts_recomputed=len(updates),
         seconds=round(time.monotonic() - started, 2),
     )
-
-
-# --- altered copies -------------------------------------------------------------------------
-
-
-class _Components:
-    """Union-find over contents, for groups of files linked pair by pair."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def root(self, unit: str) -> str:
-        while self.parent.get(unit, unit) != unit:
-            unit = self.parent[unit]
-        return unit
-
-    def join(self, a: str, b: str) -> None:
-        ra, rb = self.root(a), self.root(b)
-        self.parent.setdefault(ra, ra)
-        self.parent.setdefault(rb, rb)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self) -> list[list[str]]:
-        found: dict[str, list[str]] = {}
-        for unit in sorted(self.parent):
-            found.setdefault(self.root(unit), []).append(unit)
-        return sorted(found.values())
-
-
-def _copies(
-    pairs: list[copies.Pair],
-    units_of: dict[str, list[str]],
-    by_unit: dict[str, list[Doc]],
-    docs: list[Doc],
-) -> tuple[list[tuple[str, str, float, list[dict[str, str]]]], list[Finding], list[Group], int]:
-    rows: list[tuple[str, str, float, list[dict[str, str]]]] = []
-    found: list[Finding] = []
-    groups: list[Group] = []
-    common = copies.common_lineage(docs, len(by_unit))
-    # Each content's facts are read from a record that was parsed (a copy past the depth
-    # limit is recorded with no facts and no sniffed type).
-    head = {
-        unit: next((d for d in records if d.facts.get("text.chars")), records[0])
-        for unit, records in by_unit.items()
-    }
-    weaker = {kind: _Components() for kind in (copies.VERSIONS, copies.TEMPLATE, copies.FORMATS)}
-    edges: dict[str, dict[str, list[tuple[Doc, copies.Pair]]]] = {k: {} for k in weaker}
-    same_text = 0
-    for key in sorted(units_of):
-        units = units_of[key]
-        if len(units) < 2:
-            continue
-        same_text += 1
-        members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
-        groups.append(
-            (
-                "copies",
-                f"same text, {len(units)} different files",
-                [(d.record_id, "same_text") for d in members],
-                {"similarity": 1.0, "contents": len(units), "paths": [d.path for d in members]},
-            )
-        )
-        # The same text in several formats (a Word file and its PDF) is a conversion.
-        first_of_mime: dict[str, str] = {}
-        for unit in units:
-            first_of_mime.setdefault(head[unit].mime, unit)
-        heads = sorted(first_of_mime.values())
-        for other in heads[1:]:
-            weaker[copies.FORMATS].join(heads[0], other)
-    altered = _Components()
-    roles: dict[str, str] = {}
-    for pair in pairs:
-        for ua in units_of[pair.a]:
-            for ub in units_of[pair.b]:
-                a, b = head[ua], head[ub]
-                kind = copies.kind_of(pair, a, b, common)
-                if kind != copies.ALTERED:
-                    weaker[kind].join(a.unit, b.unit)
-                    edges[kind].setdefault(a.unit, []).append((b, pair))
-                    edges[kind].setdefault(b.unit, []).append((a, _swapped(pair)))
-                    continue
-                earlier, later = _order(a, b)
-                hunks = pair.hunks if earlier is a else _swap(pair.hunks)
-                rows.append((earlier.record_id, later.record_id, pair.similarity, hunks))
-                shared = copies.shared_lineage(earlier, later, common)
-                found += _copy_findings(earlier, later, pair, hunks, shared, by_unit)
-                altered.join(earlier.unit, later.unit)
-                roles.setdefault(earlier.unit, "earlier")
-                roles[later.unit] = "later"
-    for units in altered.groups():
-        members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
-        groups.append(
-            (
-                "copies",
-                f"altered copies: {members[0].path.rsplit('/', 1)[-1][:80]}",
-                [(d.record_id, roles[d.unit]) for d in members],
-                {"contents": len(units), "paths": [d.path for d in members]},
-            )
-        )
-    for kind, components in weaker.items():
-        for units in components.groups():
-            group, kind_findings = _weaker_group(kind, units, by_unit, head, edges[kind])
-            groups.append(group)
-            found += kind_findings
-    rows.sort(key=lambda r: (r[0], r[1]))
-    return rows, found, groups, same_text
-
-
-def _swap(hunks: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"a": h["b"], "b": h["a"]} for h in hunks]
-
-
-def _swapped(pair: copies.Pair) -> copies.Pair:
-    return copies.Pair(pair.b, pair.a, pair.similarity, pair.jaccard, _swap(pair.hunks))
-
-
-def _order(a: Doc, b: Doc) -> tuple[Doc, Doc]:
-    """(earlier, later) by last-save time, then by path."""
-    ta, tb = a.time("doc.modified"), b.time("doc.modified")
-    if ta and tb and ta != tb:
-        return (a, b) if ta < tb else (b, a)
-    return (a, b) if a.path <= b.path else (b, a)
-
-
-def _passages(hunks: list[dict[str, str]], limit: int = 3) -> str:
-    """The passages that differ, for a sentence: «€ 1 200 000» → «€ 12 000 000»."""
-    shown = "; ".join(f"«{h['a']}» → «{h['b']}»" for h in hunks[:limit])
-    more = f" and {len(hunks) - limit} more" if len(hunks) > limit else ""
-    return shown + more if shown else "none in the part of the text compared"
-
-
-def _places(count: int) -> str:
-    return "one place" if count == 1 else f"{count} places"
-
-
-def _copy_findings(
-    earlier: Doc,
-    later: Doc,
-    pair: copies.Pair,
-    hunks: list[dict[str, str]],
-    shared: list[tuple[str, str]],
-    by_unit: dict[str, list[Doc]],
-) -> list[Finding]:
-    shown = _passages(hunks)
-    differences = []
-    for name, label in (
-        ("doc.last_modified_by", "last saved by"),
-        ("doc.author", "author"),
-        ("doc.application", "application"),
-        ("doc.app_version", "version"),
-    ):
-        va, vb = earlier.text(name), later.text(name)
-        if va != vb:
-            differences.append((name, label, va, vb))
-    rsids = sorted(set(earlier.items("ooxml.rsids")) & set(later.items("ooxml.rsids")))
-    ta, tb = earlier.time("doc.modified"), later.time("doc.modified")
-    resaved_elsewhere = any(
-        n in ("doc.last_modified_by", "doc.application") for n, *_ in differences
-    )
-    small = pair.similarity >= 0.9 and 0 < len(hunks) <= 3
-    lineage = copies.lineage_phrase(shared)
-    evidence = [
-        Evidence(
-            "corpus.similarity", f"{pair.similarity:.3f}", "difflib ratio of the word sequences"
-        ),
-        Evidence("corpus.jaccard", f"{pair.jaccard:.3f}", "shared word 3-grams"),
-    ]
-    evidence += [
-        Evidence("corpus.diff", f"{h['a']} → {h['b']}", f"passage {i} that differs")
-        for i, h in enumerate(hunks[:6], 1)
-    ]
-    evidence += [
-        Evidence(name, value, "same in both copies: a shared origin") for name, value in shared
-    ]
-    out: list[Finding] = []
-    for me, other, role in ((later, earlier, "later"), (earlier, later, "earlier")):
-        ev = [
-            Evidence("corpus.copy_of", other.path, f"record {other.record_id}"),
-            Evidence("corpus.this_file", me.path, f"this copy ({role})"),
-            *evidence,
-            Evidence(
-                "doc.modified",
-                _when(me.time("doc.modified")),
-                f"other: {_when(other.time('doc.modified'))}",
-            ),
-        ]
-        for name, _label, va, vb in differences:
-            mine, theirs = (vb, va) if me is later else (va, vb)
-            ev.append(Evidence(name, mine or "∅", f"other copy: {theirs or '∅'}"))
-        if rsids:
-            ev.append(
-                Evidence("ooxml.rsids", " | ".join(rsids[:8]), f"{len(rsids)} save sessions shared")
-            )
-        if role == "later":
-            severity, grade = (
-                (Severity.HIGH, "B") if small and resaved_elsewhere else (Severity.MEDIUM, "C")
-            )
-            extra = (
-                f" This copy was saved later ({_when(tb)}, the other {_when(ta)}) by «{_who(me)}»."
-                if ta and tb and ta != tb
-                else ""
-            )
-            message = (
-                f"Altered copy of {other.path}: both come from the same original ({lineage}), "
-                f"and the text was changed in {_places(len(hunks))}: {shown}.{extra}"
-            )
-        else:
-            # The original is not suspect for having been copied: the link is shown, the
-            # verdict is left to its own findings.
-            severity, grade = Severity.INFO, "C"
-            message = (
-                f"A copy of this file at {other.path} ({lineage}) has its text changed in "
-                f"{_places(len(hunks))}: {shown}. This file is the earlier version."
-            )
-        out.extend(
-            Finding(
-                doc.record_id,
-                "corpus-altered-copy",
-                TECHNIQUE,
-                severity,
-                grade,
-                message,
-                tuple(ev),
-                "corpus",
-                pair.similarity,
-            )
-            for doc in by_unit[me.unit]
-        )
-    return out
-
-
-_WEAKER = {
-    copies.VERSIONS: ("corpus-document-versions", "versions of one document"),
-    copies.TEMPLATE: ("corpus-same-template", "written from the same template"),
-    copies.FORMATS: ("corpus-same-text-formats", "same text in several formats"),
-}
-
-
-def _format_name(doc: Doc) -> str:
-    """A file's format for a sentence: its extension, else its MIME type."""
-    name = doc.path.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return ext if ext and len(ext) <= 5 and ext.isalnum() else doc.mime
-
-
-def _weaker_group(
-    kind: str,
-    units: list[str],
-    by_unit: dict[str, list[Doc]],
-    head: dict[str, Doc],
-    edges: dict[str, list[tuple[Doc, copies.Pair]]],
-) -> tuple[Group, list[Finding]]:
-    """A group of files linked by a context-only relation, and a finding on each member."""
-    rule, what = _WEAKER[kind]
-    members = sorted((d for u in units for d in by_unit[u]), key=lambda d: d.path)
-    formats = sorted({_format_name(head[u]) for u in units})
-    if kind == copies.FORMATS:
-        label = f"same text in {len(formats)} formats ({', '.join(formats)}): {len(units)} files"
-    else:
-        label = f"{what}: {len(units)} files"
-    group: Group = (
-        "copies",
-        label,
-        [(d.record_id, kind) for d in members],
-        {"relation": kind, "contents": len(units), "paths": [d.path for d in members]},
-    )
-    found = []
-    for doc in members:
-        # Linear in the group: only the first few others are named.
-        count = len(members) - len(by_unit[doc.unit])
-        others = [d for d in members[: len(by_unit[doc.unit]) + 10] if d.unit != doc.unit][:10]
-        shown = ", ".join(d.path for d in others[:3]) + (
-            f" and {count - 3} more" if count > 3 else ""
-        )
-        mine = sorted(edges.get(doc.unit, []), key=lambda e: (-e[1].similarity, e[0].path))
-        if kind == copies.FORMATS:
-            message = (
-                f"The same text exists in {len(formats)} formats ({', '.join(formats)}): "
-                f"{shown}. Usually an export or a conversion, such as a Word file saved as PDF."
-            )
-        elif kind == copies.TEMPLATE:
-            template = doc.text("doc.template")
-            source = f" «{template}»" if template else ""
-            message = (
-                f"Nearly the same text as {count} other file(s) of the same kind "
-                f"({shown}), but no shared history: each has its own creation time and "
-                f"document ids. Most likely written from the same template{source} or form; "
-                f"not a sign of alteration on its own."
-            )
-        else:
-            message = (
-                f"Another version of the same document as {shown}: they share its origin but "
-                f"the text was reworked in many places. Usually successive drafts."
-            )
-        evidence = [
-            Evidence("corpus.related_file", d.path, f"record {d.record_id}") for d in others[:10]
-        ]
-        for other, pair in mine[:3]:
-            evidence.append(
-                Evidence(
-                    "corpus.similarity",
-                    f"{pair.similarity:.3f}",
-                    f"with {other.path}; differs: {_passages(pair.hunks, 2)}",
-                )
-            )
-        found.append(
-            Finding(
-                doc.record_id,
-                rule,
-                TECHNIQUE,
-                Severity.INFO,
-                "C",
-                message,
-                tuple(evidence),
-                "corpus",
-                float(len(units)),
-            )
-        )
-    return group, found
 
 
 # --- fingerprints ---------------------------------------------------------------------------
@@ -570,8 +249,8 @@ def _cluster_group(cluster: fingerprints.Cluster, by_unit: dict[str, list[Doc]])
     times = sorted(t for m in cluster.members if (t := m.doc.time("doc.modified")))
     summary = {
         "dominant": {k: {"value": v, "files": c} for k, (v, c) in cluster.dominant.items()},
-        "modified_first": _when(times[0]) if times else None,
-        "modified_last": _when(times[-1]) if times else None,
+        "modified_first": when(times[0]) if times else None,
+        "modified_last": when(times[-1]) if times else None,
         "contents": len(cluster.members),
     }
     return (
@@ -670,8 +349,8 @@ def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
             "account": burst.account,
             "ordinary": burst.ordinary,
             "software_elsewhere": burst.software_elsewhere,
-            "first": _when(burst.first),
-            "last": _when(burst.last),
+            "first": when(burst.first),
+            "last": when(burst.last),
             "files": burst.units,
             "paths": [d.path for d in burst.members],
         },
@@ -680,7 +359,7 @@ def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
         rule, severity, grade = "corpus-save-batch", Severity.INFO, "C"
         message = (
             f"Saved in one sitting: one of {burst.units} files last saved within {within} "
-            f"({_when(burst.first)} to {_when(burst.last)}) by "
+            f"({when(burst.first)} to {when(burst.last)}) by "
             f"{_names(names)} with {tool}, the software that saved "
             f"{burst.software_elsewhere:,} other files of this dump. Most likely ordinary work."
         )
@@ -695,33 +374,36 @@ def _burst(burst: links.Burst) -> tuple[Group, list[Finding]]:
             else f"saved only {burst.software_elsewhere:,} other file(s) in this dump"
         )
         if len(names) > 1:
-            who = (
+            named = (
                 f" They carry {len(names)} different last-saved-by names ({_names(names)}): a "
                 "program keeps the name it was given, so the names alone hide the link."
             )
         elif names:
-            who = f" All were last saved under the name «{names[0]}»."
+            named = f" All were last saved under the name «{names[0]}»."
         else:
-            who = ""
+            named = ""
         if unseen and not rare_software:
-            who += f" The name(s) {_names(unseen)} saved no other file here."
+            named += f" The name(s) {_names(unseen)} saved no other file here."
         message = (
             f"One of {burst.units} files with separate histories that were all last saved "
-            f"within {within} ({_when(burst.first)} to {_when(burst.last)}) by the same "
-            f"software: {tool}, which {elsewhere}.{who}"
+            f"within {within} ({when(burst.first)} to {when(burst.last)}) by the same "
+            f"software: {tool}, which {elsewhere}.{named}"
         )
     found = []
     for doc in burst.members:
         others = [d for d in burst.members if d.unit != doc.unit]
         evidence = [
             Evidence("corpus.software", tool, "the software that last saved every file here"),
-            Evidence("doc.last_modified_by", _who(doc), "this file's last-saved-by name"),
-            Evidence("doc.modified", _when(doc.time("doc.modified")), "this file's last save"),
-            Evidence("doc.created", _when(doc.time("doc.created")), "this file's creation"),
+            Evidence("doc.last_modified_by", who(doc), "this file's last-saved-by name"),
+            Evidence("doc.modified", when(doc.time("doc.modified")), "this file's last save"),
+            Evidence("doc.created", when(doc.time("doc.created")), "this file's creation"),
             Evidence("corpus.burst_span", within, f"{burst.units} files"),
+            Evidence(
+                "corpus.group", label, f"{len(burst.members):,} files: the group lists them all"
+            ),
         ]
         evidence += [
-            Evidence("corpus.burst_member", d.path, f"saved {_when(d.time('doc.modified'))}")
+            Evidence("corpus.burst_member", d.path, f"saved {when(d.time('doc.modified'))}")
             for d in others[:10]
         ]
         found.append(
@@ -786,6 +468,13 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
     for doc in link.members:
         others = [d for d in link.members if d.unit != doc.unit]
         evidence = [Evidence(n, v, "shared identifier") for n, v in link.values[:10]]
+        evidence.append(
+            Evidence(
+                "corpus.group",
+                group[1],
+                f"{len(link.members):,} files: the group lists them all",
+            )
+        )
         evidence += [
             Evidence("corpus.linked_file", d.path, f"record {d.record_id}") for d in others[:10]
         ]

@@ -4,10 +4,12 @@ No all-pairs loop. Each text becomes a set of word 3-gram shingles; a 48-value M
 signature (NumPy, seeded) estimates their Jaccard similarity, and LSH (12 bands of 4 rows:
 a pair with Jaccard 0.7 becomes a candidate 96 % of the time, 0.8 99.8 %, 0.3 under 10 %)
 turns "similar" into "same bucket", so the work grows with the number of documents, not
-its square. Candidates are filtered on the signatures' agreement, then checked exactly
-(Jaccard of the shingle sets, then the longest common subsequence of the word sequences,
-bit-parallel in rapidfuzz), and the passages that differ are cut to the shortest readable
-hunks: "€ 1 200 000" against "€ 12 000 000".
+its square. Candidates agreeing on enough MinHash values link texts into sets; in each set
+the text most files carry is the *representative*, and every other text is checked against
+it alone (Jaccard of the shingle sets, then the longest common subsequence of the word
+sequences, bit-parallel in rapidfuzz): a family of k texts costs k - 1 comparisons, however
+many re-saved variants it has. The passages that differ from the representative are cut to
+the shortest readable hunks: "€ 1 200 000" against "€ 12 000 000".
 
 MinHash and LSH are a few lines of NumPy here rather than ``datasketch``: its per-shingle
 Python hashing would cost more than the whole analysis budget at 20,000 documents.
@@ -62,9 +64,9 @@ MIN_SIMILARITY = 0.8
 MAX_BUCKET = 200
 """An LSH bucket holding more distinct texts than this is boilerplate (a form, a
 disclaimer) and is not expanded into pairs."""
-MAX_VERIFY = 100_000
-"""Most candidate pairs checked exactly; beyond that the dump is mostly boilerplate and the
-rest are left out (and logged)."""
+MAX_VERIFY = 200_000
+"""Most comparisons with a representative checked exactly; beyond that the dump is mostly
+boilerplate and the rest are left out (and logged)."""
 MAX_HUNKS = 12
 MAX_HUNK_CHARS = 240
 _PRIME = np.uint64((1 << 61) - 1)
@@ -257,17 +259,59 @@ def hunks(text_a: str, text_b: str, floor: float = 0.0) -> tuple[float, list[dic
     return round(ratio, 4), out
 
 
-def find_pairs(
+@dataclass(slots=True)
+class Family:
+    """Texts that are near-copies of one representative text: each member is compared with
+    the representative only (k - 1 comparisons for k texts, never k²)."""
+
+    representative: str
+    """Text key of the representative: the text most files carry, then the earliest."""
+    members: list[Pair] = field(default_factory=list)
+    """One pair per other text: ``a`` the representative, ``b`` the member, passages
+    oriented from the representative to the member."""
+
+
+MAX_ROUNDS = 64
+"""Representatives tried within one set of LSH-linked texts; the texts no representative
+took after that are left out (and logged)."""
+
+
+def _components(pairs: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Sets of text indices linked by candidate pairs (union-find), each sorted."""
+    parent = list(range(size))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    found: dict[int, list[int]] = {}
+    for i in sorted({i for pair in pairs for i in pair}):
+        found.setdefault(root(i), []).append(i)
+    return sorted(found.values())
+
+
+def find_families(
     texts: Iterable[tuple[str, str]],
     fetch: Callable[[list[str]], dict[str, str]],
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[Pair], dict[str, list[str]], int]:
-    """Near-copies among ``texts`` ((unit id, text), streamed once).
+    rank: Callable[[str, list[str]], Any] | None = None,
+) -> tuple[list[Family], dict[str, list[str]], int]:
+    """Families of near-copies among ``texts`` ((unit id, text), streamed once).
 
-    Units with the same text (up to whitespace) share one text key and are compared once.
-    ``fetch`` gives back the texts of the units asked for, to verify candidates.
+    Units with the same text (up to whitespace) share one text key. LSH candidates link
+    texts into sets; in each set the best-ranked text (``rank(key, units)``, lowest first;
+    by default the text most units carry) is the representative and every other text is
+    checked against it alone: those within ``MIN_SIMILARITY`` join its family, the rest
+    try the next representative. The work grows with the number of texts in a set times
+    the number of families in it, not with the square of the set.
 
-    Returns the pairs (by text key), the units of each text key, and the number of
+    Returns the families (by text key), the units of each text key, and the number of
     boilerplate buckets skipped.
     """
     sketcher = Sketcher()
@@ -298,37 +342,66 @@ def find_pairs(
     if not signatures:
         return [], units_of, 0
     matrix = np.vstack(signatures)
+    del signatures
     pairs_idx, skipped = candidates(matrix)
     if not pairs_idx:
         return [], units_of, skipped
-    wanted = sorted({units_of[keys[i]][0] for pair in pairs_idx for i in pair})
-    fetched = fetch(wanted)
-    text_of = {keys[i]: fetched[units_of[keys[i]][0]] for pair in pairs_idx for i in pair}
-    cache: dict[str, npt.NDArray[np.uint64]] = {}
+    sets = _components(pairs_idx, len(keys))
+    del pairs_idx
+    order = rank or (lambda key, units: (-len(units), key))
     checker = Sketcher()
+    families: list[Family] = []
+    verified = left_out = 0
+    for linked in sets:
+        # Texts are fetched one linked set at a time: memory holds one set's texts.
+        fetched = fetch(sorted(units_of[keys[i]][0] for i in linked))
+        text_of = {keys[i]: fetched[units_of[keys[i]][0]] for i in linked}
+        shingle_sets = {key: checker.shingles(text) for key, text in text_of.items()}
+        left = sorted(linked, key=lambda i: order(keys[i], units_of[keys[i]]))
+        rounds = 0
+        while len(left) >= 2 and rounds < MAX_ROUNDS and verified < MAX_VERIFY:
+            rounds += 1
+            head, rest = left[0], np.array(left[1:], dtype=np.int64)
+            agree = (matrix[rest] == matrix[head]).mean(axis=1)
+            family = Family(keys[head])
+            remaining: list[int] = []
+            for i, estimate in zip(rest.tolist(), agree.tolist(), strict=True):
+                if estimate < MIN_ESTIMATE:
+                    remaining.append(i)
+                    continue
+                verified += 1
+                pair = _check(keys[head], keys[i], shingle_sets, text_of)
+                if pair is None:
+                    remaining.append(i)
+                else:
+                    family.members.append(pair)
+            if family.members:
+                family.members.sort(key=lambda p: p.b)
+                families.append(family)
+            left = remaining
+        left_out += len(left) if len(left) >= 2 else 0
+    if left_out:
+        log.warning("%d linked texts not compared (round or verification limit)", left_out)
+    families.sort(key=lambda f: f.representative)
+    return families, units_of, skipped
 
-    def shingle_set(key: str) -> npt.NDArray[np.uint64]:
-        if key not in cache:
-            cache[key] = checker.shingles(text_of[key])
-        return cache[key]
 
-    if len(pairs_idx) > MAX_VERIFY:
-        log.warning("%d candidate pairs; only the first %d are checked", len(pairs_idx), MAX_VERIFY)
-        pairs_idx = pairs_idx[:MAX_VERIFY]
-    found = []
-    for i, j in pairs_idx:
-        ka, kb = sorted((keys[i], keys[j]))
-        sa, sb = shingle_set(ka), shingle_set(kb)
-        shared = len(np.intersect1d(sa, sb, assume_unique=True))
-        jaccard = shared / max(len(sa) + len(sb) - shared, 1)
-        if jaccard < MIN_JACCARD:
-            continue
-        ratio, diff = hunks(text_of[ka], text_of[kb], MIN_SIMILARITY)
-        if ratio < MIN_SIMILARITY:
-            continue
-        found.append(Pair(ka, kb, ratio, round(jaccard, 4), diff))
-    found.sort(key=lambda p: (p.a, p.b))
-    return found, units_of, skipped
+def _check(
+    head: str,
+    other: str,
+    shingles: dict[str, npt.NDArray[np.uint64]],
+    text_of: dict[str, str],
+) -> Pair | None:
+    """The pair (representative, other) when their texts are near-copies, else None."""
+    sa, sb = shingles[head], shingles[other]
+    shared = len(np.intersect1d(sa, sb, assume_unique=True))
+    jaccard = shared / max(len(sa) + len(sb) - shared, 1)
+    if jaccard < MIN_JACCARD:
+        return None
+    ratio, diff = hunks(text_of[head], text_of[other], MIN_SIMILARITY)
+    if ratio < MIN_SIMILARITY:
+        return None
+    return Pair(head, other, ratio, round(jaccard, 4), diff)
 
 
 # --- what a near-copy pair is ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leaktriage.fields import FIELDS
-from leaktriage.model import FieldValue
+from leaktriage.model import FieldValue, iso_utc
 from leaktriage.store import Store
 
 MAX_VALUE = 200
@@ -148,3 +148,13 @@ def area(path: str) -> str:
 def stream_texts(store: Store) -> Iterator[tuple[str, str]]:
     """(record_id, text sample) for every record with body text."""
     return store.texts()
+
+
+def when(value: datetime | None) -> str:
+    """A time for a sentence: ISO 8601 UTC, or "?"."""
+    return iso_utc(value) if value else "?"
+
+
+def who(doc: Doc) -> str:
+    """The name that last saved a document, or "?"."""
+    return doc.text("doc.last_modified_by") or doc.text("ole.app_user") or "?"

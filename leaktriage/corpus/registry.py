@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+TECHNIQUE = "T0089.003"
+"""Alter Authentic Documents (formerly T0025): what every corpus finding points to."""
+Group = tuple[str, str, list[tuple[str, str]], dict[str, Any]]
+"""A corpus group as the store keeps it: (kind, label, [(record_id, role)], summary)."""
 CATEGORIES = frozenset({"alteration", "provenance", "anomaly"})
 """Categories a corpus finding may have (the rules' own vocabulary)."""
 

@@ -1,7 +1,7 @@
 """``files.jsonl``: one JSON object per record, sorted by provenance path - the contract
 ingestion scripts read. Each record's line is rendered once, when the record is written
 (the store keeps it in its export cache); :func:`patched` re-renders only what the corpus
-stage changes (findings, verdict, score)."""
+stage changes (findings, verdict, score). Every line is kept within ``leaktriage.bounds``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leaktriage.bounds import bounded
 from leaktriage.model import FileRecord
 from leaktriage.report.registry import Output, register
 
@@ -20,7 +21,7 @@ FILE_NAME = "files.jsonl"
 
 def line(record: FileRecord) -> bytes:
     """The record's line in UTF-8, without the ``scan_state`` the export adds."""
-    return _dumps(record.to_json())
+    return _dumps(bounded(record.to_json()))
 
 
 def patched(
@@ -31,7 +32,7 @@ def patched(
     data["verdict"] = verdict
     data["score"] = score
     data["findings"] = findings
-    return _dumps(data)
+    return _dumps(bounded(data))
 
 
 def _dumps(data: dict[str, Any]) -> bytes:

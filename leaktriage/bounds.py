@@ -1,0 +1,164 @@
+"""How much one record may say in ``files.jsonl``: bounded lines at any dump size.
+
+A record's line is read by ingestion scripts one at a time; a line that grows with the dump
+(a list of every linked file, every finding of one rule) or with one hostile value (a
+10,000-entry link list, a megabyte-long title) makes that contract unusable. So each line
+keeps, per rule, the ``MAX_PER_RULE`` strongest findings and counts the rest; per finding,
+``MAX_EVIDENCE`` evidence lines; per field and raw value, ``MAX_ITEMS`` list items and
+``MAX_CHARS`` characters. What was cut is said in the line itself, under ``"cut"``:
+``{"fields.links.external": {"kept": 50, "left_out": 450}}``, and nothing is lost: the
+store keeps every value (``leaktriage show``, the ``fields`` and ``evidence`` tables) and the
+corpus group tables hold every member of a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from leaktriage.model import Finding, Severity
+
+MAX_PER_RULE = 3
+"""Findings of one rule a record keeps (the strongest); the others are counted."""
+MAX_EVIDENCE = 20
+"""Evidence lines a finding keeps in the line."""
+MAX_ITEMS = 50
+"""Items a list value keeps in the line."""
+MAX_CHARS = 2_000
+"""Characters a text value keeps in the line."""
+MAX_EVIDENCE_CHARS = 500
+"""Characters an evidence value or note keeps in the line."""
+
+_RANK = {s.name.lower(): s.value for s in Severity}
+
+
+def strongest(findings: Iterable[Finding], limit: int = MAX_PER_RULE) -> list[Finding]:
+    """At most ``limit`` findings of each rule on each record: the most severe, then the
+    highest scored, then by message; a kept finding of a rule that had more says how many
+    more in its message. Order: as given, for the kept ones."""
+    listed = list(findings)
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for index, f in enumerate(listed):
+        by_key.setdefault((f.record_id, f.rule_id), []).append(index)
+    keep: dict[int, int] = {}
+    for indexes in by_key.values():
+        ranked = sorted(
+            indexes,
+            key=lambda i: (-listed[i].severity, -(listed[i].score or 0.0), listed[i].message),
+        )
+        for i in ranked[:limit]:
+            keep[i] = 0
+        if len(ranked) > limit:
+            keep[ranked[limit - 1]] = len(ranked) - limit
+    out = []
+    for index, f in enumerate(listed):
+        if index not in keep:
+            continue
+        more = keep[index]
+        if more:
+            said = "finding" if more == 1 else "findings"
+            f = Finding(
+                f.record_id,
+                f.rule_id,
+                f.technique,
+                f.severity,
+                f.grade,
+                f"{f.message} ({more:,} weaker {said} of this check on this file left out; "
+                "the corpus group lists every member.)",
+                f.evidence,
+                f.source,
+                f.score,
+            )
+        out.append(f)
+    return out
+
+
+def bounded(data: dict[str, Any]) -> dict[str, Any]:
+    """A record's JSON form within the bounds, with ``"cut"`` saying what was left out."""
+    # A line re-rendered after the corpus stage keeps what was cut from its values; what was
+    # cut from its findings is measured again.
+    cut: dict[str, dict[str, int]] = {
+        k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")
+    }
+    for section in ("fields", "raw"):
+        values = data.get(section)
+        if isinstance(values, dict):
+            data[section] = {
+                name: _value(value, f"{section}.{name}", cut) for name, value in values.items()
+            }
+    findings = data.get("findings")
+    if isinstance(findings, list):
+        data["findings"] = _findings(findings, cut)
+    if cut:
+        data["cut"] = dict(sorted(cut.items()))
+    else:
+        data.pop("cut", None)
+    return data
+
+
+def _value(value: Any, where: str, cut: dict[str, dict[str, int]]) -> Any:
+    if isinstance(value, str) and len(value) > MAX_CHARS:
+        cut[where] = {"kept_chars": MAX_CHARS, "left_out_chars": len(value) - MAX_CHARS}
+        return value[:MAX_CHARS]
+    if isinstance(value, list):
+        items = value
+        if len(items) > MAX_ITEMS:
+            cut[where] = {"kept": MAX_ITEMS, "left_out": len(items) - MAX_ITEMS}
+            items = items[:MAX_ITEMS]
+        long = sum(isinstance(v, str) and len(v) > MAX_EVIDENCE_CHARS for v in items)
+        if long:
+            cut.setdefault(where, {})["items_shortened"] = long
+            items = [v[:MAX_EVIDENCE_CHARS] if isinstance(v, str) else v for v in items]
+        return items
+    return value
+
+
+def _findings(findings: list[dict[str, Any]], cut: dict[str, dict[str, int]]) -> list[Any]:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[str(f.get("rule_id"))] = counts.get(str(f.get("rule_id")), 0) + 1
+    ranked = sorted(
+        range(len(findings)),
+        key=lambda i: (
+            -_RANK.get(str(findings[i].get("severity")), 0),
+            -(findings[i].get("score") or 0.0),
+        ),
+    )
+    seen: dict[str, int] = {}
+    keep = set()
+    for i in ranked:
+        rule = str(findings[i].get("rule_id"))
+        seen[rule] = seen.get(rule, 0) + 1
+        if seen[rule] <= MAX_PER_RULE:
+            keep.add(i)
+    for rule, count in sorted(counts.items()):
+        if count > MAX_PER_RULE:
+            cut[f"findings.{rule}"] = {"kept": MAX_PER_RULE, "left_out": count - MAX_PER_RULE}
+    out = []
+    for i, f in enumerate(findings):
+        if i not in keep:
+            continue
+        evidence = f.get("evidence")
+        if isinstance(evidence, list):
+            if len(evidence) > MAX_EVIDENCE:
+                where = f"findings.{f.get('rule_id')}.evidence"
+                entry = cut.setdefault(where, {"kept": 0, "left_out": 0})
+                entry["kept"] += MAX_EVIDENCE
+                entry["left_out"] += len(evidence) - MAX_EVIDENCE
+                evidence = evidence[:MAX_EVIDENCE]
+            f = {**f, "evidence": [_evidence(e) for e in evidence]}
+        out.append(f)
+    return out
+
+
+def _evidence(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {
+        key: (
+            value[:MAX_EVIDENCE_CHARS] + f"… [{len(value) - MAX_EVIDENCE_CHARS:,} characters]"
+            if isinstance(value, str) and len(value) > MAX_EVIDENCE_CHARS
+            else value
+        )
+        for key, value in item.items()
+    }
