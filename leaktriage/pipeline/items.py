@@ -27,6 +27,7 @@ from leaktriage.execute.workers import ExtractorPool
 from leaktriage.extractors import Child, Extraction, Source
 from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.pipeline.boundary import guarded, internal_issue
+from leaktriage.pipeline.duplicates import Analysed
 from leaktriage.pipeline.extract import Outcome, extract_item
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
 from leaktriage.rules.verdict import Weigher, family_of
@@ -132,6 +133,8 @@ class Pipeline:
         self._categories: dict[str, str] = {}
         self._weigher: Weigher | None = None
         self._decoys: DecoyList | None = None
+        self.analysed = Analysed()
+        """Outcomes of parsed items by sha256, for the items that repeat their bytes."""
         if config.yara_dir:
             from leaktriage.yarascan import compile_rules
 
@@ -328,6 +331,11 @@ class Pipeline:
             )
             yield from self._complete(job, (Extraction(), None, Status.SKIPPED, mime))
             return False
+        repeated = self.analysed.get(content.sha256, extension_of(item.name))
+        if repeated is not None:
+            # The same bytes were parsed earlier in this scan: their facts stand for these.
+            yield from self._complete(job, repeated)
+            return False
         data, path = content.data, content.path
         if content.owned and getattr(self.pool, "remote", False) and path is not None:
             data, path = path.read_bytes(), None  # a private temp file is not seen remotely
@@ -359,6 +367,7 @@ class Pipeline:
         process what the extractor found in it."""
         extraction, label, status, mime = outcome
         item, content = job.item, job.content
+        self.analysed.keep(content.sha256, extension_of(item.name), outcome)
         # A worker that died returns no type: sniff here, the bytes are still held.
         job.mime = mime or detect.sniff(content.head(detect.SNIFF_BYTES), content.open)
         if detect.is_archive(job.mime):
