@@ -114,6 +114,10 @@ _PREV = re.compile(rb"/Prev\s+(\d{1,12})")
 _LINEARIZED = re.compile(rb"\d+\s+\d+\s+obj\s*<<[^>]{0,200}?/Linearized\b[^>]{0,400}>>")
 _LIN_LENGTH = re.compile(rb"/L\s+(\d{1,12})")
 _OBJ_AT = re.compile(rb"\s*\d+\s+\d+\s+obj\b")
+_OBJ_NUMBER = re.compile(rb"(?<![0-9])([0-9]+)\s+[0-9]+\s+obj\b")
+MAX_TEXT_OBJECTS = 20_000
+"""Objects followed from the compared pages before giving up the shortcut (and re-reading
+the earlier revision's text)."""
 _REF = re.compile(r"(\d+)\s+0\s+R")
 _KEY = re.compile(r"/([^\s/\[\]<>(){}%]*)")
 _ATOM = re.compile(r"/[^\s/\[\]<>(){}%]*|[^\s/\[\]<>(){}%]+")
@@ -1256,6 +1260,7 @@ def _revisions(
     hunks: dict[str, None] = {}
     changed = False
     budget = MAX_REVISION_BYTES
+    needed = _text_objects(doc)
     for index, end in enumerate(earlier, start=1):
         budget -= end
         if budget < 0:
@@ -1264,7 +1269,9 @@ def _revisions(
         try:
             with pymupdf.open(stream=data[:end], filetype="pdf") as old:
                 meta = old.metadata or {}
-                text = _document_text(old)
+                # An update that rewrites none of the objects the compared pages' text comes
+                # from (a new Info dictionary, XMP, a form value) leaves that text as it was.
+                text = final if _untouched(data[end:], needed) else _document_text(old)
         except _MUPDF_ERRORS as exc:
             out.note("corrupt", f"revision {index} (ending at byte {end}) unreadable: {exc}"[:2000])
             continue
@@ -1291,6 +1298,52 @@ def _revisions(
                 out.put("pdf.last_update_same_info", before[2] == after[2])
     out.put("pdf.revision_text_changed", changed)
     out.put("pdf.revision_diff", tuple(hunks))
+
+
+def _text_objects(doc: Any) -> frozenset[int] | None:
+    """Object numbers the compared pages' text depends on: each page, the page-tree nodes
+    above it, and everything its contents and resources reach (streams, fonts, their
+    encodings and ToUnicode maps, form XObjects); None when that cannot be told."""
+    found: set[int] = set()
+    todo: list[int] = []
+    try:
+        for number in range(min(doc.page_count, MAX_REVISION_PAGES)):
+            xref = doc.page_xref(number)
+            todo.append(xref)
+            parent = xref
+            while True:
+                kind, value = doc.xref_get_key(parent, "Parent")
+                if kind != "xref":
+                    break
+                parent = int(value.split()[0])
+                if parent in found:
+                    break
+                found.add(parent)
+        while todo:
+            xref = todo.pop()
+            if xref in found:
+                continue
+            found.add(xref)
+            if len(found) > MAX_TEXT_OBJECTS:
+                return None
+            source = doc.xref_object(xref, compressed=True)
+            # Links up the tree and to annotations are not what the page's text is drawn from.
+            source = re.sub(
+                r"/(?:Parent|Annots|P|StructParents?)\b\s*(?:\[[^\]]*\]|\d+\s+0\s+R)", "", source
+            )
+            todo.extend(int(ref) for ref in _REF.findall(source) if int(ref) not in found)
+    except _MUPDF_ERRORS:
+        return None
+    return frozenset(found)
+
+
+def _untouched(updates: bytes, needed: frozenset[int] | None) -> bool:
+    """Whether the saves in ``updates`` (the bytes after a revision's end) rewrite none of
+    ``needed``. Objects packed in object streams cannot be told apart here: then False."""
+    if needed is None or b"/ObjStm" in updates:
+        return False
+    written = {int(m.group(1)) for m in _OBJ_NUMBER.finditer(updates)}
+    return not (written & needed)
 
 
 def _document_text(doc: Any, known: dict[int, str] | None = None) -> str:

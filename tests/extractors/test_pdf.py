@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -370,3 +372,47 @@ def test_damaged_budget_only_declared_outcomes(cut: int, flips: list[tuple[int, 
     assert result.status in _DECLARED
     for value in result.fields.values():
         assert not isinstance(value, datetime) or value.tzinfo is UTC
+
+
+def _saved_twice(folder: Path, change_text: bool) -> bytes:
+    """A one-page PDF saved, then updated incrementally: new Info only, or new page text."""
+    path = folder / ("edited.pdf" if change_text else "info.pdf")
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Budget des salles : 48 500 euros")
+    doc.save(str(path))
+    doc.close()
+    doc = pymupdf.open(str(path))
+    doc.set_metadata({"producer": "Relecture 2.0", "modDate": "D:20170402100000Z"})
+    if change_text:
+        doc[0].insert_text((72, 144), "Solde reporté : 4 850 euros")
+    doc.saveIncr()
+    doc.close()
+    return path.read_bytes()
+
+
+def test_an_update_that_rewrites_no_page_object_leaves_the_text_unread(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from leaktriage.extractors import pdf
+
+    reads: list[int] = []
+    real = pdf._document_text
+
+    def counting(doc: Any, known: dict[int, str] | None = None) -> str:
+        reads.append(doc.page_count)
+        return real(doc, known)
+
+    monkeypatch.setattr(pdf, "_document_text", counting)
+    info_only = direct(_saved_twice(tmp_path, change_text=False))
+    assert info_only.fields["pdf.revision_count"] == 2
+    assert info_only.fields["pdf.revision_text_changed"] is False
+    assert [line.split("|")[3] for line in info_only.fields["pdf.revisions"]] == [
+        "",
+        "Relecture 2.0",
+    ]
+    assert len(reads) == 1  # the final text only: the earlier revision's is the same
+    reads.clear()
+    edited = direct(_saved_twice(tmp_path, change_text=True))
+    assert edited.fields["pdf.revision_text_changed"] is True
+    assert edited.fields["pdf.revision_diff"] == ("+Solde reporté : 4 850 euros",)
+    assert len(reads) == 2
