@@ -224,6 +224,7 @@ def dump_for(work: Path, size: int, real: Path, seed: int) -> tuple[Path, float 
         "seed": seed,
         "real": str(real.resolve()),
         "version": scale_dump.BUILDER_VERSION,
+        "family_size": list(scale_dump.FAMILY_SIZE),
     }
     stamp = folder / scale_dump.BUILD_NAME
     if stamp.is_file():

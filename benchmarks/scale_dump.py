@@ -82,9 +82,9 @@ ALTERED_SHARE = 0.10
 MBOX_FIRST = 100
 MBOX_EVERY = 500
 """The first mailbox after this many top-level files, then one every MBOX_EVERY."""
-ACTIONS = (0.096, 0.591, 0.313)
-"""Chance that a step writes a document family (22 files on average), a mail or an image:
-files come out about 62 % documents, 17 % mails, 9 % images, 10 % duplicates."""
+FILE_SHARES = (0.62, 0.17, 0.09)
+"""Shares of the top-level files that are documents of a family, mails and photos; the
+rest, about 10 %, are duplicates (zips and mailboxes aside)."""
 
 KINDS = ("original", "variant", "altered", "duplicate", "mail", "mbox", "archive")
 
@@ -421,7 +421,11 @@ TEXT_NODES = {
     "xlsx": re.compile(rb"(<t(?:\s[^>]*)?>)([^<]+)(</t>)"),
     "odf": re.compile(rb"(<text:(?:p|h|span)\b[^>/]*>)([^<]+)(<)"),
 }
-XLSX_NUMBER = re.compile(rb'(<c\b(?:(?!\bt=")[^>])*><v>)(-?\d+(?:\.\d+)?)(</v>)')
+XLSX_NUMBER = re.compile(
+    rb'(<c\b(?:(?!\bt=")[^>])*><v>|<c\b[^>]*\bt="n"[^>]*><v>)(-?\d+(?:\.\d+)?)(</v>)'
+)
+"""A number typed in a cell (no formula; a cell without type or of type "n"; a shared
+string's index is left alone)."""
 TOKEN = re.compile(rb"&[^;]{1,10};|\d+|[A-Za-z]{5,}")
 
 
@@ -464,6 +468,7 @@ def alter_package(ext: str, members: dict[str, bytes], rng: random.Random) -> di
         sheets = sorted(n for n in members if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
         candidates = [(n, XLSX_NUMBER) for n in sheets]
         candidates.append(("xl/sharedStrings.xml", TEXT_NODES["xlsx"]))
+        candidates += [(n, TEXT_NODES["xlsx"]) for n in sheets]  # inline strings
     else:
         candidates = [("content.xml", TEXT_NODES["odf"])]
     for name, pattern in candidates:
@@ -786,7 +791,15 @@ def mail_bytes(message: EmailMessage) -> bytes:
 class Builder:
     """Writes one dump; see the module's docstring."""
 
-    def __init__(self, real: Path, out: Path, target: int, seed: int) -> None:
+    def __init__(
+        self,
+        real: Path,
+        out: Path,
+        target: int,
+        seed: int,
+        family_size: tuple[int, int] = FAMILY_SIZE,
+    ) -> None:
+        self.family_size = family_size
         self.real = real
         self.out = out
         self.target = target
@@ -922,13 +935,14 @@ class Builder:
         if source is None:
             return
         data = source.path.read_bytes()
-        count = self.rng.randint(*FAMILY_SIZE)
+        count = self.rng.randint(*self.family_size)
         makers = self._variant_maker(ext, data)
         if makers is None:
             self.bad.add(source.rel)
             return
         make, dates = makers
-        start = max(dates) if dates else self._base_date()
+        fallback = self._base_date()  # drawn always: the draws do not depend on the files
+        start = max(dates) if dates else fallback
         home = self.rng.choice(DOC_FOLDERS)
         stem = Path(source.rel).stem
         altered: set[int] = set()
@@ -1278,15 +1292,19 @@ class Builder:
         pending = sorted(real_mails, key=lambda s: s.rel)[: max(1, self.target // 120)]
         next_mbox = MBOX_FIRST
         step = stalled = 0
+        # The chance that a step writes a family (of family_size files), a mail or a photo.
+        mean_family = sum(self.family_size) / 2
+        weights = (FILE_SHARES[0] / mean_family, FILE_SHARES[1], FILE_SHARES[2])
+        actions = [w / sum(weights) for w in weights]
         while self.items < self.target and stalled < 1000:
             before = self.items
             step += 1
             if pending and step % 7 == 3:
                 self.real_mail(pending.pop(0))
             roll = self.rng.random()
-            if roll < ACTIONS[0]:
+            if roll < actions[0]:
                 self.family()
-            elif roll < ACTIONS[0] + ACTIONS[1]:
+            elif roll < actions[0] + actions[1]:
                 self.mail()
                 self._maybe_duplicate()
             else:
@@ -1376,13 +1394,25 @@ def mbox_items(data: bytes) -> int:
     return 1 + sum(mail_items(m) for m in messages if m.strip())
 
 
-def build(out: Path, items: int, real: Path = DEFAULT_REAL, seed: int = DEFAULT_SEED) -> Summary:
+def build(
+    out: Path,
+    items: int,
+    real: Path = DEFAULT_REAL,
+    seed: int = DEFAULT_SEED,
+    family_size: tuple[int, int] = FAMILY_SIZE,
+) -> Summary:
     """Write a dump of about ``items`` items under ``out``; returns what was written."""
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty")
-    builder = Builder(real, out, items, seed)
+    builder = Builder(real, out, items, seed, family_size)
     summary = builder.build()
-    params = {"items": items, "seed": seed, "real": str(real.resolve()), "version": BUILDER_VERSION}
+    params = {
+        "items": items,
+        "seed": seed,
+        "real": str(real.resolve()),
+        "version": BUILDER_VERSION,
+        "family_size": list(family_size),
+    }
     (out / BUILD_NAME).write_text(
         json.dumps({**params, "summary": summary.as_dict()}, indent=1) + "\n", encoding="utf-8"
     )
