@@ -69,6 +69,8 @@ class Process:
     peak_kib: int = 0
     cpu_s: float = 0.0
     role: str = ""
+    peak_at: float = 0.0
+    """Seconds from the command's start to this process's peak."""
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Sampled:
 
     processes: dict[int, Process] = field(default_factory=dict)
     peak_tree_kib: int = 0
+    peak_tree_at: float = 0.0
     samples: int = 0
 
 
@@ -118,6 +121,7 @@ class TreeSampler(threading.Thread):
         self.interval = interval
         self.stop = threading.Event()
         self.seen = Sampled()
+        self.started = time.perf_counter()
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -163,9 +167,12 @@ class TreeSampler(threading.Thread):
                 peak = process.peak_kib if process else 0
                 process = Process(pid, ppid, _cmdline(pid), peak, role=self._role(pid, ppid))
                 self.seen.processes[pid] = process
-            process.peak_kib = max(process.peak_kib, rss)
+            if rss > process.peak_kib:
+                process.peak_kib, process.peak_at = rss, time.perf_counter() - self.started
             process.cpu_s = table[pid][1]
-        self.seen.peak_tree_kib = max(self.seen.peak_tree_kib, total)
+        if total > self.seen.peak_tree_kib:
+            self.seen.peak_tree_kib = total
+            self.seen.peak_tree_at = time.perf_counter() - self.started
         self.seen.samples += 1
 
 
@@ -325,12 +332,14 @@ def measure_size(args: argparse.Namespace, size: int, env: dict[str, str]) -> di
         stages=stages,
         counts=manifest.get("counts", {}),
         peak_tree_mib=round(seen.peak_tree_kib / 1024, 1),
+        peak_tree_at=round(seen.peak_tree_at, 1),
         processes=[
             {
                 "pid": p.pid,
                 "role": p.role,
                 "name": p.name,
                 "peak_mib": round(p.peak_kib / 1024, 1),
+                "peak_at": round(p.peak_at, 1),
                 "cpu_s": p.cpu_s,
             }
             for p in sorted(seen.processes.values(), key=lambda p: -p.peak_kib)
@@ -355,7 +364,7 @@ def measure_size(args: argparse.Namespace, size: int, env: dict[str, str]) -> di
     if args.exiftool_up_to and size <= args.exiftool_up_to:
         ex_wall, ex_cpu = exiftool(dump)
         result.update(exiftool_s=round(ex_wall, 2), exiftool_cpu_s=round(ex_cpu, 2))
-        result["exiftool_ratio"] = round(ex_wall / wall, 3)
+        result["exiftool_ratio"] = round(ex_wall / wall, 4)
         print(
             f"   exiftool -j -r -n: {ex_wall:.1f} s (CPU {ex_cpu:.1f} s); "
             f"exiftool time / leaktriage time = {ex_wall / wall:.2f}"
@@ -392,14 +401,17 @@ def print_size(result: dict[str, Any], base: dict[str, Any] | None) -> None:
                 note = "  OVER 1.5x (stage > 5 s)" if over else ""
                 line += f" {ratio:>11.2f}{note}"
         print(line)
+    tree, at = result["peak_tree_mib"], result["peak_tree_at"]
     print(
-        f"   peak RSS of the tree: {result['peak_tree_mib']:.0f} MiB ({result['samples']} samples)"
+        f"   peak RSS of the tree: {tree:.0f} MiB at {at:.0f} s {stage_at(result, at)} "
+        f"({result['samples']} samples; shared pages counted in every process)"
     )
     for process in result["processes"][:5]:
         name = process["name"]
-        name = name if len(name) <= 90 else name[:87] + "..."
-        mib, cpu, role = process["peak_mib"], process["cpu_s"], process["role"]
-        print(f"     {mib:>7.0f} MiB  cpu {cpu:>7.1f} s  {role:<14} {name}")
+        name = name if len(name) <= 72 else name[:69] + "..."
+        mib, cpu, role, at = (process[k] for k in ("peak_mib", "cpu_s", "role", "peak_at"))
+        where = f"at {at:.0f} s {stage_at(result, at)}"
+        print(f"     {mib:>5.0f} MiB {where:<18} cpu {cpu:>6.1f} s  {role:<14} {name}")
     outputs = result["outputs"]
     lines = result["jsonl_line_bytes"]
     print(
@@ -408,6 +420,21 @@ def print_size(result: dict[str, Any], base: dict[str, Any] | None) -> None:
         + f"; files.jsonl lines: median {lines['median']:,} B, p99 {lines['p99']:,} B, "
         f"max {lines['max']:,} B"
     )
+
+
+def stage_at(result: dict[str, Any], seconds: float) -> str:
+    """The stage the scan was in ``seconds`` after its command started: the stages' wall
+    times laid end to end after the interpreter's start-up (the command's wall time less
+    the stages')."""
+    names = list(result["stages"])
+    elapsed = result["wall_s"] - sum(result["stages"].values())
+    if seconds <= elapsed:
+        return "(start-up)"
+    for name in names:
+        elapsed += result["stages"][name]
+        if seconds <= elapsed:
+            return f"({name})"
+    return f"({names[-1]})" if names else ""
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
