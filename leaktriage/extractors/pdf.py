@@ -1249,7 +1249,7 @@ def _revisions(
 ) -> None:
     """Reopen every earlier revision and compare its text with the final document's
     (``known``: final page texts already extracted, by page number)."""
-    final = _document_text(doc, known)
+    final: str | None = None  # read only when an earlier revision's text must be compared
     earlier = history.revision_ends[:-1][: MAX_REVISIONS - 1]
     if len(history.revision_ends) > MAX_REVISIONS:
         out.note(
@@ -1271,11 +1271,15 @@ def _revisions(
                 meta = old.metadata or {}
                 # An update that rewrites none of the objects the compared pages' text comes
                 # from (a new Info dictionary, XMP, a form value) leaves that text as it was.
-                text = final if _untouched(data[end:], needed) else _document_text(old)
+                text = None if _untouched(data[end:], needed) else _document_text(old)
         except _MUPDF_ERRORS as exc:
             out.note("corrupt", f"revision {index} (ending at byte {end}) unreadable: {exc}"[:2000])
             continue
         lines.append(f"{index}|{end}|{meta.get('modDate', '')}|{meta.get('producer', '')}")
+        if text is None:
+            continue
+        if final is None:
+            final = _document_text(doc, known)
         if text != final:
             changed = True
             for hunk in _diff(text, final):

@@ -23,6 +23,9 @@ MAX_ENTRIES = 20_000
 """Analysed items remembered (least recently used forgotten first)."""
 MAX_ENTRY_CHARS = 32_000
 """Items whose facts and raw values exceed this many characters are not remembered."""
+MAX_TOTAL_CHARS = 16_000_000
+"""Characters of facts and raw values remembered in all (least recently used forgotten
+first): the table's memory stays under about 50 MB whatever the dump."""
 KEPT = frozenset({Status.OK, Status.PARTIAL, Status.ENCRYPTED})
 
 
@@ -31,7 +34,8 @@ class Analysed:
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str], Outcome] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[Outcome, int]] = OrderedDict()
+        self._chars = 0
         self.hits = 0
 
     def keep(self, sha256: str | None, extension: str, outcome: Outcome) -> None:
@@ -44,19 +48,21 @@ class Analysed:
         key = (sha256, extension)
         if size > MAX_ENTRY_CHARS or key in self._entries:
             return
-        self._entries[key] = outcome
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._entries[key] = (outcome, size)
+        self._chars += size
+        while len(self._entries) > self.max_entries or self._chars > MAX_TOTAL_CHARS:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._chars -= dropped
 
     def get(self, sha256: str | None, extension: str) -> Outcome | None:
         """The outcome to give an item with these bytes and extension, or None to parse it."""
         key = (sha256 or "", extension)
-        outcome = self._entries.get(key) if sha256 else None
-        if outcome is None:
+        entry = self._entries.get(key) if sha256 else None
+        if entry is None:
             return None
         self._entries.move_to_end(key)
         self.hits += 1
-        extraction, label, status, mime = outcome
+        extraction, label, status, mime = entry[0]
         copy = Extraction(
             fields=dict(extraction.fields),
             raw=dict(extraction.raw),

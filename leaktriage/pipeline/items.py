@@ -103,6 +103,11 @@ class _Job:
     issues: list[Issue]
 
 
+HANDOFF_BYTES = 32 * 1024
+"""Items held in memory above this size reach a worker as a private temp file, not through
+its pipe (``ExtractorPool.PIPE_BYTES``)."""
+
+
 class Pipeline:
     """Turns a path into records, one item at a time, under the limits of ``config``.
 
@@ -336,6 +341,16 @@ class Pipeline:
             # The same bytes were parsed earlier in this scan: their facts stand for these.
             yield from self._complete(job, repeated)
             return False
+        if (
+            self.pool is not None
+            and not getattr(self.pool, "remote", False)
+            and content.data is not None
+            and len(content.data) > HANDOFF_BYTES
+        ):
+            # Bytes through a worker's pipe wait for the worker to be idle (the pipe must
+            # never fill while the worker writes its answer back): a larger member goes to
+            # the worker as a private temp file, so the worker's queue keeps filling.
+            content.spill(self.tmpdir)
         data, path = content.data, content.path
         if content.owned and getattr(self.pool, "remote", False) and path is not None:
             data, path = path.read_bytes(), None  # a private temp file is not seen remotely

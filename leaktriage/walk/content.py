@@ -61,6 +61,16 @@ class Content:
         with self.open() as handle:
             return handle.read(count)
 
+    def spill(self, tmpdir: Path) -> None:
+        """Move bytes held in memory to a private temp file (``owned``), so that a worker
+        process can be handed a path instead of the bytes through its pipe."""
+        if self.data is None:
+            return
+        fd, name = tempfile.mkstemp(prefix="handoff-", dir=tmpdir)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(self.data)
+        self.path, self.owned, self.data = Path(name), True, None
+
     def release(self) -> None:
         """Delete a spooled temp file; the input is never touched."""
         if self.owned and self.path is not None:
