@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from leaktriage.fields import FIELDS
 from leaktriage.model import FieldValue, iso_utc
@@ -114,9 +115,17 @@ def _clip(value: FieldValue) -> FieldValue:
 
 
 def load_docs(store: Store) -> list[Doc]:
-    """Every record with the facts in ``FACTS``, sorted by record id."""
+    """Every record with the facts in ``FACTS``, sorted by record id.
+
+    A leak repeats itself (the same author, software and ids on every re-saved variant), so
+    equal values are stored once: memory grows with the distinct values, not the records."""
+    shared: dict[Any, Any] = {}
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
     docs = [
-        Doc(rid, path, parent, sha, mime, status)
+        Doc(rid, path, one(parent), one(sha), one(mime), one(status))
         for rid, path, parent, sha, mime, status in store.file_rows()
     ]
     by_id = {d.record_id: d for d in docs}
@@ -128,11 +137,11 @@ def load_docs(store: Store) -> list[Doc]:
         if FIELDS[name].type == "list":
             items = lists.setdefault((rid, name), [])
             if len(items) < MAX_LIST:
-                items.append(str(value)[:MAX_VALUE])
+                items.append(one(str(value)[:MAX_VALUE]))
         else:
-            doc.facts[name] = _clip(value)
+            doc.facts[name] = one(_clip(value))
     for (rid, name), items in lists.items():
-        by_id[rid].facts[name] = tuple(items)
+        by_id[rid].facts[name] = one(tuple(items))
     return docs
 
 

@@ -341,17 +341,20 @@ class Pipeline:
             # The same bytes were parsed earlier in this scan: their facts stand for these.
             yield from self._complete(job, repeated)
             return False
+        data, path = content.data, content.path
         if (
             self.pool is not None
             and not getattr(self.pool, "remote", False)
-            and content.data is not None
-            and len(content.data) > HANDOFF_BYTES
+            and data is not None
+            and len(data) > HANDOFF_BYTES
         ):
             # Bytes through a worker's pipe wait for the worker to be idle (the pipe must
-            # never fill while the worker writes its answer back): a larger member goes to
-            # the worker as a private temp file, so the worker's queue keeps filling.
-            content.spill(self.tmpdir)
-        data, path = content.data, content.path
+            # never fill while the worker writes its answer back): a larger item goes to the
+            # worker as a path — its file in the dump, or a private temp file for a member —
+            # so the worker's queue keeps filling.
+            if path is None:
+                content.spill(self.tmpdir)
+            data, path = None, content.path
         if content.owned and getattr(self.pool, "remote", False) and path is not None:
             data, path = path.read_bytes(), None  # a private temp file is not seen remotely
         source = Source(

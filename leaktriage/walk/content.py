@@ -224,7 +224,16 @@ def read_disk_file(
                     keep += chunk
     sha, md5 = hasher.digests()
     if keeping:
-        return Content(data=bytes(keep), size=hasher.size, sha256=sha, md5=md5)
+        # The path is kept beside the bytes: a worker process is handed the path (and the
+        # file's identity) rather than the bytes through its pipe.
+        return Content(
+            data=bytes(keep),
+            path=path,
+            size=hasher.size,
+            sha256=sha,
+            md5=md5,
+            identity=identity,
+        )
     return Content(path=path, owned=False, size=hasher.size, sha256=sha, md5=md5, identity=identity)
 
 
