@@ -115,3 +115,31 @@ def test_the_table_stays_bounded_and_keeps_only_what_can_stand_for_a_copy() -> N
     table.keep("s5", "eml", (holder, "eml@1", Status.OK, "message/rfc822"))
     assert table.get("s4", "pdf") is None and table.get("s5", "eml") is None
     assert table.hits == 1
+
+
+class _LosingPool:
+    """A pool that takes every job and never answers: a bug the pipeline must survive."""
+
+    busy = 0
+
+    def submit(self, job_id: int, source: Source) -> None:
+        self.taken = getattr(self, "taken", 0) + 1
+
+    def finished(self, block: bool = False) -> list[tuple[int, Outcome]]:
+        return []
+
+
+def test_an_item_the_pool_loses_ends_as_an_error_not_a_wait(tmp_path: Path) -> None:
+    from leaktriage.pipeline.items import Pipeline
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "budget.docx").write_bytes(DOCX)
+    pool = _LosingPool()
+    pipeline = Pipeline(ScanConfig(workers=0), tmp_path, pool=pool)  # type: ignore[arg-type]
+    records = list(pipeline.records(dump))
+    assert [(r.path, r.status) for r in records] == [("dump/budget.docx", Status.ERROR)]
+    assert [(i.code, i.message) for i in records[0].issues] == [
+        ("internal", "the worker pool lost this item")
+    ]
+    assert pool.taken == 1

@@ -23,9 +23,9 @@ MAX_ENTRIES = 20_000
 """Analysed items remembered (least recently used forgotten first)."""
 MAX_ENTRY_CHARS = 32_000
 """Items whose facts and raw values exceed this many characters are not remembered."""
-MAX_TOTAL_CHARS = 16_000_000
+MAX_TOTAL_CHARS = 4_000_000
 """Characters of facts and raw values remembered in all (least recently used forgotten
-first): the table's memory stays under about 50 MB whatever the dump."""
+first): the table's memory stays at a few tens of MB whatever the dump."""
 KEPT = frozenset({Status.OK, Status.PARTIAL, Status.ENCRYPTED})
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -131,6 +131,10 @@ class Pipeline:
         self.pool = pool
         self.counts = _Counts()
         self._jobs: dict[int, _Job] = {}
+        self._ready: deque[tuple[int, Outcome]] = deque()
+        """Parsed items whose records are yet to be made (see ``_take_ready``)."""
+        self._handling = 0
+        """Finished items being turned into records right now (nesting depth)."""
         self._next_job = 0
         self._rules_loaded = False
         self.ruleset: RuleSet | None = None
@@ -170,6 +174,7 @@ class Pipeline:
             if self.reuse is not None and self.reuse.keep(item, self):
                 continue
             yield from self.guarded(item, None, ())
+            yield from self._take_ready()
         yield from self.drain()
         if self.reuse is not None:
             self.reuse.flush(self)
@@ -193,8 +198,32 @@ class Pipeline:
         """Wait for the items still being parsed and yield their records."""
         while self._jobs:
             assert self.pool is not None
-            for job_id, outcome in self.pool.finished(block=True):
-                yield from self._completed(self._jobs.pop(job_id), outcome)
+            if not self._ready:
+                self._ready.extend(self.pool.finished(block=True))
+            if not self._ready and not self.pool.busy:
+                # Jobs the pool no longer holds (a bug of ours): each becomes an error record
+                # rather than a wait that never ends.
+                for job_id in sorted(self._jobs):
+                    issue = Issue("extract", "internal", "the worker pool lost this item")
+                    self._ready.append(
+                        (job_id, (Extraction(issues=[issue]), None, Status.ERROR, ""))
+                    )
+            yield from self._take_ready()
+
+    def _take_ready(self) -> Iterator[FileRecord]:
+        """Records of the parsed items waiting, one after the other: what finishes while an
+        item is handled waits here, so that handling never nests (a dump of thousands of
+        items in flight would otherwise nest as deep)."""
+        while self._ready:
+            job_id, outcome = self._ready.popleft()
+            job = self._jobs.pop(job_id, None)
+            if job is None:
+                continue
+            self._handling += 1
+            try:
+                yield from self._completed(job, outcome)
+            finally:
+                self._handling -= 1
 
     def guarded(
         self, item: Item, parent_id: str | None, ancestors: tuple[str, ...], dup: int = 0
@@ -376,8 +405,11 @@ class Pipeline:
         self._next_job += 1
         self._jobs[job_id] = job
         self.pool.submit(job_id, source)
-        for done_id, outcome in self.pool.finished(block=False):
-            yield from self._completed(self._jobs.pop(done_id), outcome)
+        self._ready.extend(self.pool.finished(block=False))
+        if not self._handling:
+            # In the walk itself (an archive's members), not inside another item's record:
+            # what finished is handled now, so that it is not held until the walk moves on.
+            yield from self._take_ready()
         return True
 
     def _complete(self, job: _Job, outcome: Outcome) -> Iterator[FileRecord]:
