@@ -25,10 +25,10 @@ from rich.table import Table
 
 from leaktriage import __version__
 from leaktriage.api import run_scan
-from leaktriage.cli_common import _clean, _counts, _most_first, _print_corpus
+from leaktriage.cli_common import _clean, _counts, _heavy_report, _most_first, _print_corpus
 from leaktriage.cli_rules import _rules
 from leaktriage.cli_stores import _analyze, _eval, _export, _report, _show
-from leaktriage.config import GiB, Limits, MiB, ScanConfig
+from leaktriage.config import REPORT_LIMIT, GiB, Limits, MiB, ScanConfig
 from leaktriage.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -80,6 +80,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
     return value
 
 
@@ -231,6 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute sha256 only (md5 is kept by default to match published leak indexes)",
     )
     scan.add_argument(
+        "--report-limit",
+        type=_count,
+        default=REPORT_LIMIT,
+        metavar="N",
+        help="most files in report.html's table; every flagged file is kept, the others past "
+        "it are left out of the page (files.csv and triage.sqlite hold every file) "
+        "(default %(default)s)",
+    )
+    scan.add_argument(
         "--executor",
         choices=("local", "dask"),
         default="local",
@@ -301,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--top", type=_positive, default=15, help="flagged files listed")
     report.add_argument("--no-html", action="store_true", help="print only, write nothing")
+    report.add_argument(
+        "--report-limit",
+        type=_count,
+        metavar="N",
+        help="most files in report.html's table; every flagged file is kept (default: the "
+        "scan's --report-limit)",
+    )
 
     export = sub.add_parser(
         "export", help="write a scan's records as jsonl, csv, FtM entities or report.html"
@@ -501,6 +524,7 @@ def _scan_config(args: argparse.Namespace) -> ScanConfig:
             verify_hashes=args.verify_hashes,
             executor=args.executor,
             scheduler=args.scheduler,
+            report_limit=args.report_limit,
         )
     except UsageError as exc:
         option = _SCAN_OPTIONS.get(exc.option, exc.option)
@@ -579,6 +603,16 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         if len(summary.beacons) > BEACONS_SHOWN:
             out.print(f"  … and {len(summary.beacons) - BEACONS_SHOWN} more (see findings_view)")
     out.print(f"Report: {_clean(summary.out_dir / 'report.html')} (opens offline in a browser)")
+    from leaktriage.report.data import FLAGGED, table_files
+
+    flagged = sum(n for v, n in summary.by_verdict.items() if v in FLAGGED)
+    held = table_files(summary.items, flagged, config.report_limit)
+    if held < summary.items:
+        out.print(
+            f"  its table holds {held} of the {summary.items} items (every flagged one); the "
+            f"other {summary.items - held} are in files.csv and triage.sqlite (--report-limit)"
+        )
+    _heavy_report(summary.out_dir / "report.html", out)
     return 0
 
 

@@ -3,6 +3,7 @@ reading, and the count tables the scan and ``analyze`` print."""
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -89,3 +90,17 @@ def _print_corpus(summary: CorpusSummary, out: Console) -> None:
         out.print(f"Dump majority: {shown}")
     if summary.findings_by_rule:
         out.print(_counts("Corpus hits", "rule", summary.findings_by_rule.items(), "findings"))
+
+
+def _heavy_report(path: Path, out: Console) -> None:
+    """Say so when ``path`` is too large for a laptop's browser."""
+    from leaktriage.report.html import HEAVY_BYTES
+
+    with contextlib.suppress(OSError):
+        size = path.stat().st_size
+        if size > HEAVY_BYTES:
+            out.print(
+                f"  {_clean(path.name)} is {size / 1e6:.0f} MB, more than a laptop's browser opens "
+                "comfortably: `leaktriage report OUT --report-limit N` with a smaller N keeps "
+                "every flagged file and fewer others"
+            )

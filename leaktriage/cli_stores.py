@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from leaktriage.cli_common import _clean, _counts, _open_store, _print_corpus
+from leaktriage.cli_common import _clean, _counts, _heavy_report, _open_store, _print_corpus
 from leaktriage.config import ScanConfig
 from leaktriage.model import FileRecord, json_value
 
@@ -205,10 +205,13 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     store = _open_store(args.out)
     try:
-        summary = summary_of(load_report_data(store), args.top)
+        data = load_report_data(store, args.report_limit)
+        summary = summary_of(data, args.top)
         target = None
         if not args.no_html:
-            target = write_html(store, args.html or store.path.parent / REPORT_NAME)
+            target = write_html(
+                store, args.html or store.path.parent / REPORT_NAME, args.report_limit
+            )
     finally:
         store.close()
     leak = summary.leak_date.isoformat() if summary.leak_date else "not given"
@@ -242,6 +245,12 @@ def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(files)
     if target is not None:
         out.print(f"wrote {_clean(target)}")
+        if data.left_out:
+            out.print(
+                f"  its table holds {data.shown} of the {data.total} items (every flagged one); "
+                f"the other {data.left_out} are in files.csv and triage.sqlite (--report-limit)"
+            )
+        _heavy_report(target, out)
     return 0
 
 

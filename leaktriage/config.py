@@ -16,6 +16,9 @@ GiB = 1024 * MiB
 
 EXECUTORS = ("local", "dask")
 """Where extraction can run (``ScanConfig.executor``)."""
+REPORT_LIMIT = 100_000
+"""Default of ``ScanConfig.report_limit``: a report of 100,000 files of a dump full of
+re-saved copies stays under 30 MB (``benchmarks/bench_report.py``)."""
 
 
 def at_least(option: str, value: object, low: float, *, above: bool = False) -> None:
@@ -111,9 +114,13 @@ class ScanConfig:
     """Where extraction runs: ``local`` worker processes, or ``dask`` (a Dask cluster)."""
     scheduler: str | None = None
     """Address of the Dask scheduler (``tcp://host:8786``) for ``executor="dask"``."""
+    report_limit: int = REPORT_LIMIT
+    """Most files the table of ``report.html`` holds (every flagged file is always kept; the
+    others past it are left out, the page says how many, and ``files.csv`` and the store hold
+    them). The default keeps the report of a dump full of re-saved copies under 30 MB."""
 
-    RUN_ONLY = ("workers", "reuse", "verify_hashes", "executor", "scheduler")
-    """Options that change how a scan runs but never what it finds."""
+    RUN_ONLY = ("workers", "reuse", "verify_hashes", "executor", "scheduler", "report_limit")
+    """Options that change how a scan runs or what it shows, but never what it finds."""
 
     def __post_init__(self) -> None:
         """Refuse a value out of range (UsageError, a ValueError) or of the wrong type
@@ -134,6 +141,9 @@ class ScanConfig:
         at_least("timeout_s", self.timeout_s, 0, above=True)
         at_least("memory_limit_bytes", self.memory_limit_bytes, 0)
         at_least("text_sample_bytes", self.text_sample_bytes, 0)
+        if isinstance(self.report_limit, float):
+            raise OptionTypeError("report_limit", "must be a whole number", self.report_limit)
+        at_least("report_limit", self.report_limit, 0)
         rule_dirs: object = self.rule_dirs
         if isinstance(rule_dirs, str | bytes):  # not one folder per character
             raise OptionTypeError("rule_dirs", "must be a tuple of folders", rule_dirs)

@@ -11,8 +11,10 @@ import json
 import re
 import shutil
 import sqlite3
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from followthemoney import model
@@ -29,6 +31,7 @@ from leaktriage.report.summary import summarize
 from leaktriage.report.timeline import timeline_svg
 from leaktriage.store import Store
 from tests._chromium import MISSING, chromium, requests_seen
+from tests._report_page import DATA_TYPES, page_data, without_data
 
 PLANTED = (
     "presse/communique_lyon.pdf",
@@ -52,21 +55,30 @@ def scanned(sample_leak: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out
 
 
-def _payload(html: str) -> dict[str, object]:
-    block = re.search(
-        r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
-    )
-    assert block is not None
-    data: dict[str, object] = json.loads(block.group(1))
-    return data
+def _payload(html: str) -> dict[str, Any]:
+    """The page's data, unpacked (base64, gzip, JSON)."""
+    return page_data(html)
 
 
 def _markup(html: str) -> str:
-    """The HTML without the JSON data block and the inline script."""
-    html = re.sub(
-        r'<script type="application/json" id="report-data">.*?</script>', "", html, flags=re.S
-    )
-    return re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+    """The HTML without the data blocks and the inline script."""
+    return without_data(html)
+
+
+def _wait(driver: Any, script: str, seconds: float = 20) -> Any:
+    """The value of ``script`` once it is truthy (the table and details unpack async)."""
+    deadline = time.monotonic() + seconds
+    while not (value := driver.execute_script(script)):
+        assert time.monotonic() < deadline, f"timed out: {script}"
+        time.sleep(0.05)
+    return value
+
+
+def _open(driver: Any, i: int) -> str:
+    """Open file ``i``'s detail and wait for it: its text."""
+    driver.execute_script(f"location.hash = 'f={i}';")
+    _wait(driver, f"return document.getElementById('detail-body').dataset.shown === '{i}'")
+    return str(driver.find_element("id", "detail-body").text)
 
 
 def _add_corpus_tables(db_path: Path, first: str, second: str) -> None:
@@ -173,7 +185,12 @@ def test_scan_writes_the_report_with_the_planted_files_first(scanned: Path) -> N
 def test_report_escapes_hostile_metadata(scanned: Path) -> None:
     html = (scanned / "report.html").read_text(encoding="utf-8")
     markup = _markup(html)
-    assert markup.count("<script") == 0 and html.count("<script") == 2
+    # One script runs: the page's own; every other script element is an inert data block.
+    tags = re.findall(r"<script[^>]*>", html)
+    assert markup.count("<script") == 0 and tags.count("<script>") == 1
+    assert {re.sub(r'type="([^"]*)".*', r"\1", t[8:]) for t in tags if t != "<script>"} == set(
+        DATA_TYPES
+    )
     assert "<img" not in html and 'onerror="window' not in markup
     assert "javascript:" not in re.findall(r'href="([^"]*)"', html)
     # Every href is an in-page anchor made from an index or a fixed name.
@@ -196,7 +213,8 @@ def test_report_escapes_hostile_metadata(scanned: Path) -> None:
     )
     facts = dict(item for group in details[docx]["facts"] for item in group[1])
     comment = facts["doc.comments"][0]
-    assert comment.startswith(hm.LONG[:400] + "… [") and comment.endswith(" more characters]")
+    cap = 400 if rows[docx][1] in ("likely_altered", "decoy_suspected", "suspicious") else 160
+    assert comment.startswith(hm.LONG[:cap] + "… [") and comment.endswith(" more characters]")
     assert facts["doc.last_modified_by"] == [hm.JS_URL]
 
 
@@ -247,13 +265,28 @@ def test_corpus_sections_render_when_present(scanned: Path, tmp_path: Path) -> N
     assert "<img" not in html and markup.count("<script") == 0
     payload = _payload(html)
     details = payload["details"]
-    assert isinstance(details, list)
-    a = next(d for d in details if d["id"] == first)
-    b = next(d for d in details if d["id"] == second)
+    paths = [row[0] for row in payload["rows"]]
+    a = details[next(i for i, p in enumerate(paths) if p.endswith("documents/pdf/report.pdf"))]
+    b = details[
+        next(
+            i
+            for i, p in enumerate(paths)
+            if p.endswith("documents/pdf/budget_two_updates.pdf") and "!" not in p
+        )
+    ]
     assert a["diffs"][0]["hunks"] == [["Total : 1 200 000 €", "Total : 12 000 000 € " + hm.CLOSE]]
     assert b["diffs"][0]["hunks"] == [["Total : 12 000 000 € " + hm.CLOSE, "Total : 1 200 000 €"]]
     assert b["rare"] == [["doc.company", "Мир " + hm.SCRIPT, 1, 182]]
-    assert ["fingerprint_cluster", "Cluster " + hm.SCRIPT, "outlier"] in b["corpus"]
+    # A member names its groups by id; each group is described once, in the page's data.
+    assert b["groups"] == [[2, "copy"], [1, "outlier"]]
+    groups = {g[0]: g for g in payload["groups"]}
+    flagged = sum(
+        payload["rows"][i][1] in ("likely_altered", "decoy_suspected", "suspicious")
+        for i, d in enumerate(details)
+        if d.get("groups")
+    )
+    assert groups[1][:6] == [1, "fingerprint_cluster", "Cluster " + hm.SCRIPT, 2, 2, flagged]
+    assert markup.count("Cluster &lt;script&gt;") == 1 and 'id="g-1"' in markup
 
 
 def test_timeline_marks_the_leak_date_and_flags() -> None:
@@ -418,8 +451,8 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
     store = Store.open_existing(out)
     report = write_html(store, out / "report.html")
     store.close()
-    rows = _payload(report.read_text(encoding="utf-8"))["rows"]
-    assert isinstance(rows, list)
+    page = report.read_text(encoding="utf-8")
+    rows = _payload(page)["rows"]
     hostile = [i for i, row in enumerate(rows) if "hostile" in row[0] or "pwned" in row[0]]
     assert len(hostile) >= 10
     url = report.as_uri()
@@ -427,9 +460,9 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         driver.get("about:blank")
         requests_seen(driver)  # drop the browser's own start-up requests
         driver.get(url)
-        assert driver.execute_script("return document.documentElement.dataset.rendered") == str(
-            len(rows)
-        )
+        # The table is unpacked from the page's compressed blocks.
+        assert _wait(driver, "return document.documentElement.dataset.rendered") == str(len(rows))
+        assert driver.execute_script("return document.documentElement.dataset.mode") == "packed"
         shot = tmp_path / "first_screen.png"
         driver.save_screenshot(str(shot))
         first_screen = driver.execute_script(
@@ -441,8 +474,7 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         assert "Last saved by a Russian- or Ukrainian-language Office" in first_screen
         texts = []
         for i in hostile:
-            driver.execute_script(f"location.hash = 'f={i}';")
-            texts.append(driver.find_element("id", "detail-body").text)
+            texts.append(_open(driver, i))
             if rows[i][0].endswith("documents/hostile_meta/hostile_meta.eml"):
                 dkim = driver.execute_script(
                     "return [document.querySelector('#detail-body .dkim-pass').textContent,"
@@ -482,8 +514,6 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         box = driver.find_element("id", "q")
         box.send_keys("pwned")
         driver.execute_script("document.getElementById('q').dispatchEvent(new Event('input'));")
-        import time
-
         # Wait for the filter itself (the unfiltered first page may already hold a "pwned"
         # row): as many rows as the report's own search fields say match.
         fields = (0, 3, 5, 6, 7, 11, 1)
@@ -499,7 +529,7 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
             for i, r in enumerate(rows)
             if r[0].endswith("documents/pdf/budget_two_updates.pdf") and "!" not in r[0]
         )
-        driver.execute_script(f"location.hash = 'f={budget}';")
+        _open(driver, budget)
         diffs = [e.text for e in driver.find_elements("css selector", "#detail-body .diff")]
         # The PDF's own earlier revision, then the corpus pair, each side by side.
         assert diffs[0] == "Total communication : 1 200 000 €\nTotal communication : 12 000 000 €"
@@ -518,7 +548,7 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         "csp": [],
         "resources": [],
         "images": 0,
-        "scripts": 2,
+        "scripts": page.count("<script"),
     }
     assert sent == [url], sent
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
@@ -532,34 +562,44 @@ def test_report_of_an_empty_store_without_leak_date(tmp_path: Path) -> None:
     store.close()
     assert "<p>No file was flagged.</p>" in html and "leak date <b>not given</b>" in html
     assert 'class="timeline"' not in html and _payload(html)["rows"] == []
+    assert 'id="left-out"' not in html
 
 
 def test_table_capped_for_huge_dumps_keeps_flagged_files_and_full_counts(scanned: Path) -> None:
     # Report data streams its files from the store: used while the store is open.
+    flagged_verdicts = {"likely_altered", "decoy_suspected", "suspicious"}
     store = Store.open_existing(scanned)
     try:
         full = load_report_data(store)
-        capped = load_report_data(store, max_files=20)
         items = len(store.record_ids())
-        assert items > 200
+        flagged = full.flagged_total
+        assert items > 200 and 20 < flagged < items - 20
+        capped = load_report_data(store, limit=20)
+        wider = load_report_data(store, limit=flagged + 20)
         assert full.total == capped.total == len(full.files) == full.shown == items
-        assert len(capped.files) == capped.shown == 20
-        assert {f["verdict"] for f in capped.files} <= {
-            "likely_altered",
-            "decoy_suspected",
-            "suspicious",
-        }
+        # Past the limit every flagged file stays, even when they alone are more.
+        assert len(capped.files) == capped.shown == flagged and capped.left_out == items - flagged
+        assert {f["verdict"] for f in capped.files} == flagged_verdicts
+        # Then the others that weigh most (unreadable first) fill the limit.
+        assert wider.shown == flagged + 20 and len(wider.files) == flagged + 20
+        others = [f for f in wider.files if f["verdict"] not in flagged_verdicts]
+        unreadable = full.by_verdict.get("unreadable", 0)
+        assert {f["verdict"] for f in others[: min(20, unreadable)]} <= {"unreadable"}
         assert [f["path"] for f in capped.flagged(6)] == [f["path"] for f in full.flagged(6)]
         assert capped.by_verdict == full.by_verdict and capped.top_rules == full.top_rules
         timeline = {kind: list(points) for kind, points in full.timeline.items()}
         assert {kind: list(points) for kind, points in capped.timeline.items()} == timeline
         assert sum(len(points) for points in timeline.values()) > 100
         html = render_html(capped)
-        assert "This table holds" not in render_html(full)
+        assert 'id="left-out"' not in render_html(full)
     finally:
         store.close()
-    assert f"This table holds 20 of the {items} files" in html
-    assert len(_payload(html)["rows"]) == 20  # type: ignore[arg-type]
+    assert (
+        f"This report's table holds {flagged} of the {items} files: all {flagged} flagged "
+        "files, to stay small"
+    ) in html
+    assert f"The other {items - flagged} files are left out of this page" in html
+    assert len(_payload(html)["rows"]) == flagged
 
 
 def test_corpus_findings_have_titles_in_the_report(scanned: Path) -> None:
@@ -581,13 +621,14 @@ def test_corpus_findings_have_titles_in_the_report(scanned: Path) -> None:
 def test_streamed_payload_is_one_dump_of_every_file(
     scanned: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The JSON block, written a few files at a time, is byte for byte ``script_json`` of
-    the whole payload made from the file dicts, and the provenance chains lead to the
-    containers."""
-    from leaktriage.report import html as report_html
-    from leaktriage.report.data import VERDICT_LEGEND, VERDICTS
+    """The data blocks, written a few files at a time, unpack to the rows and details made
+    from the file dicts, every flagged row is in the plain fallback pages, and the
+    provenance chains lead to the containers."""
+    from leaktriage.report import rows as report_rows
+    from leaktriage.report.data import FLAGGED, VERDICT_LEGEND, VERDICTS
 
-    monkeypatch.setattr(report_html, "CHUNK", 7)
+    monkeypatch.setattr(report_rows, "DETAIL_CHUNK", 7)
+    monkeypatch.setattr(report_rows, "FALLBACK_PAGE", 5)
     store = Store.open_existing(scanned)
     try:
         data = load_report_data(store)
@@ -596,25 +637,29 @@ def test_streamed_payload_is_one_dump_of_every_file(
         parents = dict(store.db.execute("SELECT record_id, parent_id FROM present_files"))
     finally:
         store.close()
-    pairs = [report_html._row_and_detail(f) for f in files]
+    payload = _payload(text)
     used = {x["rule_id"] for f in files for x in f["findings"]}
-    whole = {
-        "columns": report_html.COLUMNS,
-        "rows": [row for row, _ in pairs],
-        "details": [detail for _, detail in pairs],
-        "rules": {
-            rid: [info.title, info.rationale, info.false_positives]
-            for rid, info in sorted(data.rules.items())
-            if rid in used
-        },
-        "techniques": data.techniques,
-        "verdicts": list(VERDICTS),
-        "legend": VERDICT_LEGEND,
+    assert payload["columns"] == report_rows.COLUMNS
+    assert payload["rows"] == [report_rows.table_row(f) for f in files]
+    details = [report_rows.detail(f) for f in files]
+    for row, d in zip(payload["rows"], details, strict=True):  # facts the row shows
+        for _, facts in d["facts"]:
+            for fact in facts:
+                fact[1] = [row[fact[1]]] if isinstance(fact[1], int) else fact[1]
+    assert payload["details"] == details
+    assert payload["rules"] == {
+        rid: [info.title, info.rationale, info.false_positives]
+        for rid, info in sorted(data.rules.items())
+        if rid in used
     }
-    block = re.search(
-        r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S
-    )
-    assert block is not None and block.group(1) == str(script_json(whole))
+    assert payload["techniques"] == data.techniques
+    assert payload["verdicts"] == list(VERDICTS) and payload["legend"] == VERDICT_LEGEND
+    assert text.count('class="z-details"') == -(-len(files) // 7)
+    flagged = [f["idx"] for f in files if f["verdict"] in FLAGGED]
+    assert sorted(i for i, _ in payload["fallback"]) == flagged
+    assert text.count('class="p-rows"') == -(-len(flagged) // 5)
+    for i, row in payload["fallback"]:
+        assert row == report_rows.fallback_row(payload["rows"][i])
     nested = [f for f in files if f["parent_id"]]
     assert len(nested) > 20
     for f in nested:
@@ -624,7 +669,7 @@ def test_streamed_payload_is_one_dump_of_every_file(
             assert f["path"].startswith(files[outer]["path"] + "!")
     # Raw metadata for flagged files only.
     assert any(f["raw"] for f in files)
-    assert all(not f["raw"] for f in files if f["verdict"] not in report_html.FLAGGED)
+    assert all(not f["raw"] for f in files if f["verdict"] not in FLAGGED)
 
 
 def _synthetic_store(folder: Path, count: int) -> Store:

@@ -1,6 +1,7 @@
 """Outputs written from the store: one module per format, each registered in ``registry``
-(``jsonl``, ``csv``, ``ftm``, ``html``), the data the report shows (``data``, ``timeline``)
-and the terminal summary the CLI prints. They read ``leaktriage.store.Store`` only and never
+(``jsonl``, ``csv``, ``ftm``, ``html``), the data the report shows (``data``, with
+``files``, ``groups`` and ``common``; ``rows``, its form in the page; ``timeline``) and the
+terminal summary the CLI prints. They read ``leaktriage.store.Store`` only and never
 run an extractor."""
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
 
 (function () {
   "use strict";
-  // Every string in DATA came from the dump: it is only ever put into the page with
+  // Every string in the data came from the dump: it is only ever put into the page with
   // textContent or as a text node, never as markup, and never becomes a URL.
-  var DATA = JSON.parse(document.getElementById("report-data").textContent);
-  var ROWS = DATA.rows, DET = DATA.details, PAGE = 100;
+  var META = JSON.parse(document.getElementById("report-meta").textContent);
+  var PAGE = META.page, ROWS = [], ORDER = [], GROUPS = Object.create(null);
   var RANK = Object.create(null);
-  DATA.verdicts.forEach(function (v, i) { RANK[v] = i; });
+  META.verdicts.forEach(function (v, i) { RANK[v] = i; });
   var FLAGGED = { likely_altered: 1, decoy_suspected: 1, suspicious: 1 };
-  var state = { q: "", verdict: "", type: "", col: -1, dir: 1, page: 0, view: [] };
-  var hay = null;
+  var state = { q: "", verdict: "", type: "", group: "", col: -1, dir: 1, page: 0, view: [] };
+  var hay = null, loaded = false, pending = false;
+  // Without DecompressionStream the table falls back to the plain pages of every flagged
+  // file, one page parsed at a time.
+  var PACKED = typeof DecompressionStream === "function" && typeof Response === "function" &&
+    typeof Blob === "function" && typeof Blob.prototype.stream === "function";
+  var PAGES = document.querySelectorAll("script.p-rows"), pageIdx = [], allPages = false;
 
   function own(o, k) { return Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined; }
   function el(tag, cls, text) {
@@ -19,28 +24,100 @@
     return e;
   }
   function add(parent, child) { parent.appendChild(child); return child; }
+  function text(parent, t) { parent.appendChild(document.createTextNode(t)); }
   function short(t) { return t ? String(t).replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z") : ""; }
-  function fileLink(i, text) {
-    var a = el("a", "", text === undefined ? ROWS[i][0] : text);
-    a.href = "#f=" + i;  // an integer index: never a value from the dump
+  function isId(v) { return typeof v === "number" && v >= 0 && Math.floor(v) === v; }
+  function fileLink(i, label) {
+    var a = el("a", "", label === undefined ? (ROWS[i] ? ROWS[i][0] : "file " + i) : label);
+    if (isId(i)) { a.href = "#f=" + i; }  // an integer index: never a value from the dump
+    return a;
+  }
+  function groupLink(g) {
+    var a = el("a", "", "group " + g);
+    if (isId(g)) { a.href = "#group=" + g; }
     return a;
   }
 
+  // --- unpacking ------------------------------------------------------------------------
+  function bytesOf(b64) {
+    var bin = atob(b64), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out;
+  }
+  function unpack(node) {
+    // gzip in base64 -> bytes -> Blob stream -> DecompressionStream -> text -> JSON.
+    var stream = new Blob([bytesOf(node.textContent)]).stream()
+      .pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(function (t) { return JSON.parse(t); });
+  }
+  var CHUNKS = document.querySelectorAll("script.z-details"), chunkCache = [], chunkKeys = [];
+  function chunk(k) {
+    if (!chunkCache[k]) {
+      var node = CHUNKS[k];
+      if (!node || Number(node.dataset.first) !== k * META.chunk) { return Promise.reject(new Error("no chunk")); }
+      chunkCache[k] = unpack(node);
+      chunkKeys.push(k);
+      if (chunkKeys.length > 8) { delete chunkCache[chunkKeys.shift()]; }
+    }
+    return chunkCache[k];
+  }
+  function detailOf(i) {
+    // A chunk is columnar: {key: [the value of each of its files, or null]}.
+    if (!PACKED) { return Promise.reject(new Error("no DecompressionStream")); }
+    var k = Math.floor(i / META.chunk), j = i - k * META.chunk;
+    return chunk(k).then(function (columns) {
+      var d = {};
+      Object.keys(columns).forEach(function (key) {
+        var v = columns[key][j];
+        if (v !== null && v !== undefined) { d[key] = v; }
+      });
+      return d.h ? d : null;
+    });
+  }
+  function readPage(p) {
+    // The indexes of the files on fallback page p, its rows read into ROWS the first time.
+    if (!pageIdx[p]) {
+      pageIdx[p] = [];
+      JSON.parse(PAGES[p] ? PAGES[p].textContent : "[]").forEach(function (pair) {
+        if (!isId(pair[0])) { return; }
+        pageIdx[p].push(pair[0]);
+        if (ROWS[pair[0]] === undefined) { ROWS[pair[0]] = pair[1]; ORDER.push(pair[0]); }
+      });
+    }
+    return pageIdx[p];
+  }
+  function readAllPages() {
+    if (!allPages) {
+      for (var p = 0; p < PAGES.length; p++) { readPage(p); }
+      allPages = true; hay = null;
+    }
+  }
+
+  // --- table ----------------------------------------------------------------------------
   function haystack() {
     if (!hay) {
-      hay = ROWS.map(function (r) {
-        return [r[0], r[3], r[5], r[6], r[7], r[11], r[1]].join("\u0001").toLowerCase();
+      hay = [];
+      ORDER.forEach(function (i) {
+        var r = ROWS[i];
+        hay[i] = [r[0], r[3], r[5], r[6], r[7], r[11], r[1]].join("\u0001").toLowerCase();
       });
     }
     return hay;
   }
-
+  function lazy() {
+    // The fallback's first order is the pages' own: no page is read before it is shown.
+    return !PACKED && !allPages && !state.q && !state.verdict && !state.type && !state.group && state.col < 0;
+  }
   function compute() {
+    if (!PACKED && !lazy()) { readAllPages(); }
+    if (lazy()) { state.view = null; return; }
     var q = state.q.toLowerCase(), h = q ? haystack() : null, out = [];
-    for (var i = 0; i < ROWS.length; i++) {
-      var r = ROWS[i];
+    var g = state.group ? " " + state.group + " " : "";
+    for (var n = 0; n < ORDER.length; n++) {
+      var i = ORDER[n], r = ROWS[i];
       if (state.verdict === "flagged" ? !FLAGGED[r[1]] : (state.verdict && r[1] !== state.verdict)) { continue; }
       if (state.type && r[3] !== state.type) { continue; }
+      if (g && (" " + r[12] + " ").indexOf(g) < 0) { continue; }
       if (q && h[i].indexOf(q) < 0) { continue; }
       out.push(i);
     }
@@ -51,7 +128,7 @@
         x = RANK[ra[1]] - RANK[rb[1]];
         if (x) { return x; }
         x = (rb[2] || 0) - (ra[2] || 0);
-        return x || (ra[0] < rb[0] ? -1 : ra[0] > rb[0] ? 1 : 0);
+        return x || (ra[0] < rb[0] ? -1 : ra[0] > rb[0] ? 1 : a - b);
       }
       x = ra[c]; y = rb[c];
       if (c === 1) { x = RANK[x]; y = RANK[y]; }
@@ -67,10 +144,12 @@
   var tbody = document.getElementById("rows");
   var COLS = [1, 2, 0, 3, 5, 6, 8, 9, 10, 11];
   function render() {
-    var view = state.view, pages = Math.max(1, Math.ceil(view.length / PAGE));
+    var total = state.view ? state.view.length : META.fallback;
+    var pages = Math.max(1, Math.ceil(total / PAGE));
     if (state.page >= pages) { state.page = pages - 1; }
-    var frag = document.createDocumentFragment();
-    var start = state.page * PAGE, end = Math.min(view.length, start + PAGE);
+    var view = state.view, start = state.page * PAGE;
+    if (!view) { view = readPage(state.page); start = 0; }
+    var frag = document.createDocumentFragment(), end = Math.min(view.length, start + PAGE);
     for (var k = start; k < end; k++) {
       var i = view[k], r = ROWS[i], tr = el("tr");
       tr.dataset.i = String(i);
@@ -87,14 +166,31 @@
       frag.appendChild(tr);
     }
     tbody.textContent = "";
-    if (!view.length) { var tr0 = add(tbody, el("tr")); var td0 = add(tr0, el("td", "", "No file matches.")); td0.colSpan = 10; }
+    if (!end) { var tr0 = add(tbody, el("tr")); var td0 = add(tr0, el("td", "", "No file matches.")); td0.colSpan = 10; }
     tbody.appendChild(frag);
-    document.getElementById("count").textContent = view.length + " of " + ROWS.length + " files";
+    var known = PACKED ? ROWS.length : META.fallback;
+    document.getElementById("count").textContent = total + " of " + known + " files";
     document.getElementById("page").textContent = "page " + (state.page + 1) + " / " + pages;
     document.getElementById("prev").disabled = state.page === 0;
     document.getElementById("next").disabled = state.page >= pages - 1;
   }
   function refresh() { compute(); render(); }
+
+  function groupCaption() {
+    var cap = document.getElementById("groupcap");
+    cap.textContent = "";
+    cap.hidden = !state.group;
+    if (!state.group) { return; }
+    var g = GROUPS[state.group];
+    text(cap, "Members of group " + state.group);
+    if (g) {
+      text(cap, " · " + g[1] + " · " + g[2] + " · " + g[3] + " files (" + g[4] + " in this table, " + g[5] + " flagged)");
+      g[6].forEach(function (kv) { text(cap, " · " + kv[0] + "=" + kv[1]); });
+    }
+    text(cap, " ");
+    var all = add(cap, el("a", "", "show every file"));
+    all.href = "#members=";
+  }
 
   tbody.addEventListener("click", function (ev) {
     var tr = ev.target.closest("tr");
@@ -102,6 +198,7 @@
   });
   document.querySelectorAll("#table th").forEach(function (th) {
     th.addEventListener("click", function () {
+      if (!loaded) { return; }
       var c = Number(th.dataset.col);
       if (state.col === c) { state.dir = -state.dir; } else { state.col = c; state.dir = c === 2 ? -1 : 1; }
       document.querySelectorAll("#table th").forEach(function (o) { o.removeAttribute("aria-sort"); });
@@ -112,16 +209,17 @@
   var timer = null, qbox = document.getElementById("q");
   qbox.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { state.q = qbox.value; state.page = 0; refresh(); }, 150);
+    timer = setTimeout(function () { if (loaded) { state.q = qbox.value; state.page = 0; refresh(); } }, 150);
   });
   var fv = document.getElementById("fv"), ft = document.getElementById("ft");
-  fv.addEventListener("change", function () { state.verdict = fv.value; state.page = 0; refresh(); });
-  ft.addEventListener("change", function () { state.type = ft.value; state.page = 0; refresh(); });
+  fv.addEventListener("change", function () { if (loaded) { state.verdict = fv.value; state.page = 0; refresh(); } });
+  ft.addEventListener("change", function () { if (loaded) { state.type = ft.value; state.page = 0; refresh(); } });
   document.getElementById("prev").addEventListener("click", function () { state.page--; render(); });
   document.getElementById("next").addEventListener("click", function () { state.page++; render(); });
 
-  // --- detail panel ------------------------------------------------------------------
+  // --- detail panel ---------------------------------------------------------------------
   var panel = document.getElementById("detail"), body = document.getElementById("detail-body");
+  var shownDetail = 0;
   function kvTable(parent, pairs, cls) {
     var t = add(parent, el("table", cls || "")), tb = add(t, el("tbody"));
     pairs.forEach(function (p) {
@@ -136,57 +234,95 @@
     if (name !== "email.dkim_result") { return values.join(" | "); }
     var span = el("span");
     values.forEach(function (v, n) {
-      if (n) { span.appendChild(document.createTextNode(" | ")); }
+      if (n) { text(span, " | "); }
       add(span, el("span", v === "pass" ? "dkim-pass" : (v.indexOf("fail") === 0 || v === "invalid" ? "dkim-fail" : ""), v));
     });
     return span;
   }
-  var bySha = null;
-  function copiesOf(i) {
-    if (!bySha) {
-      bySha = Object.create(null);
-      DET.forEach(function (d, k) { var h = d.h[0]; if (h) { (bySha[h] = bySha[h] || []).push(k); } });
-    }
-    var h = DET[i].h[0];
-    return h ? bySha[h].filter(function (k) { return k !== i; }) : [];
-  }
-  function showDetail(i) {
-    var r = ROWS[i], d = DET[i];
-    if (!r || !d) { return; }
+  // A fact the table row shows is written as the number of its column.
+  function facts(r, v) { return typeof v === "number" ? [String(r[v])] : v; }
+  function more(n, what) { return n ? el("p", "why", "… and " + n + " more " + what + " (files.jsonl and triage.sqlite have them all)") : null; }
+  function addMore(parent, n, what) { var p = more(n, what); if (p) { parent.appendChild(p); } }
+  function head(i, r) {
     body.textContent = "";
     var parts = r[0].split("!");
     add(body, el("h2", "", parts[parts.length - 1]));
-    var head = add(body, el("p"));
-    add(head, el("span", "badge v-" + r[1], r[1]));
-    head.appendChild(document.createTextNode(" score " + (r[2] === null ? "–" : Math.round(r[2])) + " · " + r[3] + " · status " + r[4]));
-    add(body, el("p", "", own(DATA.legend, r[1]) || ""));
-
+    var p = add(body, el("p"));
+    add(p, el("span", "badge v-" + (RANK[r[1]] === undefined ? "x" : r[1]), r[1]));
+    text(p, [" score " + (r[2] === null ? "–" : Math.round(r[2])), r[3], r[4] ? "status " + r[4] : ""]
+      .filter(Boolean).join(" · "));
+    add(body, el("p", "", own(META.legend, r[1]) || ""));
+  }
+  function showDetail(i) {
+    if (!ROWS[i] && !PACKED) { readAllPages(); }
+    var r = ROWS[i];
+    if (!r) { return; }
+    var token = ++shownDetail;
+    delete body.dataset.shown;
+    head(i, r);
+    add(body, el("p", "why", PACKED ? "Unpacking the detail…" : ""));
+    panel.hidden = false;
+    panel.scrollTop = 0;
+    detailOf(i).then(function (d) {
+      if (token !== shownDetail) { return; }
+      if (d) { drawDetail(i, r, d); } else { drawRowOnly(i, r); }
+      body.dataset.shown = String(i);
+    }, function () {
+      if (token === shownDetail) { drawRowOnly(i, r); body.dataset.shown = String(i); }
+    });
+  }
+  function drawRowOnly(i, r) {
+    head(i, r);
+    add(body, el("p", "caveat", "This browser cannot unpack the page's compressed data (it lacks DecompressionStream: Chrome and Edge 80, Firefox 113 and Safari 16.4 have it), so this panel shows the file's row only. files.jsonl and triage.sqlite hold its full detail."));
+    kvTable(body, [["path", r[0]], ["author", r[5]], ["application", r[6]], ["title", r[7]], ["created", r[8]],
+      ["modified", r[9]], ["email date", r[10]], ["groups", r[12]]].filter(function (kv) { return kv[1]; }));
+    add(body, el("h3", "", "Rules that fired"));
+    var ul = add(body, el("ul"));
+    String(r[11] || "").split(" ").filter(Boolean).forEach(function (id) {
+      var rule = own(META.rules, id), li = add(ul, el("li"));
+      add(li, el("code", "", id));
+      if (rule) { text(li, " " + rule[0]); }
+    });
+  }
+  function drawDetail(i, r, d) {
+    head(i, r);
+    if (!FLAGGED[r[1]] && META.light) {
+      add(body, el("p", "caveat", "This file is not flagged, so its detail is shortened to keep the page light: values cut at " +
+        META.light.value + " characters, lists at " + META.light.items + " elements, " + META.light.evidence +
+        " evidence items per finding, no text sample, no md5 or record id. files.jsonl and triage.sqlite keep everything."));
+    }
     add(body, el("h3", "", "Provenance"));
     var chain = add(body, el("ol", "chain"));
     d.chain.forEach(function (p) { add(add(chain, el("li")), fileLink(p)); });
     add(add(chain, el("li")), el("b", "", r[0]));
 
-    var same = copiesOf(i);
-    if (same.length) {
-      add(body, el("h4", "", "Same content (sha256) elsewhere in the dump"));
+    if (d.same) {
+      add(body, el("h4", "", "Same content (sha256) in " + d.same_count + " other place" + (d.same_count === 1 ? "" : "s") + " of the table"));
       var sl = add(body, el("ul", "chain"));
-      same.slice(0, 50).forEach(function (k) { add(add(sl, el("li")), fileLink(k)); });
+      d.same.forEach(function (k) { add(add(sl, el("li")), fileLink(k)); });
+      if (d.same_count > d.same.length) { add(sl, el("li", "", "and " + (d.same_count - d.same.length) + " more")); }
     }
 
     add(body, el("h3", "", "Identity"));
-    kvTable(body, [["sha256", d.h[0]], ["md5", d.h[1]], ["size", d.h[2] === null ? "" : d.h[2] + " bytes"],
-      ["record id", d.id], ["extractor", d.h[3]], ["container time", d.h[4]]]);
+    var ident = [["sha256", d.h[0].length < 64 && d.h[0] ? d.h[0] + "… (the first " + d.h[0].length + " characters; files.csv has them all)" : d.h[0]]];
+    if (d.h[1]) { ident.push(["md5", d.h[1]]); }
+    ident.push(["size", d.h[2] === null ? "" : d.h[2] + " bytes"]);
+    if (d.id) { ident.push(["record id", d.id]); }
+    ident.push(["extractor", d.h[3]], ["container time", d.h[4]]);
+    kvTable(body, ident);
 
-    add(body, el("h3", "", "Findings (" + d.find.length + ")"));
+    var extra = 0;
+    (d.find_more || []).forEach(function (m) { extra += m[1]; });
+    add(body, el("h3", "", "Findings (" + (d.find.length + extra) + ")"));
     if (!d.find.length) { add(body, el("p", "", "No rule or corpus check fired. That is not proof the file is genuine.")); }
     d.find.forEach(function (f) {
-      var box = add(body, el("div", "finding f-" + f[1])), rule = own(DATA.rules, f[0]);
+      var box = add(body, el("div", "finding f-" + f[1])), rule = own(META.rules, f[0]);
       var top = add(box, el("p"));
       add(top, el("span", "sev s-" + f[1], f[1]));
       add(top, el("b", "", rule ? rule[0] : f[0]));
-      top.appendChild(document.createTextNode(" "));
+      text(top, " ");
       add(top, el("code", "", f[0]));
-      top.appendChild(document.createTextNode(" · grade " + f[2] + " · " + f[5]));
+      text(top, " · grade " + f[2] + " · " + f[5]);
       add(box, el("p", "", f[4]));
       if (rule && rule[1]) { add(box, el("p", "why", "Why it matters: " + rule[1])); }
       if (rule && rule[2] && rule[2].length) {
@@ -194,10 +330,17 @@
         var ul = add(box, el("ul", "why"));
         rule[2].forEach(function (t) { add(ul, el("li", "", t)); });
       }
-      add(box, el("p", "why", "Technique: " + (own(DATA.techniques, f[3]) || f[3])));
+      add(box, el("p", "why", "Technique: " + (own(META.techniques, f[3]) || f[3])));
       if (f[6].length) {
         kvTable(box, f[6].map(function (e) { return [e[0], e[1] + (e[2] ? "  (" + e[2] + ")" : "")]; }));
       }
+      addMore(box, f[7], "evidence items");
+      if (f[8]) { add(box, el("p", "why", "… and " + f[8] + " other files of its group, listed under Corpus groups below.")); }
+    });
+    (d.find_more || []).forEach(function (m) {
+      var rule = own(META.rules, m[0]);
+      add(body, el("p", "why", "… and " + m[1] + " more findings of " + (rule ? rule[0] + " (" + m[0] + ")" : m[0]) +
+        ", not shown; the weight chain below counts them all, files.jsonl has them."));
     });
 
     if (d.weights) {
@@ -208,7 +351,7 @@
     }
 
     var revs = null;
-    d.facts.forEach(function (g) { g[1].forEach(function (f) { if (f[0] === "pdf.revision_diff") { revs = f[1]; } }); });
+    d.facts.forEach(function (g) { g[1].forEach(function (f) { if (f[0] === "pdf.revision_diff") { revs = facts(r, f[1]); } }); });
     if (revs) {
       add(body, el("h3", "", "Earlier PDF revision (left) against the final text (right)"));
       revs.forEach(function (v) {
@@ -226,19 +369,26 @@
       add(body, el("h3", "", "Differing passages"));
       d.diffs.forEach(function (x) {
         var p = add(body, el("p"));
-        p.appendChild(document.createTextNode("This file (left) against "));
+        text(p, "This file (left) against ");
         p.appendChild(fileLink(x.other));
-        p.appendChild(document.createTextNode(" (right), similarity " + (x.similarity === null ? "?" : Number(x.similarity).toFixed(2))));
+        text(p, " (right), similarity " + (x.similarity === null ? "?" : Number(x.similarity).toFixed(2)));
         x.hunks.forEach(function (h) {
           var g = add(body, el("div", "diff"));
           add(g, el("pre", "a", h[0]));
           add(g, el("pre", "b", h[1]));
         });
+        addMore(body, x.more, "differing passages");
       });
+      addMore(body, d.diffs_more, "copies with differing passages");
     }
-    if (d.corpus) {
+    if (d.groups) {
       add(body, el("h3", "", "Corpus groups"));
-      kvTable(body, d.corpus.map(function (c) { return [c[0], c[1] + (c[2] ? " (" + c[2] + ")" : "")]; }));
+      kvTable(body, d.groups.map(function (m) {
+        var g = GROUPS[m[0]], span = el("span");
+        span.appendChild(groupLink(m[0]));
+        if (g) { text(span, " · " + g[1] + " · " + g[2] + " · " + g[3] + " files"); }
+        return [m[1] || "member", span];
+      }));
     }
     if (d.rare) {
       add(body, el("h3", "", "Rare attribute values"));
@@ -251,25 +401,40 @@
     add(body, el("h3", "", "Facts"));
     d.facts.forEach(function (g) {
       add(body, el("h4", "", g[0]));
-      kvTable(body, g[1].map(function (f) { return [f[0], factValue(f[0], f[1])]; }));
+      kvTable(body, g[1].map(function (f) { return [f[0], factValue(f[0], facts(r, f[1]))]; }));
     });
     if (d.raw) {
       add(body, el("h3", "", "Raw metadata as found"));
       kvTable(body, d.raw);
+      addMore(body, d.raw_more, "raw entries");
     }
-    panel.hidden = false;
-    panel.scrollTop = 0;
   }
   function closeDetail() {
     panel.hidden = true;
+    shownDetail++;
     try { history.replaceState(null, "", location.pathname + location.search); } catch (e) { location.hash = ""; }
   }
   document.getElementById("close").addEventListener("click", closeDetail);
   document.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && !panel.hidden) { closeDetail(); } });
 
   function route() {
+    if (!loaded) { pending = true; return; }
     var h = decodeURIComponent(location.hash.slice(1)), eq = h.indexOf("="), key = h.slice(0, eq), val = h.slice(eq + 1);
     if (key === "f" && /^\d+$/.test(val)) { showDetail(Number(val)); return; }
+    if (key === "group" && /^\d+$/.test(val) && document.getElementById("g-" + val)) {
+      var box = document.getElementById("g-" + val);
+      box.open = true;
+      panel.hidden = true;
+      box.scrollIntoView();
+      return;
+    }
+    if ((key === "group" || key === "members") && /^\d*$/.test(val)) {
+      state.group = val; panel.hidden = true;
+      groupCaption();
+      state.page = 0; refresh();
+      document.getElementById("files").scrollIntoView();
+      return;
+    }
     if (key === "verdict" || key === "rule") {
       if (key === "verdict") { state.verdict = val; fv.value = val; state.q = ""; qbox.value = ""; }
       else { state.q = val; qbox.value = val; state.verdict = ""; fv.value = ""; }
@@ -278,8 +443,48 @@
     }
   }
   window.addEventListener("hashchange", route);
-  refresh();
-  route();
-  document.documentElement.dataset.rendered = String(ROWS.length);
-  window.__leaktriageReady = performance.now();
+
+  function ready(mode) {
+    loaded = true;
+    var note = document.getElementById("mode");
+    if (mode) { note.textContent = mode; note.hidden = false; }
+    refresh();
+    document.documentElement.dataset.rendered = String(PACKED ? ROWS.length : META.fallback);
+    document.documentElement.dataset.mode = PACKED ? "packed" : "fallback";
+    window.__leaktriageReady = performance.now();
+    if (pending || location.hash) { route(); }
+  }
+  function fallback() {
+    PACKED = false;
+    ROWS = []; ORDER = [];
+    ready("This browser cannot unpack the page's compressed table (it lacks DecompressionStream: Chrome and Edge 80, Firefox 113 and Safari 16.4 have it). The table shows the " +
+      META.fallback + " flagged files, kept uncompressed for it; files.csv and triage.sqlite hold every file.");
+  }
+  if (PACKED) {
+    tbody.textContent = "";
+    var wait = add(add(tbody, el("tr")), el("td", "", "Unpacking the table of " + META.files + " files…"));
+    wait.colSpan = 10;
+    var zcols = Array.prototype.slice.call(document.querySelectorAll("script.z-col"));
+    var parts = zcols.map(function (node, k) {
+      return Number(node.dataset.col) === k ? unpack(node) : Promise.reject(new Error("column"));
+    });
+    parts.push(unpack(document.getElementById("z-groups")));
+    Promise.all(parts).then(function (got) {
+      // One array per column; paths as [characters shared with the previous path, rest].
+      var cols = got.slice(0, zcols.length), n = cols[0].length, path = "";
+      ROWS = new Array(n);
+      for (var i = 0; i < n; i++) {
+        var fc = cols[0][i], r = [];
+        path = path.slice(0, fc[0]) + fc[1];
+        r.push(path);
+        for (var c = 1; c < cols.length; c++) { r.push(cols[c][i]); }
+        ROWS[i] = r;
+        ORDER.push(i);
+      }
+      got[zcols.length].forEach(function (g) { GROUPS[g[0]] = g; });
+      ready("");
+    }, fallback);
+  } else {
+    fallback();
+  }
 })();
