@@ -103,6 +103,9 @@ class _Job:
     issues: list[Issue]
 
 
+MAX_NESTED = 8
+"""Finished items handled inside the handling of another at most (each level costs a dozen
+Python frames; what finishes deeper waits in the queue)."""
 HANDOFF_BYTES = 32 * 1024
 """Items held in memory above this size reach a worker as a private temp file, not through
 its pipe (``ExtractorPool.PIPE_BYTES``)."""
@@ -406,9 +409,10 @@ class Pipeline:
         self._jobs[job_id] = job
         self.pool.submit(job_id, source)
         self._ready.extend(self.pool.finished(block=False))
-        if not self._handling:
-            # In the walk itself (an archive's members), not inside another item's record:
-            # what finished is handled now, so that it is not held until the walk moves on.
+        if self._handling < MAX_NESTED:
+            # What finished is handled now, so that it is not held (with the bytes of what it
+            # holds) until the walk moves on — the messages of a mailbox as they come — but
+            # never nested deeper than MAX_NESTED items.
             yield from self._take_ready()
         return True
 
