@@ -24,6 +24,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import pymupdf as _pymupdf
@@ -1260,7 +1261,8 @@ def _revisions(
     hunks: dict[str, None] = {}
     changed = False
     budget = MAX_REVISION_BYTES
-    needed = _text_objects(doc)
+    needed = _text_objects(doc) if earlier else None
+    rewritten = _rewritten(data, earlier)
     for index, end in enumerate(earlier, start=1):
         budget -= end
         if budget < 0:
@@ -1271,7 +1273,9 @@ def _revisions(
                 meta = old.metadata or {}
                 # An update that rewrites none of the objects the compared pages' text comes
                 # from (a new Info dictionary, XMP, a form value) leaves that text as it was.
-                text = None if _untouched(data[end:], needed) else _document_text(old)
+                later = rewritten[index - 1]
+                untouched = needed is not None and later is not None and not (later & needed)
+                text = None if untouched else _document_text(old)
         except _MUPDF_ERRORS as exc:
             out.note("corrupt", f"revision {index} (ending at byte {end}) unreadable: {exc}"[:2000])
             continue
@@ -1341,13 +1345,20 @@ def _text_objects(doc: Any) -> frozenset[int] | None:
     return frozenset(found)
 
 
-def _untouched(updates: bytes, needed: frozenset[int] | None) -> bool:
-    """Whether the saves in ``updates`` (the bytes after a revision's end) rewrite none of
-    ``needed``. Objects packed in object streams cannot be told apart here: then False."""
-    if needed is None or b"/ObjStm" in updates:
-        return False
-    written = {int(m.group(1)) for m in _OBJ_NUMBER.finditer(updates)}
-    return not (written & needed)
+def _rewritten(data: bytes, ends: list[int]) -> list[frozenset[int] | None]:
+    """For each revision end, the object numbers the bytes after it write, each stretch
+    between two ends read once; None where those bytes hold an object stream (objects packed
+    in it cannot be told apart here)."""
+    points = [*ends, len(data)]
+    after: set[int] = set()
+    packed = False
+    found: list[frozenset[int] | None] = []
+    for start, stop in reversed(list(pairwise(points))):
+        stretch = data[start:stop]
+        packed = packed or b"/ObjStm" in stretch
+        after.update(int(m.group(1)) for m in _OBJ_NUMBER.finditer(stretch))
+        found.append(None if packed else frozenset(after))
+    return found[::-1]
 
 
 def _document_text(doc: Any, known: dict[int, str] | None = None) -> str:
