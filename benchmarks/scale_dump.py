@@ -392,11 +392,7 @@ def resave_core(xml: bytes, modified: datetime, editor: str) -> bytes:
     who = _xml_text(editor)
     insert = b'<cp:lastModifiedBy xmlns:cp="' + CP + b'">' + who + b"</cp:lastModifiedBy>"
     xml, _ = _set_element(xml, b"lastModifiedBy", who, insert, b"coreProperties")
-    revision = re.search(rb"<(?:[\w.-]+:)?revision\b[^>]*>(\d{1,6})<", xml)
-    if revision:
-        bumped = str(int(revision.group(1)) + 1).encode()
-        xml = xml[: revision.start(1)] + bumped + xml[revision.end(1) :]
-    return xml
+    return _bump(xml, b"revision")
 
 
 def resave_meta(xml: bytes, modified: datetime, editor: str) -> bytes:
@@ -408,11 +404,16 @@ def resave_meta(xml: bytes, modified: datetime, editor: str) -> bytes:
     who = _xml_text(editor)
     insert = b'<dc:creator xmlns:dc="' + DC + b'">' + who + b"</dc:creator>"
     xml, _ = _set_element(xml, b"creator", who, insert, b"meta")
-    cycles = re.search(rb"<(?:[\w.-]+:)?editing-cycles\b[^>]*>(\d{1,6})<", xml)
-    if cycles:
-        bumped = str(int(cycles.group(1)) + 1).encode()
-        xml = xml[: cycles.start(1)] + bumped + xml[cycles.end(1) :]
-    return xml
+    return _bump(xml, b"editing-cycles")
+
+
+def _bump(xml: bytes, element: bytes) -> bytes:
+    """The count in ``element`` (OOXML's revision, ODF's editing cycles) plus one."""
+    found = re.search(rb"<(?:[\w.-]+:)?" + element + rb"\b[^>]*>(\d{1,6})<", xml)
+    if not found:
+        return xml
+    bumped = str(int(found.group(1)) + 1).encode()
+    return xml[: found.start(1)] + bumped + xml[found.end(1) :]
 
 
 TEXT_NODES = {
