@@ -14,18 +14,20 @@ from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
 from leaktriage import __version__
 from leaktriage.api import run_scan
-from leaktriage.cli_common import _clean, _counts, _heavy_report, _most_first, _print_corpus
+from leaktriage.cli_common import (
+    _clean,
+    _counts,
+    _heavy_report,
+    _most_first,
+    _print_corpus,
+    progress_bar,
+)
 from leaktriage.cli_rules import _rules
 from leaktriage.cli_stores import _analyze, _eval, _export, _report, _show
 from leaktriage.config import REPORT_LIMIT, GiB, Limits, MiB, ScanConfig
@@ -538,16 +540,7 @@ def _scan(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise InputError(f"no such file or folder: {args.path}")
     started = time.monotonic()
     seen = {"bytes": 0}
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.completed} items"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=args.quiet or not err.is_terminal,
-    )
+    progress = progress_bar(err, args.quiet, "{task.completed} items", "{task.fields[rate]}")
 
     with progress:
         task = progress.add_task("scan", total=None, rate="")

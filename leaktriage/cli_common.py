@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leaktriage.errors import InputError
@@ -104,3 +105,19 @@ def _heavy_report(path: Path, out: Console) -> None:
                 "comfortably: `leaktriage report OUT --report-limit N` with a smaller N keeps "
                 "every flagged file and fewer others"
             )
+
+
+def progress_bar(err: Console, quiet: bool, before: str, after: str) -> Progress:
+    """The commands' progress display on stderr (only on a terminal, never with -q): a
+    spinner, ``before``, a bar, ``after`` and the time elapsed (templates of rich's
+    ``TextColumn``)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(before),
+        BarColumn(bar_width=None),
+        TextColumn(after),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    )

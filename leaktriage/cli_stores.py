@@ -12,16 +12,18 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
-from leaktriage.cli_common import _clean, _counts, _heavy_report, _open_store, _print_corpus
+from leaktriage.cli_common import (
+    _clean,
+    _counts,
+    _heavy_report,
+    _open_store,
+    _print_corpus,
+    progress_bar,
+)
 from leaktriage.config import ScanConfig
 from leaktriage.model import FileRecord, json_value
 
@@ -30,16 +32,7 @@ def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
     from leaktriage.pipeline.run import analyze_store
 
     store = _open_store(args.out, readonly=False)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=args.quiet or not err.is_terminal,
-    )
+    progress = progress_bar(err, args.quiet, "{task.description}", "{task.completed}/{task.total}")
     steps: dict[str, TaskID] = {}
 
     def tick(step: str, done: int, total: int) -> None:
