@@ -220,7 +220,10 @@ def leaktriage_version(env: dict[str, str]) -> str:
         text=True,
         check=False,
     ).stdout.strip()
-    return f"leaktriage {version} from {where.strip()} (commit {commit or 'unknown'})"
+    location = Path(where.strip())
+    if location.is_relative_to(ROOT):
+        location = location.relative_to(ROOT)  # this checkout: no machine path in the figures
+    return f"leaktriage {version} from {location} (commit {commit or 'unknown'})"
 
 
 def dump_for(work: Path, size: int, real: Path, seed: int) -> tuple[Path, float | None, bool]:

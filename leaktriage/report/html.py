@@ -106,8 +106,8 @@ def _csp_hash(text: str) -> str:
 
 def script_json(data: Any) -> Markup:
     """JSON safe inside a ``<script type="application/json">`` element: ``<``, ``>``, ``&``
-    and the JavaScript line separators are written as ``\\uXXXX`` escapes, so no value can
-    close the element or open a comment."""
+    and the JavaScript line separators are written as JSON escapes (``\\u003c``,
+    ``\\u2028``), so no value can close the element or open a comment."""
     return Markup(script_safe(dumps(data)))
 
 

@@ -98,8 +98,8 @@ def dumps(data: Any) -> str:
 
 def script_safe(text: str) -> str:
     """JSON text safe inside a ``<script>`` data block: ``<``, ``>``, ``&`` and the JavaScript
-    line separators written as ``\\uXXXX`` escapes, so no value can close the element or open
-    a comment."""
+    line separators written as JSON escapes (``\\u003c``, ``\\u2028``), so no value can close
+    the element or open a comment."""
     for char, code in _SCRIPT_ESCAPES:
         if char in text:
             text = text.replace(char, code)
