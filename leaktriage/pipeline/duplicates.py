@@ -4,11 +4,11 @@ sha256 for the items that repeat it.
 A leak repeats itself: one attachment forwarded in a hundred mails, a folder copied into
 three archives. Each copy keeps its own record (its own path, provenance and times), but
 parsing the same bytes again would only give the same facts. The pipeline asks here before
-handing an item to a worker; a hit gives back the earlier outcome, with
-``content.duplicate_of`` naming the record that was analysed. Only items that hold nothing
-(no children: an attachment's mail is parsed each time, so that everything inside it is
-listed) and whose facts are small are kept, in a bounded least-recently-used table, so
-memory stays flat whatever the size of the dump.
+handing an item to a worker; a hit gives back the earlier outcome (the record does not
+name which copy was parsed: that would depend on the order workers finish in). Only items
+that hold nothing (no children: an attachment's mail is parsed each time, so that everything
+inside it is listed) and whose facts are small are kept, in a bounded least-recently-used
+table, so memory stays flat whatever the size of the dump.
 """
 
 from __future__ import annotations

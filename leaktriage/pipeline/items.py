@@ -130,6 +130,14 @@ class Pipeline:
         self.config = config
         self.reuse = reuse
         self.limits: Limits = config.limits
+        if pool is None or not getattr(pool, "remote", False):
+            # A worker on this machine is handed anything over HANDOFF_BYTES as a path
+            # anyway: holding more in memory only multiplies the scan process's peak by
+            # the items in flight (a mailbox's messages, an archive's members).
+            self.limits = replace(
+                config.limits,
+                memory_spool_bytes=min(config.limits.memory_spool_bytes, HANDOFF_BYTES),
+            )
         self.tmpdir = tmpdir
         self.pool = pool
         self.counts = _Counts()
@@ -436,6 +444,9 @@ class Pipeline:
             )
         issues = job.issues + extraction.issues
         children = self._child_items(item, extraction.children, issues)
+        # The inner items now hold their bytes (spooled past HANDOFF_BYTES): the list the
+        # worker sent would otherwise keep a second copy until the last of them is done.
+        extraction.children.clear()
         children += _unlisted_items(item, extraction.unlisted)
         if status is Status.OK and any(c.status is Status.SKIPPED for c in children):
             status = Status.PARTIAL  # part of what it holds was not analysed: a limit
@@ -619,7 +630,6 @@ class Reuse:
         self.db = db
         self.run_id = run_id
         self.verify = config.verify_hashes
-        self.limits = config.limits
         self.hash_md5 = config.hash_md5
         self.pending: list[str] = []
         self.files = 0
@@ -637,7 +647,9 @@ class Reuse:
             return False
         if self.verify:
             try:
-                content = read_disk_file(item.disk_path, self.limits, self.hash_md5, item.identity)
+                content = read_disk_file(
+                    item.disk_path, pipeline.limits, self.hash_md5, item.identity
+                )
             except OSError:
                 return False
             if content.sha256 != sha256:
