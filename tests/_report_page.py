@@ -38,7 +38,8 @@ def _rows_of(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def page_data(html: str) -> dict[str, Any]:
     """Everything the page's data blocks hold: the meta block's keys, ``rows`` (full rows,
     paths restored), ``details`` (one per row, facts the row shows restored to their
-    values), ``groups``, and ``fallback`` (the ``[index, row]`` pairs of the plain pages)."""
+    values, the facts of a file that names the first of its content as ``facts_of`` copied
+    from it), ``groups``, and ``fallback`` (the ``[index, row]`` pairs of the plain pages)."""
     data: dict[str, Any] = json.loads(
         next(blocks(html, 'type="application/json" id="report-meta"'))
     )
@@ -61,6 +62,12 @@ def page_data(html: str) -> dict[str, Any]:
         )
         for d in _rows_of(unpacked(text))
     ]
+    for detail in details:
+        if "facts_of" in detail:  # the same content's facts, written once (as the page reads them)
+            first = details[detail["facts_of"]]
+            for key in ("facts", "raw", "raw_more"):
+                if key in first:
+                    detail[key] = json.loads(json.dumps(first[key]))
     for row, detail in zip(rows, details, strict=True):
         for _, facts in detail["facts"]:
             for fact in facts:

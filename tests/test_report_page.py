@@ -11,6 +11,7 @@ import html as html_lib
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from leaktriage.cli import _scan_config, main, parse_args
 from leaktriage.config import ScanConfig
 from leaktriage.errors import UsageError
 from leaktriage.model import Evidence, FileRecord, Finding, Severity, Status
-from leaktriage.report import write_html
+from leaktriage.report import rows, write_html
 from leaktriage.store import Store
 from tests._chromium import MISSING, chromium, requests_seen
 from tests._report_page import blocks, page_data, unpacked, without_data
@@ -257,6 +258,90 @@ def test_packed_blocks_decode_to_exactly_the_planted_rows(planted: Path) -> None
     assert ["doc.author", 5] in packed["facts"][0][0][1]
 
 
+def _copies(out: Path) -> Path:
+    """The ten planted records, 09_last.pdf with the bytes (and so the facts) of 06_plain.pdf."""
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(out / "triage.sqlite")
+    run = store.start_run(ScanConfig(leak_date=date(2017, 5, 5)), Path("dump"), WHEN)
+    plain = _record(6)
+    with store.writer(run) as write:
+        for n in range(len(PLANTED)):
+            record = _record(n)
+            if n == 9:
+                record = replace(record, sha256=plain.sha256, md5=plain.md5, fields=plain.fields)
+            write(record)
+    store.finish_run(run, WHEN, {"ok": len(PLANTED)}, len(PLANTED))
+    store.close()
+    return out
+
+
+def test_files_of_the_same_content_carry_its_facts_once(tmp_path: Path) -> None:
+    html = _render(_copies(tmp_path / "out"))
+    packed = unpacked(next(blocks(html, r'type="application/octet-stream" class="z-details"[^>]*')))
+    assert packed["facts_of"] == [None] * 9 + [6]
+    assert packed["facts"][9] is None and packed["facts"][6] is not None
+    details = page_data(html)["details"]
+    assert details[9]["facts"] == details[6]["facts"]
+    company = {name: v for _, group in details[9]["facts"] for name, v in group}["doc.company"]
+    assert company == [("Company 6 " + "x" * 300)[:160] + "… [150 more characters]"]
+
+
+def test_details_past_the_page_budget_are_cut_and_say_so(
+    planted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "PAGE_BUDGET", 0)
+    monkeypatch.setattr(rows, "DETAIL_FLOOR", 0)
+    html = _render(planted)
+    assert json.loads(next(blocks(html, 'type="application/json" id="report-cut"'))) == {
+        "brief": 0,
+        "budget": 0,
+        "stub": 10,
+    }
+    forged = page_data(html)["details"][3]
+    assert forged == {
+        "chain": [],
+        "cut": "stub",
+        "facts": [],
+        "find": [],
+        "groups": [[1, "later"], [2, "outlier"]],
+        "h": [
+            hashlib.sha256(b"content 3").hexdigest(),
+            hashlib.md5(b"content 3").hexdigest(),
+            1003,
+            "x@1",
+            "2026-01-02T03:04:00Z",
+        ],
+        "id": _rid(3),
+    }
+
+
+def test_a_brief_detail_keeps_identity_findings_and_groups() -> None:
+    whole = {
+        "chain": [0],
+        "h": ["ab", "", 7, "x@1", ""],
+        "facts": [["doc", [["doc.author", ["Author 1"]]]]],
+        "find": [["rule-a"]],
+        "find_more": [["rule-a", 2]],
+        "groups": [[1, "member"]],
+        "raw": [["Author", "Author 1"]],
+        "weights": ["rule-a +1.0"],
+        "facts_of": 0,
+        "same": [4],
+        "same_count": 1,
+    }
+    assert rows.cut_detail(whole, "brief") == {
+        "chain": [0],
+        "h": ["ab", "", 7, "x@1", ""],
+        "find": [["rule-a"]],
+        "find_more": [["rule-a", 2]],
+        "groups": [[1, "member"]],
+        "same_count": 1,
+        "facts": [],
+        "cut": "brief",
+    }
+    assert rows.cut_detail(whole, "full") is whole
+
+
 def test_hostile_values_stay_inert_in_every_block(planted: Path) -> None:
     html = _render(planted)
     assert HOSTILE not in html and "<img" not in html
@@ -413,3 +498,41 @@ def test_table_renders_its_planted_first_row_in_chromium(
         sent = requests_seen(driver)
     assert probe == {"alerts": [], "csp": [], "images": 0}
     assert sent == [report.as_uri()]
+
+
+def _detail_text(driver: Any, n: int) -> str:
+    driver.execute_script(f"location.hash = 'f={n}';")
+    deadline = time.monotonic() + 10
+    while driver.execute_script(
+        "return document.getElementById('detail-body').dataset.shown"
+    ) != str(n):
+        assert time.monotonic() < deadline, "the detail was not drawn"
+        time.sleep(0.05)
+    return str(driver.find_element("id", "detail-body").text)
+
+
+@pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+def test_shared_facts_and_cut_details_are_drawn_in_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copies = _copies(tmp_path / "copies")
+    _render(copies)
+    cut = _planted(tmp_path / "cut")
+    monkeypatch.setattr(rows, "PAGE_BUDGET", 0)
+    monkeypatch.setattr(rows, "DETAIL_FLOOR", 0)
+    _render(cut)
+    with chromium(tmp_path / "profile") as driver:
+        driver.get((copies / "report.html").as_uri())
+        _ready(driver)
+        # 09_last.pdf's facts are those written once in 06_plain.pdf's detail.
+        text = _detail_text(driver, 9)
+        assert "Company 6 xxx" in text and "Company 9" not in text and "cut to" not in text
+        assert driver.execute_script("return document.getElementById('cut-note').hidden")
+        driver.get((cut / "report.html").as_uri())
+        _ready(driver)
+        text = _detail_text(driver, 3)
+        assert "cut to its identity, provenance and groups" in text
+        assert "Findings (" not in text and "Company 3" not in text
+        note = driver.execute_script("return document.getElementById('cut-note').textContent")
+        assert note.startswith("The files' details in this page share a budget of 0 characters")
+        assert "10 to the identity, provenance and groups" in note

@@ -11,7 +11,10 @@ does not need to allow:
   each path is written as the characters it shares with the one before and the rest;
 - ``z-groups``: every corpus group, described once, as gzip in base64;
 - ``z-details`` (one block per ``DETAIL_CHUNK`` files): each file's detail, as gzip in base64,
-  unpacked only when one of its files is opened;
+  unpacked only when one of its files is opened; the blocks share what ``PAGE_BUDGET``
+  leaves them, and a block past its share is written again with its files' details cut
+  (those of files that are not flagged first), each cut detail saying so;
+- ``report-cut``: how many details were cut, and to what (plain JSON, written last);
 - ``p-rows`` (one block per ``FALLBACK_PAGE`` rows): ``[index, row]`` of every flagged file
   as plain JSON, in the table's first order: what a browser without ``DecompressionStream``
   shows, one page at a time, so every flagged file stays reachable in any browser.
@@ -28,6 +31,7 @@ import gc
 import json
 import tempfile
 import zlib
+from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 from leaktriage.report.common import (
@@ -54,6 +58,24 @@ FALLBACK_PAGE = 100
 """Rows per fallback block: one page of the table."""
 LEVEL = 9
 """gzip compression level."""
+PAGE_BUDGET = 26_000_000
+"""Characters the page's data may take: report.html stays under 30 MB with its first screen,
+script and style. The details take what the table's columns and the fallback pages (whose
+sizes are estimated from the store before writing) leave of it."""
+COLUMN_CHARS = 32
+"""Estimated characters of one file's table row, every column compressed."""
+FALLBACK_CHARS = 90
+"""Estimated characters of one fallback row besides its path."""
+DETAIL_FLOOR = 4_000_000
+"""The details' budget whatever the rest takes (a table of flagged files only)."""
+FLAGGED_SHARE = 3
+"""A flagged file's share of the details' budget against one of the others'."""
+FORMS = (("full", "full"), ("full", "brief"), ("full", "stub"), ("brief", "stub"), ("stub", "stub"))
+"""What a block's details are cut to, step by step, as (flagged files, the others):
+``full`` is the whole detail, ``brief`` keeps the identity, provenance, findings, groups and
+issues, ``stub`` only the identity, provenance and groups (the table row names the rules)."""
+_BRIEF = ("chain", "h", "id", "find", "find_more", "groups", "issues", "same_count")
+_STUB = ("chain", "h", "id", "groups", "issues")
 GZIP = 31
 """zlib ``wbits`` for a gzip stream (its header has no name and a zero time)."""
 
@@ -185,6 +207,17 @@ def detail(f: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cut_detail(d: dict[str, Any], form: str) -> dict[str, Any]:
+    """A file's detail cut to ``form`` (see :data:`FORMS`), marked with what it is."""
+    if form == "full":
+        return d
+    kept = {k: d[k] for k in (_BRIEF if form == "brief" else _STUB) if k in d}
+    kept.setdefault("find", [])
+    kept["facts"] = []  # and no facts_of: the detail it names may be cut too
+    kept["cut"] = form
+    return kept
+
+
 def _front(previous: str, path: str) -> list[Any]:
     """``path`` as [characters shared with ``previous``, the rest] (the table is in path
     order, so neighbours share their folders)."""
@@ -291,8 +324,8 @@ def write_data(data: ReportData, out: IO[str]) -> None:
         with contextlib.ExitStack() as stack:
             plain = stack.enter_context(tempfile.TemporaryFile())
             columns = [_Gzip(stack.enter_context(tempfile.TemporaryFile())) for _ in COLUMNS]
-            details = _Chunk()
-            first, path, sep = 0, "", "["
+            details = _Details(out, _Budget(data))
+            path, sep = "", "["
             for f in data.iter_files():
                 row = table_row(f)
                 if f["idx"] in position:
@@ -303,13 +336,8 @@ def write_data(data: ReportData, out: IO[str]) -> None:
                 for column, value in zip(columns, row, strict=True):
                     column.write(sep + dumps(value))
                 sep = ","
-                details.add(detail(f))
-                if details.count == DETAIL_CHUNK:
-                    _details_block(out, first, details)
-                    first += details.count
-                    details = _Chunk()
-            if details.count:
-                _details_block(out, first, details)
+                details.add(f)
+            details.flush()
             for n, column in enumerate(columns):
                 column.write("]" if sep == "," else "[]")
                 out.write(f'<script type="application/octet-stream" class="z-col" data-col="{n}">')
@@ -326,6 +354,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
                     plain.seek(offset)
                     parts.append(plain.read(length).decode("utf-8"))
                 _block(out, 'type="application/json" class="p-rows"', f"[{','.join(parts)}]")
+            _block(out, 'type="application/json" id="report-cut"', dumps(details.budget.summary()))
     finally:
         if collecting:
             gc.enable()
@@ -359,12 +388,117 @@ class _Chunk:
         )
 
 
-def _details_block(out: IO[str], first: int, details: _Chunk) -> None:
+class _Budget:
+    """The characters the detail blocks may still take, and how many details were cut."""
+
+    def __init__(self, data: ReportData) -> None:
+        row: tuple[int, int, int] = data.db.execute(
+            f"SELECT coalesce(sum(f.verdict IN ({FLAGGED_SQL})), 0), "
+            f"coalesce(sum(f.verdict NOT IN ({FLAGGED_SQL}) OR f.verdict IS NULL), 0), "
+            f"coalesce(sum(CASE WHEN f.verdict IN ({FLAGGED_SQL}) THEN length(f.path) END), 0) "
+            f"FROM {data.table} r JOIN files f USING (record_id)"
+        ).fetchone()
+        flagged, others, paths = row
+        rest = COLUMN_CHARS * (flagged + others) + FALLBACK_CHARS * flagged + paths
+        self.total: int = max(PAGE_BUDGET - rest, DETAIL_FLOOR)
+        self.unit: float = self.total / max(FLAGGED_SHARE * flagged + others, 1)
+        self.spare = 0.0
+        self.ratio = 0.15
+        """Compressed base64 characters per JSON character, as the last block had it."""
+        self.cut: Counter[str] = Counter()
+
+    def allowance(self, chunk: list[tuple[bool, dict[str, Any]]]) -> float:
+        """What a block of these files may take: their share, and what earlier ones left."""
+        shares = sum(FLAGGED_SHARE if flagged else 1 for flagged, _ in chunk)
+        return self.unit * shares + self.spare
+
+    def summary(self) -> dict[str, Any]:
+        return {"budget": int(self.total), "brief": self.cut["brief"], "stub": self.cut["stub"]}
+
+
+def _chunk_json(chunk: list[tuple[bool, dict[str, Any]]], forms: tuple[str, str]) -> str:
+    details = _Chunk()
+    for flagged, d in chunk:
+        details.add(cut_detail(d, forms[0] if flagged else forms[1]))
+    return details.json()
+
+
+class _Details:
+    """The ``z-details`` blocks, written a ``DETAIL_CHUNK`` of files at a time.
+
+    A leak repeats its attachments: files with the same content (sha256) have the same facts
+    and raw metadata, so only the first one in the table carries them and the others name it
+    (``facts_of``, unpacked from its block when needed), as long as that first detail was
+    written whole."""
+
+    def __init__(self, out: IO[str], budget: _Budget) -> None:
+        self.out = out
+        self.budget = budget
+        self.chunk: list[tuple[bool, dict[str, Any]]] = []
+        self.first = 0
+        self.firsts: dict[tuple[str, bool], int] = {}
+        """(sha256, flagged) -> the file whose whole detail carries the facts."""
+        self.pending: dict[tuple[str, bool], int] = {}
+        """The same, for the block being filled (kept once it is written whole)."""
+
+    def add(self, f: dict[str, Any]) -> None:
+        flagged = f["verdict"] in FLAGGED
+        d = detail(f)
+        if f["sha256"]:
+            key = (f["sha256"], flagged)  # flagged files keep longer values
+            target = self.firsts.get(key, self.pending.get(key))
+            if target is None:
+                self.pending[key] = f["idx"]
+            else:
+                for name in ("facts", "raw", "raw_more"):
+                    d.pop(name, None)
+                d["facts_of"] = target
+        self.chunk.append((flagged, d))
+        if len(self.chunk) == DETAIL_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.chunk:
+            return
+        forms = _details_block(self.out, self.first, self.chunk, self.budget)
+        self.firsts.update(
+            (key, idx) for key, idx in self.pending.items() if forms[0 if key[1] else 1] == "full"
+        )
+        self.pending.clear()
+        self.first += len(self.chunk)
+        self.chunk = []
+
+
+def _details_block(
+    out: IO[str], first: int, chunk: list[tuple[bool, dict[str, Any]]], budget: _Budget
+) -> tuple[str, str]:
+    """One block of details, cut (see :data:`FORMS`) until it fits its share of the budget.
+    The compressed size is guessed from the last block's ratio, so that a block is
+    compressed once or twice, not once per form."""
+    allowance = budget.allowance(chunk)
+    step, text = 0, _chunk_json(chunk, FORMS[0])
+    while step + 1 < len(FORMS) and len(text) * budget.ratio > allowance:
+        step += 1
+        text = _chunk_json(chunk, FORMS[step])
+    packed = gzip_base64(text)
+    budget.ratio = len(packed) / max(len(text), 1)
+    while step + 1 < len(FORMS) and len(packed) > allowance:
+        step += 1
+        text = _chunk_json(chunk, FORMS[step])
+        packed = gzip_base64(text)
+    budget.spare = max(allowance - len(packed), 0.0)
+    forms = FORMS[step]
+    budget.cut.update(
+        forms[0] if flagged else forms[1]
+        for flagged, _ in chunk
+        if (forms[0] if flagged else forms[1]) != "full"
+    )
     _block(
         out,
         f'type="application/octet-stream" class="z-details" data-first="{int(first)}"',
-        gzip_base64(details.json()),
+        packed,
     )
+    return forms
 
 
 FALLBACK_COLUMNS = (0, 1, 2, 11, 12)

@@ -71,7 +71,14 @@
         var v = columns[key][j];
         if (v !== null && v !== undefined) { d[key] = v; }
       });
-      return d.h ? d : null;
+      if (!d.h) { return null; }
+      if (!isId(d.facts_of)) { return d; }
+      // The same content's facts are written once, in the detail of its first file.
+      return detailOf(d.facts_of).then(function (t) {
+        d.facts = t && t.facts ? t.facts : [];
+        if (t && t.raw) { d.raw = t.raw; d.raw_more = t.raw_more; }
+        return d;
+      }, function () { d.facts = []; return d; });
     });
   }
   function readPage(p) {
@@ -286,7 +293,12 @@
   }
   function drawDetail(i, r, d) {
     head(i, r);
-    if (!FLAGGED[r[1]] && META.light) {
+    if (d.cut) {
+      add(body, el("p", "caveat cut", "The details in this page share a size budget, so that the page stays small enough to open; this file's detail is cut to " +
+        (d.cut === "brief" ? "its identity, provenance, findings and groups (its facts, raw metadata, weight chain and differing passages are left out)."
+          : "its identity, provenance and groups; the rules that fired are named in its row of the table.") +
+        " files.jsonl, triage.sqlite and `leaktriage show OUT PATH` keep everything."));
+    } else if (!FLAGGED[r[1]] && META.light) {
       add(body, el("p", "caveat", "This file is not flagged, so its detail is shortened to keep the page light: values cut at " +
         META.light.value + " characters, lists at " + META.light.items + " elements, " + META.light.evidence +
         " evidence items per finding, no text sample, no md5 or record id. files.jsonl and triage.sqlite keep everything."));
@@ -313,8 +325,9 @@
 
     var extra = 0;
     (d.find_more || []).forEach(function (m) { extra += m[1]; });
-    add(body, el("h3", "", "Findings (" + (d.find.length + extra) + ")"));
-    if (!d.find.length) { add(body, el("p", "", "No rule or corpus check fired. That is not proof the file is genuine.")); }
+    // A stub's findings are not in the page (its row names the rules that fired).
+    if (d.cut !== "stub") { add(body, el("h3", "", "Findings (" + (d.find.length + extra) + ")")); }
+    if (!d.find.length && d.cut !== "stub") { add(body, el("p", "", "No rule or corpus check fired. That is not proof the file is genuine.")); }
     d.find.forEach(function (f) {
       var box = add(body, el("div", "finding f-" + f[1])), rule = own(META.rules, f[0]);
       var top = add(box, el("p"));
@@ -398,7 +411,7 @@
       add(body, el("h3", "", "Issues"));
       kvTable(body, d.issues.map(function (x) { return [x[0] + "/" + x[1], x[2]]; }));
     }
-    add(body, el("h3", "", "Facts"));
+    if (!d.cut) { add(body, el("h3", "", "Facts")); }
     d.facts.forEach(function (g) {
       add(body, el("h4", "", g[0]));
       kvTable(body, g[1].map(function (f) { return [f[0], factValue(f[0], facts(r, f[1]))]; }));
@@ -448,6 +461,15 @@
     loaded = true;
     var note = document.getElementById("mode");
     if (mode) { note.textContent = mode; note.hidden = false; }
+    var cutNode = document.getElementById("report-cut"), cutNote = document.getElementById("cut-note");
+    var cut = cutNode ? JSON.parse(cutNode.textContent) : null;
+    if (PACKED && cut && cutNote && (cut.brief || cut.stub)) {
+      cutNote.textContent = "The files' details in this page share a budget of " + cut.budget + " characters, so that it stays small enough to open: " +
+        (cut.brief ? cut.brief + " details are cut to the identity, provenance, findings and groups" : "") + (cut.brief && cut.stub ? ", and " : "") +
+        (cut.stub ? cut.stub + " to the identity, provenance and groups" : "") +
+        " (files that are not flagged first; each such detail says so). files.jsonl and triage.sqlite keep every detail.";
+      cutNote.hidden = false;
+    }
     refresh();
     document.documentElement.dataset.rendered = String(PACKED ? ROWS.length : META.fallback);
     document.documentElement.dataset.mode = PACKED ? "packed" : "fallback";
