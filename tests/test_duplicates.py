@@ -117,6 +117,24 @@ def test_the_table_stays_bounded_and_keeps_only_what_can_stand_for_a_copy() -> N
     assert table.hits == 1
 
 
+def test_the_table_keeps_outcomes_compressed_within_its_byte_budget() -> None:
+    sample = "Compte rendu de la reunion du comite de campagne. " * 160  # 8,000 characters
+    leaf = Extraction(fields={"doc.title": "Compte rendu", "text.sample": sample})
+    outcome = (leaf, "pdf@1", Status.OK, "application/pdf")
+    probe = Analysed()
+    probe.keep("s0", "pdf", outcome)
+    size = probe._bytes
+    assert 0 < size < 1_000  # 8,000 repetitive characters, compressed
+    table = Analysed(max_bytes=size * 2)
+    for key in ("s1", "s2", "s3"):
+        table.keep(key, "pdf", outcome)
+    assert table.get("s1", "pdf") is None  # the oldest went past the budget
+    first, second = table.get("s2", "pdf"), table.get("s2", "pdf")
+    assert first is not None and second is not None
+    assert first[0].fields == {"doc.title": "Compte rendu", "text.sample": sample}
+    assert first[0] is not second[0] and first[0].fields is not second[0].fields
+
+
 class _LosingPool:
     """A pool that takes every job and never answers: a bug the pipeline must survive."""
 

@@ -187,6 +187,10 @@ def run_scan(
         raise
     counts = pipeline.counts
     lap("extract")
+    log.info(
+        "identical bytes parsed once: %d items took the facts of an earlier copy",
+        pipeline.analysed.hits,
+    )
     # Corpus analysis, then the mail threads, over the whole store and before the exports so
     # they carry the findings. The corpus stage replaces every corpus-source finding, thread
     # checks included, so the threads run after it. A re-scan that found nothing new, changed
