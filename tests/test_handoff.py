@@ -3,6 +3,7 @@ on this machine as a path, never as bytes kept in the scanning process."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from leaktriage.config import ScanConfig
@@ -90,3 +91,32 @@ def test_a_remote_cluster_still_gets_bytes_up_to_the_spool_limit(tmp_path: Path)
 
     pipeline = Pipeline(ScanConfig(workers=1), tmp_path, pool=_Remote())  # type: ignore[arg-type]
     assert pipeline.limits.memory_spool_bytes == 64 * 1024 * 1024
+
+
+def test_a_worker_hands_large_inner_items_back_as_files(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from leaktriage.pipeline.extract import SPILL_BYTES, extract_item
+
+    message = EmailMessage()
+    message["From"] = "Julien Marchetti <julien.marchetti@campagne-exemple.fr>"
+    message["To"] = "Camille Durand-Lefort <camille.durand-lefort@campagne-exemple.fr>"
+    message["Subject"] = "Depenses d'avril"
+    message["Date"] = "Tue, 02 May 2017 10:15:00 +0200"
+    message.set_content("Voici les deux tableaux.")
+    message.add_attachment(ATTACHED, maintype="text", subtype="plain", filename="depenses.txt")
+    message.add_attachment(NOTE, maintype="text", subtype="plain", filename="liste.txt")
+    data = message.as_bytes()
+    spill = tmp_path / "temp"
+    spill.mkdir()
+    source = Source(name="avril.eml", mime="message/rfc822", size=len(data), data=data)
+    extraction, _, status, _ = extract_item(replace(source, spill_dir=spill))
+    assert status is Status.OK and len(ATTACHED) > SPILL_BYTES >= len(NOTE)
+    big, small = extraction.children
+    assert (big.name, big.data, big.size) == ("attachment:depenses.txt", b"", 44_000)
+    assert big.path is not None and big.path.parent == spill
+    assert big.path.read_bytes() == ATTACHED
+    assert (small.name, small.data, small.path) == ("attachment:liste.txt", NOTE, None)
+    # Without a folder (the scan's own process, or a remote cluster) the bytes stay in place.
+    extraction, _, _, _ = extract_item(source)
+    assert [c.data for c in extraction.children] == [ATTACHED, NOTE]

@@ -60,6 +60,10 @@ class Source:
     identity: tuple[int, int] | None = None
     """For a file of the dump read in place: ``(st_dev, st_ino)`` as listed; the file is read
     only if the path still names it (``leaktriage.diskfile``)."""
+    spill_dir: Path | None = None
+    """The scan's private temp folder, for a worker on the same machine: inner items over
+    ``SPILL_BYTES`` go back to the scan as files there, not through the worker's pipe (the
+    extractor itself writes nothing)."""
 
     def read(self) -> bytes:
         """The whole content as bytes (the pipeline caps ``size`` before calling extractors)."""
@@ -86,6 +90,14 @@ class Child:
     """Provenance element: ``<message-id>`` for a message, ``attachment:budget.xlsx``."""
     data: bytes
     mtime: datetime | None = None
+    path: Path | None = None
+    """Where a worker put the bytes instead (``data`` is then empty): a file of the scan's
+    private temp folder, which the scan owns from then on (``pipeline.extract``)."""
+
+    @property
+    def size(self) -> int:
+        """The child's length in bytes."""
+        return self.path.stat().st_size if self.path is not None else len(self.data)
 
 
 @dataclass(slots=True)

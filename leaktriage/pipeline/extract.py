@@ -5,7 +5,10 @@ YARA rules. ``run_extractor`` is the worker-side boundary: it never raises."""
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leaktriage import detect, textfacts
@@ -72,7 +75,31 @@ def extract_item(source: Source) -> Outcome:
     textfacts.derive(extraction.fields)
     if source.yara_dir:
         _run_yara(source, extraction)
+    if source.spill_dir is not None and extraction.children:
+        _spill_children(extraction, source.spill_dir)
     return extraction, label, status, mime
+
+
+SPILL_BYTES = 32 * 1024
+"""Inner items larger than this leave a worker as a file, not through its pipe: a mailbox's
+attachments taken together can be hundreds of MB, which the scan would otherwise receive
+in one answer, holding them all at once."""
+
+
+def _spill_children(extraction: Extraction, folder: Path) -> None:
+    """Write the inner items over ``SPILL_BYTES`` to private files in ``folder`` (the scan's
+    temp folder), in place of their bytes. A file that cannot be written keeps the bytes."""
+    for index, child in enumerate(extraction.children):
+        if child.path is not None or len(child.data) <= SPILL_BYTES:
+            continue
+        try:
+            fd, name = tempfile.mkstemp(prefix="child-", dir=folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(child.data)
+        except OSError:
+            log.debug("inner item %s kept in the answer: temp file failed", child.name)
+            continue
+        extraction.children[index] = replace(child, data=b"", path=Path(name))
 
 
 def _run_yara(source: Source, extraction: Extraction) -> None:

@@ -40,6 +40,7 @@ from leaktriage.walk import (
     Item,
     Spool,
     TreeBudget,
+    adopt_file,
     iter_archive,
     iter_tree,
     name_issues,
@@ -397,6 +398,7 @@ class Pipeline:
             data, path = None, content.path
         if content.owned and getattr(self.pool, "remote", False) and path is not None:
             data, path = path.read_bytes(), None  # a private temp file is not seen remotely
+        local = self.pool is not None and not getattr(self.pool, "remote", False)
         source = Source(
             name=item.name,
             mime=mime,
@@ -408,6 +410,7 @@ class Pipeline:
             dkim_keys=self.config.dkim_keys,
             dkim_dns=self.config.dkim_dns,
             identity=None if content.owned else content.identity,
+            spill_dir=self.tmpdir if local else None,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))
@@ -568,7 +571,9 @@ class Pipeline:
                     path, name, parent.depth + 1, child.mtime, outer_mtime=parent.outer_mtime
                 )
                 item.status = Status.SKIPPED
-                item.declared_size = len(child.data)
+                item.declared_size = child.size
+                if child.path is not None:
+                    child.path.unlink(missing_ok=True)
                 item.issues.append(
                     Issue(
                         "walk",
@@ -579,15 +584,20 @@ class Pipeline:
                 )
                 items.append(item)
                 continue
-            spool = Spool(self.limits.memory_spool_bytes, self.tmpdir, self.config.hash_md5)
-            spool.write(child.data)
+            if child.path is not None:
+                # A worker wrote it to this scan's temp folder: hashed here, owned from now on.
+                content = adopt_file(child.path, self.config.hash_md5)
+            else:
+                spool = Spool(self.limits.memory_spool_bytes, self.tmpdir, self.config.hash_md5)
+                spool.write(child.data)
+                content = spool.finish()
             item = Item(
                 path=path,
                 name=name,
                 depth=parent.depth + 1,
                 mtime=child.mtime,
                 outer_mtime=parent.outer_mtime,
-                content=spool.finish(),
+                content=content,
                 tree=parent.tree,
             )
             item.issues.extend(name_issues(child.name.removeprefix("attachment:")))

@@ -17,7 +17,15 @@ from pathlib import Path
 
 from leaktriage.config import Limits
 from leaktriage.walk.budget import ArchiveStats, CorruptArchive
-from leaktriage.walk.content import CHUNK, Content, Item, Spool, TreeBudget, read_disk_file
+from leaktriage.walk.content import (
+    CHUNK,
+    Content,
+    Item,
+    Spool,
+    TreeBudget,
+    adopt_file,
+    read_disk_file,
+)
 from leaktriage.walk.names import ESCAPE, SEP, name_issues, path_part, unescape_part
 from leaktriage.walk.streams import _iter_libarchive
 from leaktriage.walk.tree import iter_tree
@@ -33,6 +41,7 @@ __all__ = [
     "Item",
     "Spool",
     "TreeBudget",
+    "adopt_file",
     "iter_archive",
     "iter_tree",
     "name_issues",

@@ -202,6 +202,17 @@ class Spool:
         self._buffer = bytearray()
 
 
+def adopt_file(path: Path, with_md5: bool = True) -> Content:
+    """A private temp file of this scan (an inner item a worker wrote), hashed in one pass
+    and owned from now on: :meth:`Content.release` deletes it."""
+    hasher = Hasher(with_md5)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            hasher.update(chunk)
+    sha, md5 = hasher.digests()
+    return Content(path=path, owned=True, size=hasher.size, sha256=sha, md5=md5)
+
+
 def read_disk_file(
     path: Path, limits: Limits, with_md5: bool = True, identity: Identity | None = None
 ) -> Content:
