@@ -73,18 +73,19 @@ def strongest(findings: Iterable[Finding], limit: int = MAX_PER_RULE) -> list[Fi
     return out
 
 
-def bounded(data: dict[str, Any]) -> dict[str, Any]:
-    """A record's JSON form within the bounds, with ``"cut"`` saying what was left out."""
+def bounded(data: dict[str, Any], values: bool = True) -> dict[str, Any]:
+    """A record's JSON form within the bounds, with ``"cut"`` saying what was left out;
+    ``values=False`` for a line already bounded whose findings alone are new."""
     # A line re-rendered after the corpus stage keeps what was cut from its values; what was
     # cut from its findings is measured again.
     cut: dict[str, dict[str, int]] = {
         k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")
     }
-    for section in ("fields", "raw"):
-        values = data.get(section)
-        if isinstance(values, dict):
+    for section in ("fields", "raw") if values else ():
+        kept = data.get(section)
+        if isinstance(kept, dict):
             data[section] = {
-                name: _value(value, f"{section}.{name}", cut) for name, value in values.items()
+                name: _value(value, f"{section}.{name}", cut) for name, value in kept.items()
             }
     findings = data.get("findings")
     if isinstance(findings, list):

@@ -236,9 +236,9 @@ def run_scan(
         if apart is not None:
             apart.go()  # everything the report reads is settled now
         if len(digests) < len(exports):
-            if not unchanged:  # the corpus stage and threads just changed findings
-                store.refresh_export_cache(db)
-            store.export_files(db, jsonl, csv_file, digests)
+            # After the corpus stage and threads changed findings, the lines they changed are
+            # re-rendered and written back to the export cache in the same pass.
+            store.export_files(db, jsonl, csv_file, digests, refresh=not unchanged)
         keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     except BaseException:
         if apart is not None:  # the scan stops before it needs the report
@@ -520,14 +520,13 @@ def analyze_store(
     functions as a scan runs: corpus, threads, exports, report, each inside the boundary."""
     from leaktriage.report import REPORT_NAME, write_html
     from leaktriage.rules import load_rules
-    from leaktriage.store import export_files, refresh_export_cache
+    from leaktriage.store import export_files
 
     failed: dict[str, str] = {}
     corpus = corpus_stage(db, config, failed, progress)
     weigher = load_rules(Path(d) for d in config.rule_dirs).weigher() if config.use_rules else None
     threads_stage(db, weigher, failed)
-    refresh_export_cache(db)
-    export_files(db, out / "files.jsonl", out / "files.csv")
+    export_files(db, out / "files.jsonl", out / "files.csv", refresh=True)
     with stage("report", failed):
         write_html(db, out / REPORT_NAME)  # the report shows the new corpus results
     return Analysis(corpus, db.verdict_counts(), failed)

@@ -32,7 +32,7 @@ def patched(
     data["verdict"] = verdict
     data["score"] = score
     data["findings"] = findings
-    return _dumps(bounded(data))
+    return _dumps(bounded(data, values=False))  # its values were bounded when first rendered
 
 
 def _dumps(data: dict[str, Any]) -> bytes:
