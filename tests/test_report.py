@@ -646,6 +646,17 @@ def test_streamed_payload_is_one_dump_of_every_file(
         for _, facts in d["facts"]:
             for fact in facts:
                 fact[1] = [row[fact[1]]] if isinstance(fact[1], int) else fact[1]
+    # A detail whose facts and raw metadata are those of an earlier file names it instead.
+    shared = 0
+    for n, d in enumerate(payload["details"]):
+        if "facts_of" in d:
+            k = d.pop("facts_of")
+            assert k < n and (details[k]["facts"], details[k].get("raw")) == (
+                details[n]["facts"],
+                details[n].get("raw"),
+            )
+            shared += 1
+    assert shared > 0
     assert payload["details"] == details
     assert payload["rules"] == {
         rid: [info.title, info.rationale, info.false_positives]

@@ -28,7 +28,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import gc
+import hashlib
 import json
+import sqlite3
 import tempfile
 import zlib
 from collections import Counter
@@ -207,14 +209,15 @@ def detail(f: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def cut_detail(d: dict[str, Any], form: str) -> dict[str, Any]:
-    """A file's detail cut to ``form`` (see :data:`FORMS`), marked with what it is."""
+def cut_detail(d: dict[str, Any], form: str, dumped: bool = False) -> dict[str, Any]:
+    """A file's detail cut to ``form`` (see :data:`FORMS`), marked with what it is; with
+    ``dumped``, its values are JSON text already (as a block holds them)."""
     if form == "full":
         return d
     kept = {k: d[k] for k in (_BRIEF if form == "brief" else _STUB) if k in d}
-    kept.setdefault("find", [])
-    kept["facts"] = []  # and no facts_of: the detail it names may be cut too
-    kept["cut"] = form
+    kept.setdefault("find", "[]" if dumped else [])
+    kept["facts"] = "[]" if dumped else []  # and no facts_of: the detail it names may be cut
+    kept["cut"] = dumps(form) if dumped else form
     return kept
 
 
@@ -324,7 +327,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
         with contextlib.ExitStack() as stack:
             plain = stack.enter_context(tempfile.TemporaryFile())
             columns = [_Gzip(stack.enter_context(tempfile.TemporaryFile())) for _ in COLUMNS]
-            details = _Details(out, _Budget(data))
+            details = _Details(out, _Budget(data), data.db, f"{data.table}_facts")
             path, sep = "", "["
             for f in data.iter_files():
                 row = table_row(f)
@@ -336,7 +339,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
                 for column, value in zip(columns, row, strict=True):
                     column.write(sep + dumps(value))
                 sep = ","
-                details.add(f)
+                details.add(f, row)
             details.flush()
             for n, column in enumerate(columns):
                 column.write("]" if sep == "," else "[]")
@@ -361,28 +364,52 @@ def write_data(data: ReportData, out: IO[str]) -> None:
 
 
 class _Chunk:
-    """The details of a chunk of files by key, each value already JSON (a chunk's text is
-    several times smaller than its dicts): ``{key: [value of each file, or null]}``."""
+    """The details of a block of files by key, each value already JSON (a block's text is
+    several times smaller than its dicts): ``{key: [value of each file, or null]}``, each
+    file's detail cut to its form when the block is written (:func:`cut_detail`)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.columns: dict[str, list[str]] = {}
+        self.flagged: list[bool] = []
 
-    def add(self, detail: dict[str, Any]) -> None:
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, detail: dict[str, str], flagged: bool) -> None:
+        """One file's detail, each value JSON text."""
         for key, value in detail.items():
             # A key first seen now was null for the files before.
-            self.columns.setdefault(key, ["null"] * self.count).append(dumps(value))
+            self.columns.setdefault(key, ["null"] * self.count).append(value)
         self.count += 1
+        self.flagged.append(flagged)
         for values in self.columns.values():
             if len(values) < self.count:
                 values.append("null")
 
-    def json(self) -> str:
-        """The chunk as one JSON object, keys sorted (as :func:`dumps` would write it)."""
+    def json(self, forms: tuple[str, str] = ("full", "full")) -> str:
+        """The block as one JSON object, keys sorted (as :func:`dumps` would write it), each
+        detail cut to ``forms`` (for flagged files, for the others)."""
+        columns = self.columns
+        if forms != ("full", "full"):
+            columns = {key: list(values) for key, values in columns.items()}
+            columns.setdefault("find", ["null"] * self.count)
+            columns.setdefault("facts", ["null"] * self.count)
+            columns["cut"] = ["null"] * self.count
+            for i, flagged in enumerate(self.flagged):
+                form = forms[0] if flagged else forms[1]
+                if form == "full":
+                    continue
+                detail = {key: values[i] for key, values in columns.items() if values[i] != "null"}
+                cut = cut_detail(detail, form, dumped=True)
+                for key, values in columns.items():
+                    values[i] = cut.get(key, "null")
         return (
             "{"
             + ",".join(
-                f"{dumps(key)}:[{','.join(self.columns[key])}]" for key in sorted(self.columns)
+                f"{dumps(key)}:[{','.join(columns[key])}]"
+                for key in sorted(columns)
+                if any(v != "null" for v in columns[key])
             )
             + "}"
         )
@@ -407,90 +434,95 @@ class _Budget:
         """Compressed base64 characters per JSON character, as the last block had it."""
         self.cut: Counter[str] = Counter()
 
-    def allowance(self, chunk: list[tuple[bool, dict[str, Any]]]) -> float:
+    def allowance(self, chunk: _Chunk) -> float:
         """What a block of these files may take: their share, and what earlier ones left."""
-        shares = sum(FLAGGED_SHARE if flagged else 1 for flagged, _ in chunk)
+        shares = sum(FLAGGED_SHARE if flagged else 1 for flagged in chunk.flagged)
         return self.unit * shares + self.spare
 
     def summary(self) -> dict[str, Any]:
         return {"budget": int(self.total), "brief": self.cut["brief"], "stub": self.cut["stub"]}
 
 
-def _chunk_json(chunk: list[tuple[bool, dict[str, Any]]], forms: tuple[str, str]) -> str:
-    details = _Chunk()
-    for flagged, d in chunk:
-        details.add(cut_detail(d, forms[0] if flagged else forms[1]))
-    return details.json()
-
-
 class _Details:
     """The ``z-details`` blocks, written a ``DETAIL_CHUNK`` of files at a time.
 
-    A leak repeats its attachments: files with the same content (sha256) have the same facts
-    and raw metadata, so only the first one in the table carries them and the others name it
-    (``facts_of``, unpacked from its block when needed), as long as that first detail was
-    written whole."""
+    A leak repeats its attachments: the copies of one file have the same facts and raw
+    metadata, so only the first detail in the table with those facts carries them and the
+    others name it (``facts_of``, unpacked from its block when needed), as long as that first
+    detail was written whole."""
 
-    def __init__(self, out: IO[str], budget: _Budget) -> None:
+    def __init__(self, out: IO[str], budget: _Budget, db: sqlite3.Connection, table: str) -> None:
         self.out = out
         self.budget = budget
-        self.chunk: list[tuple[bool, dict[str, Any]]] = []
+        self.chunk = _Chunk()
         self.first = 0
-        self.firsts: dict[tuple[str, bool], int] = {}
-        """(sha256, flagged) -> the file whose whole detail carries the facts."""
-        self.pending: dict[tuple[str, bool], int] = {}
+        self.db = db
+        self.table = table
+        """A temporary table: digest of the facts (and whether flagged) -> the file whose
+        whole detail carries them (SQLite's, so that memory does not grow with the files)."""
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.execute(f"CREATE TABLE {table} (digest BLOB PRIMARY KEY, idx INTEGER) WITHOUT ROWID")
+        self.pending: dict[bytes, int] = {}
+        """The same, for the block being filled (kept once it is written whole)."""
         """The same, for the block being filled (kept once it is written whole)."""
 
-    def add(self, f: dict[str, Any]) -> None:
+    def add(self, f: dict[str, Any], row: list[Any]) -> None:
         flagged = f["verdict"] in FLAGGED
-        d = detail(f)
-        if f["sha256"]:
-            key = (f["sha256"], flagged)  # flagged files keep longer values
-            target = self.firsts.get(key, self.pending.get(key))
-            if target is None:
-                self.pending[key] = f["idx"]
-            else:
-                for name in ("facts", "raw", "raw_more"):
-                    d.pop(name, None)
-                d["facts_of"] = target
-        self.chunk.append((flagged, d))
+        # Held as JSON text until the block is written (a block's text is several times
+        # smaller than its dicts).
+        d = {key: dumps(value) for key, value in detail(f).items()}
+        # Equal facts, not equal bytes: a few facts come from a file's name (maildir flags).
+        # A fact the row shows is written as its column's number, so the row's values are
+        # part of what must be equal.
+        shown = "\n".join((d["facts"], d.get("raw", ""), d.get("raw_more", ""), dumps(row[5:11])))
+        key = hashlib.blake2b(shown.encode("utf-8"), digest_size=16).digest() + bytes([flagged])
+        target = self.pending.get(key)
+        if target is None:
+            found = self.db.execute(f"SELECT idx FROM {self.table} WHERE digest = ?", (key,))
+            target = next((idx for (idx,) in found), None)
+        if target is None:
+            self.pending[key] = f["idx"]
+        else:
+            for name in ("facts", "raw", "raw_more"):
+                d.pop(name, None)
+            d["facts_of"] = dumps(target)
+        self.chunk.add(d, flagged)
         if len(self.chunk) == DETAIL_CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        if not self.chunk:
+        if not len(self.chunk):
             return
         forms = _details_block(self.out, self.first, self.chunk, self.budget)
-        self.firsts.update(
-            (key, idx) for key, idx in self.pending.items() if forms[0 if key[1] else 1] == "full"
+        self.db.executemany(
+            f"INSERT INTO {self.table} VALUES (?, ?)",
+            ((key, idx) for key, idx in self.pending.items() if forms[key[-1] ^ 1] == "full"),
         )
         self.pending.clear()
         self.first += len(self.chunk)
-        self.chunk = []
+        self.chunk = _Chunk()
 
 
-def _details_block(
-    out: IO[str], first: int, chunk: list[tuple[bool, dict[str, Any]]], budget: _Budget
-) -> tuple[str, str]:
+def _details_block(out: IO[str], first: int, chunk: _Chunk, budget: _Budget) -> tuple[str, str]:
     """One block of details, cut (see :data:`FORMS`) until it fits its share of the budget.
     The compressed size is guessed from the last block's ratio, so that a block is
     compressed once or twice, not once per form."""
     allowance = budget.allowance(chunk)
-    step, text = 0, _chunk_json(chunk, FORMS[0])
+    step, text = 0, chunk.json(FORMS[0])
     while step + 1 < len(FORMS) and len(text) * budget.ratio > allowance:
         step += 1
-        text = _chunk_json(chunk, FORMS[step])
+        text = chunk.json(FORMS[step])
     packed = gzip_base64(text)
     budget.ratio = len(packed) / max(len(text), 1)
     while step + 1 < len(FORMS) and len(packed) > allowance:
         step += 1
-        text = _chunk_json(chunk, FORMS[step])
+        text = chunk.json(FORMS[step])
         packed = gzip_base64(text)
     budget.spare = max(allowance - len(packed), 0.0)
     forms = FORMS[step]
     budget.cut.update(
         forms[0] if flagged else forms[1]
-        for flagged, _ in chunk
+        for flagged in chunk.flagged
         if (forms[0] if flagged else forms[1]) != "full"
     )
     _block(
