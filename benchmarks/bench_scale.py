@@ -71,6 +71,8 @@ class Process:
     role: str = ""
     peak_at: float = 0.0
     """Seconds from the command's start to this process's peak."""
+    timeline: list[tuple[float, int]] = field(default_factory=list)
+    """(seconds from the start, RSS KiB), about once a second: where the peak was reached."""
 
 
 @dataclass
@@ -167,8 +169,11 @@ class TreeSampler(threading.Thread):
                 peak = process.peak_kib if process else 0
                 process = Process(pid, ppid, _cmdline(pid), peak, role=self._role(pid, ppid))
                 self.seen.processes[pid] = process
+            now = time.perf_counter() - self.started
             if rss > process.peak_kib:
-                process.peak_kib, process.peak_at = rss, time.perf_counter() - self.started
+                process.peak_kib, process.peak_at = rss, now
+            if not process.timeline or now - process.timeline[-1][0] >= 1.0:
+                process.timeline.append((round(now, 1), rss))
             process.cpu_s = table[pid][1]
         if total > self.seen.peak_tree_kib:
             self.seen.peak_tree_kib = total
@@ -344,6 +349,7 @@ def measure_size(args: argparse.Namespace, size: int, env: dict[str, str]) -> di
                 "peak_mib": round(p.peak_kib / 1024, 1),
                 "peak_at": round(p.peak_at, 1),
                 "cpu_s": p.cpu_s,
+                "timeline": p.timeline,
             }
             for p in sorted(seen.processes.values(), key=lambda p: -p.peak_kib)
         ],
@@ -409,6 +415,16 @@ def print_size(result: dict[str, Any], base: dict[str, Any] | None) -> None:
         f"   peak RSS of the tree: {tree:.0f} MiB at {at:.0f} s {stage_at(result, at)} "
         f"({result['samples']} samples; shared pages counted in every process)"
     )
+    scan = next((p for p in result["processes"] if p["role"] == "scan"), None)
+    if scan is not None and scan.get("timeline"):
+        by_stage: dict[str, int] = {}
+        for at, kib in scan["timeline"]:
+            where = stage_at(result, at).strip("()")
+            by_stage[where] = max(by_stage.get(where, 0), kib)
+        print(
+            "   scan process, peak RSS by stage: "
+            + ", ".join(f"{name} {kib / 1024:.0f} MiB" for name, kib in by_stage.items())
+        )
     for process in result["processes"][:5]:
         name = process["name"]
         name = name if len(name) <= 72 else name[:69] + "..."
