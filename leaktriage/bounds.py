@@ -89,7 +89,7 @@ def bounded(data: dict[str, Any], values: bool = True) -> dict[str, Any]:
             }
     findings = data.get("findings")
     if isinstance(findings, list):
-        data["findings"] = _findings(findings, cut)
+        data["findings"] = bounded_findings(findings, cut)
     if cut:
         data["cut"] = dict(sorted(cut.items()))
     else:
@@ -114,7 +114,9 @@ def _value(value: Any, where: str, cut: dict[str, dict[str, int]]) -> Any:
     return value
 
 
-def _findings(findings: list[dict[str, Any]], cut: dict[str, dict[str, int]]) -> list[Any]:
+def bounded_findings(findings: list[dict[str, Any]], cut: dict[str, dict[str, int]]) -> list[Any]:
+    """The findings a line keeps (the strongest of each rule, evidence cut), with what was
+    left out added to ``cut``."""
     counts: dict[str, int] = {}
     for f in findings:
         counts[str(f.get("rule_id"))] = counts.get(str(f.get("rule_id")), 0) + 1

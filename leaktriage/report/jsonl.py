@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leaktriage.bounds import bounded
+from leaktriage.bounds import bounded, bounded_findings
 from leaktriage.model import FileRecord
 from leaktriage.report.registry import Output, register
 
@@ -27,16 +27,70 @@ def line(record: FileRecord) -> bytes:
 def patched(
     cached: bytes, verdict: str | None, score: float | None, findings: list[dict[str, Any]]
 ) -> bytes:
-    """A cached line with the record's current findings, verdict and score."""
-    data = json.loads(cached)
-    data["verdict"] = verdict
-    data["score"] = score
-    data["findings"] = findings
-    return _dumps(bounded(data, values=False))  # its values were bounded when first rendered
+    """A cached line with the record's current findings, verdict and score: the bytes a
+    whole render of the record gives. The line's other values are copied as they are (a
+    record's facts are most of its line, and a third of the lines change after the corpus
+    stage); a line this cannot read is decoded and rendered again whole."""
+    try:
+        return _spliced(cached.decode("utf-8"), verdict, score, findings).encode("utf-8")
+    except ValueError:  # json.JSONDecodeError is one
+        data = json.loads(cached)
+        data["verdict"] = verdict
+        data["score"] = score
+        data["findings"] = findings
+        return _dumps(bounded(data, values=False))  # its values were bounded when rendered
+
+
+_DECODE = json.JSONDecoder()
+
+
+def _spliced(
+    line: str, verdict: str | None, score: float | None, findings: list[dict[str, Any]]
+) -> str:
+    """``patched`` by position. The line is ``json.dumps(..., sort_keys=True)`` of a record,
+    so its top-level keys come in order: ``cut`` (when something was cut) first, then
+    ``findings`` after ``fields``, ``score`` after ``raw`` and ``verdict`` last. Inside a
+    JSON string a quote is escaped, so ``, "findings": [`` is the key itself (no fact is
+    named findings); ``"score": `` before a value that is not a string is the record's (the
+    findings, whose scores are numbers, end before it; raw values are strings)."""
+    cut: dict[str, dict[str, int]] = {}
+    start = 1
+    if line.startswith('{"cut": '):
+        old, end = _DECODE.raw_decode(line, 8)
+        cut = {k: v for k, v in old.items() if not k.startswith("findings.")}
+        start = end + 2
+    at = line.index(', "findings": [', start)
+    begin = at + len(', "findings": ')
+    _, after_findings = _DECODE.raw_decode(line, begin)
+    at = after_findings
+    while True:
+        at = line.index('"score": ', at) + len('"score": ')
+        if line[at] != '"':
+            break
+    _, after_score = _DECODE.raw_decode(line, at)
+    score_at = at
+    verdict_at = line.index('"verdict": ', after_score) + len('"verdict": ')
+    _, after_verdict = _DECODE.raw_decode(line, verdict_at)
+    kept = bounded_findings(findings, cut)
+    head = f'{{"cut": {_text(dict(sorted(cut.items())))}, ' if cut else "{"
+    return (
+        head
+        + line[start:begin]
+        + _text(kept)
+        + line[after_findings:score_at]
+        + _text(score)
+        + line[after_score:verdict_at]
+        + _text(verdict)
+        + line[after_verdict:]
+    )
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _dumps(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return _text(data).encode("utf-8")
 
 
 def write(store: Store, path: Path) -> int:

@@ -1,0 +1,94 @@
+"""A cached ``files.jsonl`` line patched with new findings, verdict and score is byte for byte
+the line a whole render of the changed record gives, whatever the dump put in its values."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from leaktriage.bounds import MAX_CHARS, MAX_PER_RULE
+from leaktriage.model import Evidence, FileRecord, Finding, Severity, Status
+from leaktriage.report import jsonl
+
+HOSTILE_RAW = {
+    "score": "9.9",
+    'x"score': "1",
+    "verdict": '"likely_altered"',
+    "findings": '[{"rule_id": "planted"}]',
+    "Title": 'Notes, "findings": [1], "score": 3, "verdict": "no_signal"',
+}
+
+
+def _finding(rule: str, score: float, n: int) -> Finding:
+    return Finding(
+        "rid-0001",
+        rule,
+        "T0089.003",
+        Severity.MEDIUM,
+        "B",
+        f'finding {n}, "score": {score}',
+        tuple(Evidence(f"doc.e{k}", f"valeur {k}", "") for k in range(n)),
+        "corpus" if rule.startswith("corpus") else "rule",
+        score,
+    )
+
+
+def _record(raw: dict[str, str], long_title: bool) -> FileRecord:
+    return FileRecord(
+        record_id="rid-0001",
+        path="dump/notes.docx",
+        name="notes.docx",
+        parent_id=None,
+        depth=0,
+        size=1234,
+        sha256="ab" * 32,
+        md5="cd" * 16,
+        mime="application/msword",
+        extension="docx",
+        extension_mismatch=False,
+        mtime=datetime(2017, 5, 4, 9, 0, tzinfo=UTC),
+        mtime_zone_known=True,
+        outer_mtime=None,
+        status=Status.OK,
+        extractor="ole2@1",
+        fields={
+            "doc.title": "Compte rendu " + ("x" * (MAX_CHARS + 10) if long_title else ""),
+            "doc.author": 'Sophie "score": 1',
+        },
+        raw=raw,
+        findings=(_finding("last-editor-differs-from-author", 1.0, 1),),
+        verdict="suspicious",
+        score=1.0,
+    )
+
+
+@pytest.mark.parametrize("raw", [{}, HOSTILE_RAW], ids=["plain", "hostile-raw"])
+@pytest.mark.parametrize("long_title", [False, True], ids=["uncut", "cut-title"])
+def test_patched_line_is_the_whole_render(raw: dict[str, str], long_title: bool) -> None:
+    record = _record(raw, long_title)
+    cached = jsonl.line(record)
+    assert cached.startswith(b'{"cut": ') is long_title
+    changed = replace(
+        record,
+        findings=(
+            *record.findings,
+            *(_finding("corpus-altered-copy", 2.0 + k, 25) for k in range(MAX_PER_RULE + 2)),
+        ),
+        verdict="likely_altered",
+        score=7.25,
+    )
+    findings = [f.to_json() for f in changed.findings]
+    assert jsonl.patched(cached, "likely_altered", 7.25, findings) == jsonl.line(changed)
+    # And back: the corpus findings gone, the verdict and score as first written.
+    again = jsonl.patched(jsonl.line(changed), "suspicious", 1.0, [record.findings[0].to_json()])
+    assert again == cached
+
+
+def test_a_line_the_splice_cannot_read_is_rendered_whole() -> None:
+    record = _record({}, False)
+    odd = b'{"depth": 0, "score": null, "verdict": null}'
+    patched = jsonl.patched(odd, "suspicious", 1.0, [record.findings[0].to_json()])
+    assert patched.startswith(b'{"depth": 0, "findings": [{"evidence": ')
+    assert patched.endswith(b'"score": 1.0, "verdict": "suspicious"}')
