@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ from leaktriage.store import Store
 log = logging.getLogger(__name__)
 
 STEPS = ("load", "copies", "fingerprints", "links", "language", "write")
+LINKED_SHOWN = 3
+"""Other members a shared-identifier finding names as evidence (its group lists them all)."""
+VERDICT_BATCH = 5_000
+"""Records whose stored findings are read at once to weigh their verdicts again."""
 """The analysis steps, in order, as progress reports name them."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -200,13 +205,15 @@ def analyze(
         weigher = load_rules(Path(d) for d in config.rule_dirs).weigher()
     # Records of files no longer in the dump (marked gone) keep their last verdict.
     touched = sorted(rid for rid in set(before) | {f.record_id for f in findings} if rid in by_id)
-    stored = store.findings_by_record(touched)
     updates = []
-    for rid in touched:
-        doc = by_id[rid]
-        family = family_of(doc.mime)
-        label, points = verdict(Status(doc.status), stored[rid], weigher, family)
-        updates.append((rid, label, points))
+    for start in range(0, len(touched), VERDICT_BATCH):  # findings read a batch at a time
+        batch = touched[start : start + VERDICT_BATCH]
+        stored = store.findings_by_record(batch)
+        for rid in batch:
+            doc = by_id[rid]
+            family = family_of(doc.mime)
+            label, points = verdict(Status(doc.status), stored[rid], weigher, family)
+            updates.append((rid, label, points))
     store.set_verdicts(updates)
     tick("write", len(findings), len(findings))
     return CorpusSummary(
@@ -465,8 +472,12 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
         f" and {len(link.values) - 2} more" if len(link.values) > 2 else ""
     )
     found = []
+    # Counted, not listed, per member: a group of k files would otherwise build k lists of
+    # k (a thread id shared by thousands of mails).
+    per_unit = Counter(d.unit for d in link.members)
     for doc in link.members:
-        others = [d for d in link.members if d.unit != doc.unit]
+        others = list(islice((d for d in link.members if d.unit != doc.unit), LINKED_SHOWN))
+        other_count = len(link.members) - per_unit[doc.unit]
         evidence = [Evidence(n, v, "shared identifier") for n, v in link.values[:10]]
         evidence.append(
             Evidence(
@@ -476,7 +487,7 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
             )
         )
         evidence += [
-            Evidence("corpus.linked_file", d.path, f"record {d.record_id}") for d in others[:10]
+            Evidence("corpus.linked_file", d.path, f"record {d.record_id}") for d in others
         ]
         found.append(
             Finding(
@@ -486,7 +497,7 @@ def _link(link: links.Link) -> tuple[Group, list[Finding]]:
                 severity,
                 grade,
                 f"Shares {'an identifier' if len(kinds) == 1 else 'identifiers'} ({said}) "
-                f"with {len(others)} other file(s){where}: they come from the same document "
+                f"with {other_count} other file(s){where}: they come from the same document "
                 "or conversation. This says which files are related, not which was altered.",
                 tuple(evidence),
                 "corpus",

@@ -130,10 +130,12 @@ def load_docs(store: Store) -> list[Doc]:
     ]
     by_id = {d.record_id: d for d in docs}
     lists: dict[tuple[str, str], list[str]] = {}
-    for rid, name, value in store.field_rows(FACTS):
+    names = {name: name for name in FACTS}
+    for rid, row_name, value in store.field_rows(FACTS):
         doc = by_id.get(rid)
         if doc is None:
             continue
+        name = names.get(row_name, row_name)  # one string per fact name, not one per record
         if FIELDS[name].type == "list":
             items = lists.setdefault((rid, name), [])
             if len(items) < MAX_LIST:

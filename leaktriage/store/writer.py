@@ -231,6 +231,10 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
         _insert_findings(db, findings)
 
 
+INSERT_ROWS = 20_000
+"""Evidence rows gathered before they are inserted (with their findings)."""
+
+
 def _insert_findings(
     db: sqlite3.Connection, by_record: Iterable[tuple[str, Iterable[Finding]]]
 ) -> None:
@@ -260,5 +264,10 @@ def _insert_findings(
                 (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
             )
             next_id += 1
+        if len(evidence) >= INSERT_ROWS:  # the corpus stage writes every finding at once
+            db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
+            db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
+            findings.clear()
+            evidence.clear()
     db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
     db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
