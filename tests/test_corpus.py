@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -403,3 +405,29 @@ def test_clusters_fitted_on_the_common_fingerprints_match_the_exact_fit(
     assert sampled[0].dominant["author"] == ("L. Martin", 72)
     clustered = {m.doc.record_id for c in sampled for m in c.members}
     assert not clustered & {fp.doc.record_id for fp in prints if fp.values[0].startswith("x")}
+
+
+def test_clusters_fitted_on_a_sample_say_so_in_their_group(
+    leak: tuple[Path, Path, Planted], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _, _ = leak
+    query = "SELECT summary_json FROM corpus_groups WHERE kind = 'fingerprint_cluster'"
+    whole = [json.loads(s) for (s,) in _db(out).execute(query)]
+    assert whole and all("fitted" not in s for s in whole)  # every fingerprint was fitted
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    monkeypatch.setattr(fingerprints, "CLUSTER_FIT_MAX", 2)
+    store = Store.open_existing(copy)
+    try:
+        analyze(store, ScanConfig())
+    finally:
+        store.close()
+    sampled = [json.loads(s)["fitted"] for (s,) in _db(copy).execute(query)]
+    assert sampled
+    for text in sampled:
+        found = re.fullmatch(
+            r"clusters fitted on the 2 most common of (\d+) distinct fingerprints; each other "
+            r"one joined the cluster of a core fingerprint within reach, or none",
+            text,
+        )
+        assert found is not None and int(found.group(1)) > 2

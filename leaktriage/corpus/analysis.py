@@ -149,8 +149,16 @@ def analyze(
     values = [fp.values for fp in prints]
     scores, labels = (models or fingerprints.fit)(values)
     found_clusters = fingerprints.clusters(prints, labels)
+    distinct = len(labels)
     for cluster in found_clusters:
-        groups.append(_cluster_group(cluster, by_unit))
+        group = _cluster_group(cluster, by_unit)
+        if distinct > fingerprints.CLUSTER_FIT_MAX:  # the report says the model saw a sample
+            group[3]["fitted"] = (
+                f"clusters fitted on the {fingerprints.CLUSTER_FIT_MAX:,} most common of "
+                f"{distinct:,} distinct fingerprints; each other one joined the cluster of a "
+                "core fingerprint within reach, or none"
+            )
+        groups.append(group)
     score_rows: list[tuple[str, float | None, list[dict[str, Any]]]] = []
     fp_outliers = model_outliers = 0
     for fp, score in zip(prints, scores, strict=True):
