@@ -274,23 +274,32 @@ def test_export_follows_findings_added_after_the_write(leak: Path, tmp_path: Pat
     assert first["scan_state"] == "new"
 
 
-def test_scan_leaves_every_cached_export_line_current(sample_leak: Path, tmp_path: Path) -> None:
+def test_scan_exports_every_line_as_a_whole_render_would(sample_leak: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_scan(sample_leak, out, ScanConfig(workers=1))
     store = Store.open_existing(out)
     try:
-        # The corpus stage added findings after the walk; the scan refreshed those lines.
+        # The corpus stage added findings after the walk: those lines were patched as the
+        # export was written, and the cache was left as the walk wrote it.
         corpus_hits = store.db.execute(
             "SELECT count(DISTINCT record_id) FROM findings WHERE source = 'corpus'"
         ).fetchone()[0]
         assert corpus_hits > 0
-        assert refresh_export_cache(store) == 0
-        cached = dict(store.db.execute("SELECT record_id, jsonl FROM export_cache"))
-        for record in store.load_many(store.record_ids()):
+        lines = {}
+        for line in (out / "files.jsonl").read_text(encoding="utf-8").splitlines():
+            data = json.loads(line)
+            assert data.pop("scan_state") == "new"
+            lines[data["record_id"]] = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        records = store.load_many(store.record_ids())
+        assert len(records) == len(lines)
+        for record in records:
             # The record's own JSON form, kept within the line bounds.
-            assert cached[record.record_id] == json.dumps(
+            assert lines[record.record_id] == json.dumps(
                 bounded(record.to_json()), ensure_ascii=False, sort_keys=True
-            ).encode("utf-8")
+            )
+        # What `leaktriage analyze` or the library's own refresh would write back.
+        assert refresh_export_cache(store) == corpus_hits
+        assert refresh_export_cache(store) == 0
     finally:
         store.close()
 
