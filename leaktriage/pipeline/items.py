@@ -131,7 +131,11 @@ class Pipeline:
         self.config = config
         self.reuse = reuse
         self.limits: Limits = config.limits
-        if pool is None or not getattr(pool, "remote", False):
+        self.remote: bool = getattr(pool, "remote", False)
+        """Workers on other machines (a Dask cluster): they see no path of this one."""
+        self.local = pool is not None and not self.remote
+        """Worker processes on this machine, handed paths and handing files back."""
+        if not self.remote:
             # A worker on this machine is handed anything over HANDOFF_BYTES as a path
             # anyway: holding more in memory only multiplies the scan process's peak by
             # the items in flight (a mailbox's messages, an archive's members).
@@ -383,12 +387,7 @@ class Pipeline:
             yield from self._complete(job, repeated)
             return False
         data, path = content.data, content.path
-        if (
-            self.pool is not None
-            and not getattr(self.pool, "remote", False)
-            and data is not None
-            and len(data) > HANDOFF_BYTES
-        ):
+        if self.local and data is not None and len(data) > HANDOFF_BYTES:
             # Bytes through a worker's pipe wait for the worker to be idle (the pipe must
             # never fill while the worker writes its answer back): a larger item goes to the
             # worker as a path — its file in the dump, or a private temp file for a member —
@@ -396,9 +395,8 @@ class Pipeline:
             if path is None:
                 content.spill(self.tmpdir)
             data, path = None, content.path
-        if content.owned and getattr(self.pool, "remote", False) and path is not None:
+        if content.owned and self.remote and path is not None:
             data, path = path.read_bytes(), None  # a private temp file is not seen remotely
-        local = self.pool is not None and not getattr(self.pool, "remote", False)
         source = Source(
             name=item.name,
             mime=mime,
@@ -410,7 +408,7 @@ class Pipeline:
             dkim_keys=self.config.dkim_keys,
             dkim_dns=self.config.dkim_dns,
             identity=None if content.owned else content.identity,
-            spill_dir=self.tmpdir if local else None,
+            spill_dir=self.tmpdir if self.local else None,
         )
         if self.pool is None:
             yield from self._complete(job, extract_item(source))

@@ -397,7 +397,7 @@ class _Chunk:
             columns.setdefault("facts", ["null"] * self.count)
             columns["cut"] = ["null"] * self.count
             for i, flagged in enumerate(self.flagged):
-                form = forms[0] if flagged else forms[1]
+                form = _form(forms, flagged)
                 if form == "full":
                     continue
                 detail = {key: values[i] for key, values in columns.items() if values[i] != "null"}
@@ -464,7 +464,6 @@ class _Details:
         db.execute(f"CREATE TABLE {table} (digest BLOB PRIMARY KEY, idx INTEGER) WITHOUT ROWID")
         self.pending: dict[bytes, int] = {}
         """The same, for the block being filled (kept once it is written whole)."""
-        """The same, for the block being filled (kept once it is written whole)."""
 
     def add(self, f: dict[str, Any], row: list[Any]) -> None:
         flagged = f["verdict"] in FLAGGED
@@ -496,11 +495,20 @@ class _Details:
         forms = _details_block(self.out, self.first, self.chunk, self.budget)
         self.db.executemany(
             f"INSERT INTO {self.table} VALUES (?, ?)",
-            ((key, idx) for key, idx in self.pending.items() if forms[key[-1] ^ 1] == "full"),
+            (
+                (key, idx)
+                for key, idx in self.pending.items()
+                if _form(forms, bool(key[-1])) == "full"  # its last byte: flagged or not
+            ),
         )
         self.pending.clear()
         self.first += len(self.chunk)
         self.chunk = _Chunk()
+
+
+def _form(forms: tuple[str, str], flagged: bool) -> str:
+    """What a file's detail is cut to under ``forms`` (flagged files, the others)."""
+    return forms[0] if flagged else forms[1]
 
 
 def _details_block(out: IO[str], first: int, chunk: _Chunk, budget: _Budget) -> tuple[str, str]:
@@ -521,9 +529,7 @@ def _details_block(out: IO[str], first: int, chunk: _Chunk, budget: _Budget) -> 
     budget.spare = max(allowance - len(packed), 0.0)
     forms = FORMS[step]
     budget.cut.update(
-        forms[0] if flagged else forms[1]
-        for flagged in chunk.flagged
-        if (forms[0] if flagged else forms[1]) != "full"
+        form for flagged in chunk.flagged if (form := _form(forms, flagged)) != "full"
     )
     _block(
         out,

@@ -64,7 +64,6 @@ def export_files(
     jsonl: Path | None,
     csv_path: Path | None,
     digests: dict[str, str] | None = None,
-    refresh: bool = False,
 ) -> int:
     """Write ``files.jsonl`` (one JSON object per record, sorted by path) and ``files.csv``
     (the columns in ``CSV_COLUMNS``) in one pass over the store; returns the record count.
@@ -73,9 +72,7 @@ def export_files(
     as ``gone``. Lines are rendered once, when a record is written, and re-rendered here
     only when its findings, verdict or score changed since (as corpus steps do). With
     ``digests``, the sha256 of each file written is put there under its name (for the
-    manifest, without reading the files again). With ``refresh`` (the scan, which owns the
-    store), the lines re-rendered are also written back to the export cache, in the same
-    pass (what :func:`refresh_export_cache` does alone), so that a re-scan copies them.
+    manifest, without reading the files again).
     """
     count = 0
     with contextlib.ExitStack() as stack:
@@ -90,7 +87,7 @@ def export_files(
             "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
             "ORDER BY f.path, f.record_id"
         )
-        for window in _export_windows(store, rows, refresh):
+        for window in _export_windows(store, rows):
             if out_json is not None:
                 out_json.write_bytes(
                     b"".join(
@@ -190,42 +187,26 @@ _Cached = tuple[str, bytes | None, bytes | None, Any, Any, bool]
 
 
 def _export_windows(
-    store: Store, rows: Iterable[tuple[Any, ...]], refresh: bool = False
+    store: Store, rows: Iterable[tuple[Any, ...]]
 ) -> Iterator[list[tuple[bytes, bytes, bytes]]]:
     """``(JSON line, CSV row, scan state)`` of the rows of :func:`export_files`'s query, in
-    UTF-8, ``BATCH`` records at a time in the query's order (see :func:`_current_lines`);
-    with ``refresh``, the lines re-rendered are written back to the export cache."""
+    UTF-8, ``BATCH`` records at a time in the query's order (see :func:`_current_lines`)."""
     pending: list[_Cached] = []
     states: list[bytes] = []
-    counts: list[int] = []
 
     def flush() -> list[tuple[bytes, bytes, bytes]]:
-        current = _current_lines(store, pending)
-        if refresh:
-            # Rows of the cache only (never the files the query walks): safe under its cursor.
-            changed = [
-                (rid, n, verdict, score, line, row)
-                for (rid, cached, _, verdict, score, stale), n, (line, row) in zip(
-                    pending, counts, current, strict=True
-                )
-                if stale or cached is None
-            ]
-            if changed:
-                with store.db:
-                    store.db.executemany(
-                        "INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", changed
-                    )
-        out = [(line, row, state) for (line, row), state in zip(current, states, strict=True)]
+        out = [
+            (line, row, state)
+            for (line, row), state in zip(_current_lines(store, pending), states, strict=True)
+        ]
         pending.clear()
         states.clear()
-        counts.clear()
         return out
 
     for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
         stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
         pending.append((rid, line, row, verdict, score, stale))
         states.append(state.encode("ascii"))
-        counts.append(n)
         if len(pending) >= BATCH:
             yield flush()
     if pending:

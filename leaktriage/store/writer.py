@@ -265,9 +265,15 @@ def _insert_findings(
             )
             next_id += 1
         if len(evidence) >= INSERT_ROWS:  # the corpus stage writes every finding at once
-            db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
-            db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
-            findings.clear()
-            evidence.clear()
+            _insert_rows(db, findings, evidence)
+    _insert_rows(db, findings, evidence)
+
+
+def _insert_rows(
+    db: sqlite3.Connection, findings: list[tuple[object, ...]], evidence: list[tuple[object, ...]]
+) -> None:
+    """Insert gathered finding and evidence rows, and empty both lists."""
     db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
     db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
+    findings.clear()
+    evidence.clear()
