@@ -117,41 +117,56 @@ def _value(value: Any, where: str, cut: dict[str, dict[str, int]]) -> Any:
 def bounded_findings(findings: list[dict[str, Any]], cut: dict[str, dict[str, int]]) -> list[Any]:
     """The findings a line keeps (the strongest of each rule, evidence cut), with what was
     left out added to ``cut``."""
+    keys = [(f.get("rule_id"), f.get("severity"), f.get("score")) for f in findings]
+    out = []
+    for i in kept_findings(keys, cut):
+        f = findings[i]
+        evidence = f.get("evidence")
+        if isinstance(evidence, list):
+            cut_evidence(f.get("rule_id"), len(evidence), cut)
+            f = {**f, "evidence": bounded_evidence(evidence)}
+        out.append(f)
+    return out
+
+
+def kept_findings(keys: list[tuple[Any, Any, Any]], cut: dict[str, dict[str, int]]) -> list[int]:
+    """Which findings a line keeps, in their order, from each one's ``(rule_id, severity,
+    score)``: the ``MAX_PER_RULE`` most severe, then highest scored, of each rule. The rules
+    that had more are added to ``cut``."""
     counts: dict[str, int] = {}
-    for f in findings:
-        counts[str(f.get("rule_id"))] = counts.get(str(f.get("rule_id")), 0) + 1
-    ranked = sorted(
-        range(len(findings)),
-        key=lambda i: (
-            -_RANK.get(str(findings[i].get("severity")), 0),
-            -(findings[i].get("score") or 0.0),
-        ),
-    )
-    seen: dict[str, int] = {}
-    keep = set()
-    for i in ranked:
-        rule = str(findings[i].get("rule_id"))
-        seen[rule] = seen.get(rule, 0) + 1
-        if seen[rule] <= MAX_PER_RULE:
-            keep.add(i)
+    for rule, _, _ in keys:
+        counts[str(rule)] = counts.get(str(rule), 0) + 1
     for rule, count in sorted(counts.items()):
         if count > MAX_PER_RULE:
             cut[f"findings.{rule}"] = {"kept": MAX_PER_RULE, "left_out": count - MAX_PER_RULE}
-    out = []
-    for i, f in enumerate(findings):
-        if i not in keep:
-            continue
-        evidence = f.get("evidence")
-        if isinstance(evidence, list):
-            if len(evidence) > MAX_EVIDENCE:
-                where = f"findings.{f.get('rule_id')}.evidence"
-                entry = cut.setdefault(where, {"kept": 0, "left_out": 0})
-                entry["kept"] += MAX_EVIDENCE
-                entry["left_out"] += len(evidence) - MAX_EVIDENCE
-                evidence = evidence[:MAX_EVIDENCE]
-            f = {**f, "evidence": [_evidence(e) for e in evidence]}
-        out.append(f)
-    return out
+    if all(count <= MAX_PER_RULE for count in counts.values()):
+        return list(range(len(keys)))
+    ranked = sorted(
+        range(len(keys)), key=lambda i: (-_RANK.get(str(keys[i][1]), 0), -(keys[i][2] or 0.0))
+    )
+    seen: dict[str, int] = {}
+    keep = []
+    for i in ranked:
+        rule = str(keys[i][0])
+        seen[rule] = seen.get(rule, 0) + 1
+        if seen[rule] <= MAX_PER_RULE:
+            keep.append(i)
+    return sorted(keep)
+
+
+def cut_evidence(rule_id: Any, count: int, cut: dict[str, dict[str, int]]) -> None:
+    """Add to ``cut`` what a kept finding of ``rule_id`` with ``count`` evidence items leaves
+    out of them (it keeps ``MAX_EVIDENCE``)."""
+    if count > MAX_EVIDENCE:
+        entry = cut.setdefault(f"findings.{rule_id}.evidence", {"kept": 0, "left_out": 0})
+        entry["kept"] += MAX_EVIDENCE
+        entry["left_out"] += count - MAX_EVIDENCE
+
+
+def bounded_evidence(evidence: list[Any]) -> list[Any]:
+    """The evidence items a kept finding shows (``MAX_EVIDENCE``, values cut to
+    ``MAX_EVIDENCE_CHARS``); :func:`cut_evidence` says what was left out."""
+    return [_evidence(e) for e in evidence[:MAX_EVIDENCE]]
 
 
 def _evidence(item: Any) -> Any:

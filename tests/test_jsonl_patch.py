@@ -28,8 +28,8 @@ def _finding(rule: str, score: float, n: int) -> Finding:
         "T0089.003",
         Severity.MEDIUM,
         "B",
-        f'finding {n}, "score": {score}',
-        tuple(Evidence(f"doc.e{k}", f"valeur {k}", "") for k in range(n)),
+        f'finding {n}, "score": {score}, "issues": [',
+        tuple(Evidence(f"doc.e{k}", f"valeur {k}" + "é" * (k * 30), "") for k in range(n)),
         "corpus" if rule.startswith("corpus") else "rule",
         score,
     )
@@ -79,16 +79,24 @@ def test_patched_line_is_the_whole_render(raw: dict[str, str], long_title: bool)
         verdict="likely_altered",
         score=7.25,
     )
-    findings = [f.to_json() for f in changed.findings]
-    assert jsonl.patched(cached, "likely_altered", 7.25, findings) == jsonl.line(changed)
+    findings = [jsonl.FindingLine.of(f.to_json()) for f in changed.findings]
+    whole = jsonl.line(changed)
+    assert jsonl.patched(cached, "likely_altered", 7.25, findings) == whole
+    # The evidence cut as the whole render cuts it: 20 of 25 items kept, the last 3 of those
+    # (600, 570 and 540 characters) shortened, for each of the 3 findings kept.
+    assert b'"findings.corpus-altered-copy": {"kept": 3, "left_out": 2}' in whole
+    assert b'"findings.corpus-altered-copy.evidence": {"kept": 60, "left_out": 15}' in whole
+    assert whole.count("é… [".encode()) == 9
     # And back: the corpus findings gone, the verdict and score as first written.
-    again = jsonl.patched(jsonl.line(changed), "suspicious", 1.0, [record.findings[0].to_json()])
+    again = jsonl.patched(whole, "suspicious", 1.0, findings[:1])
     assert again == cached
 
 
 def test_a_line_the_splice_cannot_read_is_rendered_whole() -> None:
     record = _record({}, False)
     odd = b'{"depth": 0, "score": null, "verdict": null}'
-    patched = jsonl.patched(odd, "suspicious", 1.0, [record.findings[0].to_json()])
+    patched = jsonl.patched(
+        odd, "suspicious", 1.0, [jsonl.FindingLine.of(record.findings[0].to_json())]
+    )
     assert patched.startswith(b'{"depth": 0, "findings": [{"evidence": ')
     assert patched.endswith(b'"score": 1.0, "verdict": "suspicious"}')

@@ -297,6 +297,15 @@ def test_scan_exports_every_line_as_a_whole_render_would(sample_leak: Path, tmp_
             assert lines[record.record_id] == json.dumps(
                 bounded(record.to_json()), ensure_ascii=False, sort_keys=True
             )
+        # A store written before each finding kept its rendered text exports the same bytes.
+        assert store.db.execute("SELECT count(*) FROM finding_lines").fetchone()[0] == sum(
+            len(r.findings) for r in records
+        )
+        with store.db:
+            store.db.execute("DROP TABLE finding_lines")
+        export_files(store, tmp_path / "older.jsonl", tmp_path / "older.csv")
+        assert (tmp_path / "older.jsonl").read_bytes() == (out / "files.jsonl").read_bytes()
+        assert (tmp_path / "older.csv").read_bytes() == (out / "files.csv").read_bytes()
         # What `leaktriage analyze` or the library's own refresh would write back.
         assert refresh_export_cache(store) == corpus_hits
         assert refresh_export_cache(store) == 0

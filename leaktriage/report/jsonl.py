@@ -1,15 +1,17 @@
 """``files.jsonl``: one JSON object per record, sorted by provenance path - the contract
 ingestion scripts read. Each record's line is rendered once, when the record is written
-(the store keeps it in its export cache); :func:`patched` re-renders only what the corpus
-stage changes (findings, verdict, score). Every line is kept within ``leaktriage.bounds``."""
+(the store keeps it in its export cache), and each finding's part once, when the finding is
+stored (:class:`FindingLine`); :func:`patched` puts together only what the corpus stage
+changes (findings, verdict, score). Every line is kept within ``leaktriage.bounds``."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leaktriage.bounds import bounded, bounded_findings
+from leaktriage.bounds import bounded, bounded_evidence, cut_evidence, kept_findings
 from leaktriage.model import FileRecord
 from leaktriage.report.registry import Output, register
 
@@ -24,35 +26,78 @@ def line(record: FileRecord) -> bytes:
     return _dumps(bounded(record.to_json()))
 
 
+@dataclass(frozen=True, slots=True)
+class FindingLine:
+    """One finding as its record's line shows it, rendered once (when it is stored): what
+    choosing the findings a line keeps needs, and the finding's JSON text with its evidence
+    already bounded."""
+
+    rule_id: str
+    severity: str
+    score: float | None
+    evidence: int
+    """How many evidence items the finding has (the text keeps ``bounds.MAX_EVIDENCE``)."""
+    text: str
+
+    @classmethod
+    def of(cls, finding: dict[str, Any]) -> FindingLine:
+        """From a finding's ``Finding.to_json`` form."""
+        evidence = finding["evidence"]
+        return cls(
+            finding["rule_id"],
+            finding["severity"],
+            finding["score"],
+            len(evidence),
+            _text({**finding, "evidence": bounded_evidence(evidence)}),
+        )
+
+
+def findings_text(findings: list[FindingLine], cut: dict[str, dict[str, int]]) -> str:
+    """The JSON list of the findings a line keeps (``bounds.bounded_findings``, the same
+    text), with what was left out added to ``cut``."""
+    kept = kept_findings([(f.rule_id, f.severity, f.score) for f in findings], cut)
+    for i in kept:
+        cut_evidence(findings[i].rule_id, findings[i].evidence, cut)
+    return "[" + ", ".join(findings[i].text for i in kept) + "]"
+
+
 def patched(
-    cached: bytes, verdict: str | None, score: float | None, findings: list[dict[str, Any]]
+    cached: bytes, verdict: str | None, score: float | None, findings: list[FindingLine]
 ) -> bytes:
     """A cached line with the record's current findings, verdict and score: the bytes a
     whole render of the record gives. The line's other values are copied as they are (a
     record's facts are most of its line, and a third of the lines change after the corpus
-    stage); a line this cannot read is decoded and rendered again whole."""
+    stage), the findings' texts too; a line this cannot read is decoded and rendered again
+    whole."""
     try:
         return _spliced(cached.decode("utf-8"), verdict, score, findings).encode("utf-8")
     except ValueError:  # json.JSONDecodeError is one
         data = json.loads(cached)
+        cut = {k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")}
+        data["findings"] = json.loads(findings_text(findings, cut))
         data["verdict"] = verdict
         data["score"] = score
-        data["findings"] = findings
-        return _dumps(bounded(data, values=False))  # its values were bounded when rendered
+        if cut:
+            data["cut"] = dict(sorted(cut.items()))
+        else:
+            data.pop("cut", None)
+        return _dumps(data)
 
 
 _DECODE = json.JSONDecoder()
 
 
 def _spliced(
-    line: str, verdict: str | None, score: float | None, findings: list[dict[str, Any]]
+    line: str, verdict: str | None, score: float | None, findings: list[FindingLine]
 ) -> str:
     """``patched`` by position. The line is ``json.dumps(..., sort_keys=True)`` of a record,
     so its top-level keys come in order: ``cut`` (when something was cut) first, then
     ``findings`` after ``fields``, ``score`` after ``raw`` and ``verdict`` last. Inside a
     JSON string a quote is escaped, so ``, "findings": [`` is the key itself (no fact is
-    named findings); ``"score": `` before a value that is not a string is the record's (the
-    findings, whose scores are numbers, end before it; raw values are strings)."""
+    named findings) and ``, "issues": [``, the key after it, ends the findings (no finding
+    or evidence key is named issues); ``"score": `` before a value that is not a string is
+    the record's (the findings, whose scores are numbers, end before it; raw values are
+    strings)."""
     cut: dict[str, dict[str, int]] = {}
     start = 1
     if line.startswith('{"cut": '):
@@ -61,7 +106,7 @@ def _spliced(
         start = end + 2
     at = line.index(', "findings": [', start)
     begin = at + len(', "findings": ')
-    _, after_findings = _DECODE.raw_decode(line, begin)
+    after_findings = line.index(', "issues": [', begin)
     at = after_findings
     while True:
         at = line.index('"score": ', at) + len('"score": ')
@@ -71,12 +116,12 @@ def _spliced(
     score_at = at
     verdict_at = line.index('"verdict": ', after_score) + len('"verdict": ')
     _, after_verdict = _DECODE.raw_decode(line, verdict_at)
-    kept = bounded_findings(findings, cut)
+    kept = findings_text(findings, cut)
     head = f'{{"cut": {_text(dict(sorted(cut.items())))}, ' if cut else "{"
     return (
         head
         + line[start:begin]
-        + _text(kept)
+        + kept
         + line[after_findings:score_at]
         + _text(score)
         + line[after_score:verdict_at]

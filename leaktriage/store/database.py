@@ -137,6 +137,7 @@ class Store:
                 for table in (
                     *CORPUS_TABLES,
                     "evidence",
+                    "finding_lines",
                     "findings",
                     "issues",
                     "raw_fields",
@@ -607,6 +608,10 @@ class Store:
         with self.db as db:
             db.execute(
                 "DELETE FROM evidence WHERE finding_id IN "
+                "(SELECT finding_id FROM findings WHERE source = 'corpus')"
+            )
+            db.execute(
+                "DELETE FROM finding_lines WHERE finding_id IN "
                 "(SELECT finding_id FROM findings WHERE source = 'corpus')"
             )
             db.execute("DELETE FROM findings WHERE source = 'corpus'")

@@ -10,17 +10,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from leaktriage.model import (
-    Evidence,
-    FileRecord,
-)
+from leaktriage.model import FileRecord
 from leaktriage.outfile import atomic_bytes, atomic_text
 from leaktriage.report import csv as csv_format
 from leaktriage.report import jsonl
 from leaktriage.store.schema import (
     _FINDING_COLUMNS,
     BATCH,
-    _finding,
 )
 
 CSV_COLUMNS = csv_format.COLUMNS
@@ -221,42 +217,84 @@ def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, byte
     rendered whole."""
     changed = [rid for rid, line, row, _, _, stale in batch if stale and line is not None]
     missing = [rid for rid, line, row, _, _, _ in batch if line is None or row is None]
-    found = _findings_json(store, changed) if changed else {}
+    found = _finding_lines(store, changed) if changed else {}
     whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
     out: list[tuple[bytes, bytes]] = []
     for rid, line, row, verdict, score, stale in batch:
         if line is None or row is None:
             _, _, _, _, line, row = whole[rid]
         elif stale:
-            line, row = _patched(line, row, verdict, score, found.get(rid, []))
+            findings = found.get(rid, [])
+            line = jsonl.patched(line, verdict, score, findings)
+            row = csv_format.patched(row, verdict, score)
         out.append((line, row))
     return out
 
 
-def _patched(
-    line: bytes, row: bytes, verdict: str | None, score: float | None, findings: list[Any]
-) -> tuple[bytes, bytes]:
-    """A cached JSON line and CSV row with the record's current findings, verdict and score:
-    the bytes :func:`_cache_row` gives for the record as the store now holds it."""
-    return jsonl.patched(line, verdict, score, findings), csv_format.patched(row, verdict, score)
+def _finding_lines(store: Store, record_ids: list[str]) -> dict[str, list[jsonl.FindingLine]]:
+    """The findings of ``record_ids`` as their lines show them, in finding id order: the
+    texts rendered when they were stored (``finding_lines``), or, for a store written
+    before that table, rendered here from the findings and their evidence."""
+    marks = ",".join("?" * len(record_ids))
+    found: dict[str, list[jsonl.FindingLine]] = {}
+    unrendered: set[str] = set()
+    if _has_finding_lines(store):
+        for rid, rule_id, severity, score, evidence, text in store.db.execute(
+            "SELECT f.record_id, l.rule_id, l.severity, l.score, l.evidence, l.text "
+            "FROM findings f LEFT JOIN finding_lines l "
+            "ON l.finding_id = f.finding_id AND l.record_id = f.record_id "
+            f"WHERE f.record_id IN ({marks}) ORDER BY f.finding_id",
+            record_ids,
+        ):
+            if text is None:
+                unrendered.add(rid)
+            elif rid in found:
+                found[rid].append(jsonl.FindingLine(rule_id, severity, score, evidence, text))
+            else:
+                found[rid] = [jsonl.FindingLine(rule_id, severity, score, evidence, text)]
+    else:
+        unrendered.update(record_ids)
+    if unrendered:
+        for rid, findings in _findings_json(store, sorted(unrendered)).items():
+            found[rid] = [jsonl.FindingLine.of(f) for f in findings]
+    return found
+
+
+def _has_finding_lines(store: Store) -> bool:
+    row = store.db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'finding_lines'"
+    ).fetchone()
+    return row is not None
 
 
 def _findings_json(store: Store, record_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The findings of ``record_ids`` in their ``files.jsonl`` form (``Finding.to_json`` of
-    the stored finding), in finding id order."""
+    """The findings of ``record_ids`` in their ``files.jsonl`` form (what ``Finding.to_json``
+    gives for the stored finding), in finding id order."""
     marks = ",".join("?" * len(record_ids))
-    evidence: dict[int, list[Evidence]] = {}
+    evidence: dict[int, list[dict[str, str]]] = {}
     for fid, field_name, value, note in store.db.execute(
         "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
         f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
         record_ids,
     ):
-        evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
+        evidence.setdefault(fid, []).append(
+            {"field": field_name, "value": value, "note": note or ""}
+        )
     found: dict[str, list[dict[str, Any]]] = {}
-    for row in store.db.execute(
+    for fid, rid, rule_id, technique, severity, grade, message, source, score in store.db.execute(
         f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) ORDER BY finding_id",
         record_ids,
     ):
-        finding = _finding(row, tuple(evidence.get(row[0], ())))
-        found.setdefault(finding.record_id, []).append(finding.to_json())
+        found.setdefault(rid, []).append(
+            {
+                "rule_id": rule_id,
+                "technique": technique,
+                "severity": severity,
+                "grade": grade,
+                "message": message,
+                "evidence": evidence.get(fid, []),
+                "source": source,
+                "score": score,
+            }
+        )
     return found

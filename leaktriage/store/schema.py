@@ -98,6 +98,18 @@ CREATE TABLE IF NOT EXISTS evidence (
   value TEXT,
   note TEXT
 );
+-- Each finding as files.jsonl shows it (report.jsonl.FindingLine), rendered when it is
+-- stored, so that a line whose findings changed after the walk is put together, not
+-- rendered again; a store written before this table has none (the export reads evidence).
+CREATE TABLE IF NOT EXISTS finding_lines (
+  finding_id INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  score REAL,
+  evidence INTEGER NOT NULL,
+  text TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS file_state (
   record_id TEXT PRIMARY KEY,
   state TEXT NOT NULL,

@@ -19,6 +19,7 @@ from leaktriage.model import (
     FileRecord,
     Finding,
 )
+from leaktriage.report import jsonl
 from leaktriage.store.exports import (
     _cache_row,
     _ExportRow,
@@ -214,7 +215,7 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
                 "(SELECT finding_id FROM findings WHERE record_id = ?)",
                 ids,
             )
-            for table in ("findings", "fields", "raw_fields", "issues"):
+            for table in ("findings", "finding_lines", "fields", "raw_fields", "issues"):
                 db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
         db.executemany(
             "INSERT INTO file_state VALUES (?, 'new', ?, ?, NULL) ON CONFLICT (record_id) "
@@ -238,13 +239,15 @@ INSERT_ROWS = 20_000
 def _insert_findings(
     db: sqlite3.Connection, by_record: Iterable[tuple[str, Iterable[Finding]]]
 ) -> None:
-    """Insert findings and their evidence (inside the caller's transaction)."""
+    """Insert findings, their evidence and their ``files.jsonl`` text (inside the caller's
+    transaction)."""
     # Ids are handed out here, after the highest one in use, so findings and their
     # evidence go in with one statement each.
     row = db.execute("SELECT coalesce(max(finding_id), 0) FROM findings").fetchone()
     next_id = int(row[0]) + 1
     findings: list[tuple[object, ...]] = []
     evidence: list[tuple[object, ...]] = []
+    lines: list[tuple[object, ...]] = []
     for record_id, found in by_record:
         for f in found:
             findings.append(
@@ -263,17 +266,26 @@ def _insert_findings(
             evidence.extend(
                 (next_id, i, e.field, e.value, e.note) for i, e in enumerate(f.evidence)
             )
+            shown = jsonl.FindingLine.of(f.to_json())
+            lines.append(
+                (next_id, record_id, f.rule_id, shown.severity, f.score, shown.evidence, shown.text)
+            )
             next_id += 1
         if len(evidence) >= INSERT_ROWS:  # the corpus stage writes every finding at once
-            _insert_rows(db, findings, evidence)
-    _insert_rows(db, findings, evidence)
+            _insert_rows(db, findings, evidence, lines)
+    _insert_rows(db, findings, evidence, lines)
 
 
 def _insert_rows(
-    db: sqlite3.Connection, findings: list[tuple[object, ...]], evidence: list[tuple[object, ...]]
+    db: sqlite3.Connection,
+    findings: list[tuple[object, ...]],
+    evidence: list[tuple[object, ...]],
+    lines: list[tuple[object, ...]],
 ) -> None:
-    """Insert gathered finding and evidence rows, and empty both lists."""
+    """Insert gathered finding, evidence and finding line rows, and empty the lists. A
+    finding id can be handed out again once the highest were deleted, hence the replace."""
     db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?)", findings)
     db.executemany("INSERT INTO evidence VALUES (?,?,?,?,?)", evidence)
-    findings.clear()
-    evidence.clear()
+    db.executemany("INSERT OR REPLACE INTO finding_lines VALUES (?,?,?,?,?,?,?)", lines)
+    for rows in (findings, evidence, lines):
+        rows.clear()
