@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,32 @@ def _finish(doc: Any) -> bytes:
     data: bytes = doc.tobytes(garbage=1, deflate=True, no_new_id=True)
     doc.close()
     return data
+
+
+def damaged_stream_pdf(title: str) -> bytes:
+    """A page whose Flate content stream lost its last bytes (MuPDF shows what it could
+    inflate and warns "premature end of data in flate filter"), then an incremental update
+    with another damaged stream: the earlier revision, reopened last, warns again."""
+    doc = _new_doc()
+    content = _text_page(doc, [title])
+
+    def damage(lines: list[str]) -> None:
+        whole = zlib.compress(_text_stream(lines))
+        doc.update_stream(content, whole[: len(whole) // 2], compress=False)
+        doc.xref_set_key(content, "Filter", "/FlateDecode")
+
+    damage([title, "Ordre du jour du comite de pilotage."])
+    _set_info(doc, {"Title": title, "Author": PEOPLE[1]})
+    with tempfile.TemporaryDirectory(prefix="leaktriage-fixture-") as folder:
+        path = Path(folder) / "damaged.pdf"
+        doc.save(path, garbage=1, no_new_id=True)
+        doc.close()
+        doc = pymupdf.open(path)
+        damage([title, "Ordre du jour du comite de direction."])
+        _set_info(doc, {"Title": f"{title} (relu)"})
+        doc.save(path, incremental=True, encryption=pymupdf.PDF_ENCRYPT_KEEP, no_new_id=True)
+        doc.close()
+        return path.read_bytes()
 
 
 REPORT_ID = "5A1E6C0F2B9D4E7A8C3B1D0E9F2A4B6C"

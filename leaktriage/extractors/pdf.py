@@ -243,6 +243,10 @@ def extract(source: Source) -> Extraction:
     out.put("pdf.version", header.group(1).decode("ascii"))
     history = _scan_history(data)
     _put_history(out, history)
+    # MuPDF says a warning equal to the last one only as "... repeated N times", even when
+    # the last one came from the worker's previous file: forget it first, or whether this
+    # file's first complaint is seen would depend on which file the worker read before.
+    pymupdf.mupdf.fz_flush_warnings()
     pymupdf.TOOLS.reset_mupdf_warnings()
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")

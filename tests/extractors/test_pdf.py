@@ -416,3 +416,17 @@ def test_an_update_that_rewrites_no_page_object_leaves_the_text_unread(
     assert edited.fields["pdf.revision_text_changed"] is True
     assert edited.fields["pdf.revision_diff"] == ("+Solde reporté : 4 850 euros",)
     assert len(reads) == 2
+
+
+def test_a_complaint_mupdf_made_on_the_previous_file_is_said_again() -> None:
+    # MuPDF folds a warning equal to the last one it made into "... repeated N times", across
+    # files: after a file whose earlier revision ends on a warning, the next file that made
+    # the same one lost its issue (which copy of a leak had it changed from run to run).
+    first = fx.damaged_stream_pdf("Premier")
+    second = fx.damaged_stream_pdf("Seconde")
+    for name, data in (("premier.pdf", first), ("seconde.pdf", second), ("again.pdf", second)):
+        record = leaktriage.triage_file(data, name=name, workers=0)[0]
+        assert record.fields["pdf.revision_count"] == 2
+        assert [(i.stage, i.code, i.message) for i in record.issues] == [
+            ("extract", "corrupt", "MuPDF: premature end of data in flate filter")
+        ]
