@@ -1,8 +1,11 @@
-"""A cached ``files.jsonl`` line patched with new findings, verdict and score is byte for byte
-the line a whole render of the changed record gives, whatever the dump put in its values."""
+"""A cached ``files.jsonl`` line patched with new findings, verdict and score (and a cached
+``files.csv`` row with a new verdict and score) is byte for byte what a whole render of the
+changed record gives, whatever the dump put in its values."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -10,6 +13,7 @@ import pytest
 
 from leaktriage.bounds import MAX_CHARS, MAX_PER_RULE
 from leaktriage.model import Evidence, FileRecord, Finding, Severity, Status
+from leaktriage.report import csv as csv_format
 from leaktriage.report import jsonl
 
 HOSTILE_RAW = {
@@ -100,3 +104,22 @@ def test_a_line_the_splice_cannot_read_is_rendered_whole() -> None:
     )
     assert patched.startswith(b'{"depth": 0, "findings": [{"evidence": ')
     assert patched.endswith(b'"score": 1.0, "verdict": "suspicious"}')
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["dump/notes.docx", "dump/a, b.docx", 'dump/"x".docx', "dump/l\nm.docx", "dump/-=x,.docx"],
+)
+@pytest.mark.parametrize("score", [7.25, -1.5, None])
+def test_patched_csv_row_is_the_whole_render(path: str, score: float | None) -> None:
+    record = replace(_record(HOSTILE_RAW, False), path=path)
+    changed = replace(record, verdict="likely_altered", score=score)
+    assert csv_format.patched(csv_format.row(record), "likely_altered", score) == (
+        csv_format.row(changed)
+    )
+    cells = next(csv.reader(io.StringIO(csv_format.row(changed).decode(), newline="")))
+    assert (cells[1], cells[11], cells[12]) == (
+        path,
+        "likely_altered",
+        {7.25: "7.25", -1.5: "'-1.5", None: ""}[score],
+    )

@@ -73,8 +73,17 @@ def row(record: FileRecord, data: dict[str, Any] | None = None) -> bytes:
 
 
 def patched(cached: bytes, verdict: str | None, score: float | None) -> bytes:
-    """A cached row with the record's current verdict and score."""
-    cells = next(csv.reader(io.StringIO(cached.decode("utf-8"), newline="")))
+    """A cached row with the record's current verdict and score. Where no cell up to the
+    score is quoted, a comma there always ends a cell, and the row is cut at the commas
+    (the path is the only cell before it a dump names, and few paths hold a comma or a
+    quote); otherwise it is parsed."""
+    text = cached.decode("utf-8")
+    head = text.split(",", _SCORE + 1)
+    if len(head) == _SCORE + 2 and '"' not in text[: len(text) - len(head[-1])]:
+        return ",".join([*head[:_VERDICT], line([cell(verdict), cell(score)]), head[-1]]).encode(
+            "utf-8"
+        )
+    cells = next(csv.reader(io.StringIO(text, newline="")))
     cells[_VERDICT] = cell(verdict)
     cells[_SCORE] = cell(score)
     return line(cells).encode("utf-8")
