@@ -68,12 +68,16 @@ def _record(raw: dict[str, str], long_title: bool) -> FileRecord:
     )
 
 
-@pytest.mark.parametrize("raw", [{}, HOSTILE_RAW], ids=["plain", "hostile-raw"])
+@pytest.mark.parametrize(
+    "raw",
+    [{}, HOSTILE_RAW, {"XMP/dc:créateur": "é" * (MAX_CHARS + 5)}],
+    ids=["plain", "hostile-raw", "cut-accented-key"],
+)
 @pytest.mark.parametrize("long_title", [False, True], ids=["uncut", "cut-title"])
 def test_patched_line_is_the_whole_render(raw: dict[str, str], long_title: bool) -> None:
     record = _record(raw, long_title)
     cached = jsonl.line(record)
-    assert cached.startswith(b'{"cut": ') is long_title
+    assert cached.startswith(b'{"cut": ') is (long_title or "XMP/dc:créateur" in raw)
     changed = replace(
         record,
         findings=(

@@ -65,12 +65,12 @@ def patched(
     cached: bytes, verdict: str | None, score: float | None, findings: list[FindingLine]
 ) -> bytes:
     """A cached line with the record's current findings, verdict and score: the bytes a
-    whole render of the record gives. The line's other values are copied as they are (a
+    whole render of the record gives. The line's other bytes are copied as they are (a
     record's facts are most of its line, and a third of the lines change after the corpus
     stage), the findings' texts too; a line this cannot read is decoded and rendered again
     whole."""
     try:
-        return _spliced(cached.decode("utf-8"), verdict, score, findings).encode("utf-8")
+        return _spliced(cached, verdict, score, findings)
     except ValueError:  # json.JSONDecodeError is one
         data = json.loads(cached)
         cut = {k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")}
@@ -88,45 +88,46 @@ _DECODE = json.JSONDecoder()
 
 
 def _spliced(
-    line: str, verdict: str | None, score: float | None, findings: list[FindingLine]
-) -> str:
-    """``patched`` by position. The line is ``json.dumps(..., sort_keys=True)`` of a record,
-    so its top-level keys come in order: ``cut`` (when something was cut) first, then
-    ``findings`` after ``fields``, ``score`` after ``raw`` and ``verdict`` last. Inside a
-    JSON string a quote is escaped, so ``, "findings": [`` is the key itself (no fact is
-    named findings) and ``, "issues": [``, the key after it, ends the findings (no finding
-    or evidence key is named issues); ``"score": `` before a value that is not a string is
-    the record's (the findings, whose scores are numbers, end before it; raw values are
-    strings)."""
+    line: bytes, verdict: str | None, score: float | None, findings: list[FindingLine]
+) -> bytes:
+    """``patched`` by position, on the UTF-8 bytes. The line is ``json.dumps(...,
+    sort_keys=True)`` of a record, so its top-level keys come in order: ``cut`` (when
+    something was cut) first, ``fields``, ``findings``, ``issues``, ... ``raw``, ``record_id``,
+    ``schema_version``, ``score``, ``sha256``, ``size``, ``status`` and ``verdict`` last.
+    Inside a JSON string a quote is escaped, so ``, "findings": [`` is the key itself (no
+    fact is named findings) and ``, "issues": [``, the key after it, ends the findings (no
+    finding or evidence key is named issues); the last ``, "verdict": `` is the record's
+    (nothing follows it), and so is the last ``, "score": `` before it (only a hash, a size
+    and a status lie between)."""
     cut: dict[str, dict[str, int]] = {}
     start = 1
-    if line.startswith('{"cut": '):
-        old, end = _DECODE.raw_decode(line, 8)
+    if line.startswith(b'{"cut": '):
+        text = line.decode("utf-8")  # only lines with something cut: a few in a hundred
+        old, end = _DECODE.raw_decode(text, 8)
         cut = {k: v for k, v in old.items() if not k.startswith("findings.")}
-        start = end + 2
-    at = line.index(', "findings": [', start)
-    begin = at + len(', "findings": ')
-    after_findings = line.index(', "issues": [', begin)
-    at = after_findings
-    while True:
-        at = line.index('"score": ', at) + len('"score": ')
-        if line[at] != '"':
-            break
-    _, after_score = _DECODE.raw_decode(line, at)
-    score_at = at
-    verdict_at = line.index('"verdict": ', after_score) + len('"verdict": ')
-    _, after_verdict = _DECODE.raw_decode(line, verdict_at)
+        start = len(text[:end].encode("utf-8")) + 2
+    at = line.index(b', "findings": [', start)
+    begin = at + len(b', "findings": ')
+    after_findings = line.index(b', "issues": [', begin)
+    verdict_key = line.rindex(b', "verdict": ')
+    score_key = line.rindex(b', "score": ', after_findings, verdict_key)
+    score_at = score_key + len(b', "score": ')
+    after_score = line.index(b', "sha256": ', score_at)
+    if not line.endswith(b"}"):
+        raise ValueError("unexpected line end")
     kept = findings_text(findings, cut)
     head = f'{{"cut": {_text(dict(sorted(cut.items())))}, ' if cut else "{"
-    return (
-        head
-        + line[start:begin]
-        + kept
-        + line[after_findings:score_at]
-        + _text(score)
-        + line[after_score:verdict_at]
-        + _text(verdict)
-        + line[after_verdict:]
+    return b"".join(
+        (
+            head.encode("utf-8"),
+            line[start:begin],
+            kept.encode("utf-8"),
+            line[after_findings:score_at],
+            _text(score).encode("utf-8"),
+            line[after_score : verdict_key + len(b', "verdict": ')],
+            _text(verdict).encode("utf-8"),
+            b"}",
+        )
     )
 
 
