@@ -135,8 +135,8 @@ def _zip_parts(data: bytes, budget: list[int]) -> Iterator[tuple[str, bytes]]:
 
 
 def _pdf_parts(data: bytes) -> Iterator[tuple[str, bytes]]:
-    from leaktriage.extractors.pdf import _MUPDF_ERRORS as MUPDF_ERRORS
-    from leaktriage.extractors.pdf import pymupdf
+    from leaktriage.extractors._pdf_common import _MUPDF_ERRORS as MUPDF_ERRORS
+    from leaktriage.extractors._pdf_common import pymupdf
 
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")

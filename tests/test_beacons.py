@@ -18,7 +18,7 @@ from corpus_fixtures.builders.archive import zip_bytes
 from leaktriage import triage_file
 from leaktriage.api import run_scan
 from leaktriage.config import ScanConfig
-from leaktriage.extractors import Extraction, Source, html, pdf
+from leaktriage.extractors import Extraction, Source, _pdf_actions, html, pdf
 from leaktriage.extractors._links import ARROW, Contacts, host_of, is_share
 from leaktriage.model import FileRecord
 
@@ -384,7 +384,7 @@ def test_pdf_actions_of_every_kind_with_their_trigger() -> None:
 
 
 def test_pdf_javascript_stream_is_read_with_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pdf, "MAX_JS_STREAM", 40)
+    monkeypatch.setattr(_pdf_actions, "MAX_JS_STREAM", 40)
     doc = pdf_fx._new_doc()
     pdf_fx._text_page(doc, ["x"])
     script = doc.get_new_xref()

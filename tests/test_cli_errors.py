@@ -505,7 +505,7 @@ def test_commands_read_the_store_from_read_only_media(
 def test_mupdf_messages_go_to_the_items_issues_never_to_stdout(tmp_path: Path) -> None:
     import json
 
-    from leaktriage.extractors.pdf import pymupdf
+    from leaktriage.extractors._pdf_common import pymupdf
 
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "hello world")

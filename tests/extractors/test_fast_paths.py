@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leaktriage import detect, textfacts
-from leaktriage.extractors import _xml, pdf
+from leaktriage.extractors import _pdf_common as pdf
+from leaktriage.extractors import _xml
 
 
 def _old_read_string(text: str, pos: int) -> tuple[bytes, int] | None:

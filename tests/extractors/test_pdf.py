@@ -22,13 +22,13 @@ from leaktriage.errors import (
     WrongFormatError,
 )
 from leaktriage.extractors import Extraction, Source
-from leaktriage.extractors.pdf import (
-    _scan_history,
+from leaktriage.extractors._pdf_common import (
     decode_text,
-    extract,
     pymupdf,  # PyMuPDF typed as Any (its functions carry no annotations)
     read_string,
 )
+from leaktriage.extractors._pdf_revisions import _scan_history
+from leaktriage.extractors.pdf import extract
 from leaktriage.model import FileRecord, Status
 
 
@@ -393,7 +393,7 @@ def _saved_twice(folder: Path, change_text: bool) -> bytes:
 def test_an_update_that_rewrites_no_page_object_leaves_the_text_unread(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from leaktriage.extractors import pdf
+    from leaktriage.extractors import _pdf_revisions as pdf
 
     reads: list[int] = []
     real = pdf._document_text
