@@ -274,7 +274,9 @@ def test_export_follows_findings_added_after_the_write(leak: Path, tmp_path: Pat
     assert first["scan_state"] == "new"
 
 
-def test_scan_exports_every_line_as_a_whole_render_would(sample_leak: Path, tmp_path: Path) -> None:
+def test_scan_exports_every_line_as_a_whole_render_would(
+    sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     run_scan(sample_leak, out, ScanConfig(workers=1))
     store = Store.open_existing(out)
@@ -306,6 +308,22 @@ def test_scan_exports_every_line_as_a_whole_render_would(sample_leak: Path, tmp_
         export_files(store, tmp_path / "older.jsonl", tmp_path / "older.csv")
         assert (tmp_path / "older.jsonl").read_bytes() == (out / "files.jsonl").read_bytes()
         assert (tmp_path / "older.csv").read_bytes() == (out / "files.csv").read_bytes()
+        # Each cached line sits under its record's rowid; one that does not (as an older
+        # store wrote them) is found by record id, and the exports are the same bytes.
+        aligned = store.db.execute(
+            "SELECT count(*) FROM export_cache c JOIN files f ON c.rowid = f.rowid "
+            "AND c.record_id = f.record_id"
+        ).fetchone()[0]
+        assert aligned == len(records)
+        with store.db:
+            store.db.execute("UPDATE export_cache SET rowid = rowid + 1000000")
+        loaded: list[str] = []
+        real_load = store.load_many
+        monkeypatch.setattr(store, "load_many", lambda ids: loaded.extend(ids) or real_load(ids))
+        export_files(store, tmp_path / "moved.jsonl", tmp_path / "moved.csv")
+        assert loaded == []  # every line came from the cache, none was rendered again
+        assert (tmp_path / "moved.jsonl").read_bytes() == (out / "files.jsonl").read_bytes()
+        assert (tmp_path / "moved.csv").read_bytes() == (out / "files.csv").read_bytes()
         # What `leaktriage analyze` or the library's own refresh would write back.
         assert refresh_export_cache(store) == corpus_hits
         assert refresh_export_cache(store) == 0

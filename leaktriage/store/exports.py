@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 _ExportRow = tuple[str, int, str | None, float | None, bytes, bytes]
 """A row of ``export_cache`` (see :func:`_cache_row`)."""
 
+CACHE_INSERT = (
+    "INSERT OR REPLACE INTO export_cache (rowid, record_id, findings, verdict, score, jsonl, csv) "
+    "VALUES ((SELECT rowid FROM files WHERE record_id = ?1), ?1, ?2, ?3, ?4, ?5, ?6)"
+)
+"""How a cached line is stored: under the rowid of its record's ``files`` row (written
+first), so that the export, which reads ``files`` in path order, finds it by that integer
+key, in nearly the order it was written, instead of through the record-id index in hash
+order (at 100,000 items 10.7 against 6.5 us per line)."""
+
 
 def export_dkim_keys(store: Store, path: Path) -> Path | None:
     """Write every DKIM key the scan used to ``path`` (one ``name record`` line each, the
@@ -80,8 +89,8 @@ def export_files(
             f"SELECT f.record_id, {_CACHED_LINES}, c.findings, c.verdict, c.score, f.verdict, "
             "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
             "coalesce(s.state, 'new') FROM files f "
-            "LEFT JOIN export_cache c USING (record_id) LEFT JOIN file_state s USING (record_id) "
-            "ORDER BY f.path, f.record_id"
+            "LEFT JOIN export_cache c ON c.rowid = f.rowid AND c.record_id = f.record_id "
+            "LEFT JOIN file_state s USING (record_id) ORDER BY f.path, f.record_id"
         )
         for window in _export_windows(store, rows):
             if out_json is not None:
@@ -165,13 +174,13 @@ def refresh_export_cache(store: Store) -> int:
         if not stale:
             return refreshed
         last = stale[-1][0]
-        lines = _current_lines(store, [(r[0], r[1], r[2], r[3], r[4], True) for r in stale])
+        lines = _current_lines(store, [(r[0], r[1], r[2], r[3], r[4], True, r[5]) for r in stale])
         rows = [
             (rid, n, verdict, score, line, row)
             for (rid, _, _, verdict, score, n), (line, row) in zip(stale, lines, strict=True)
         ]
         with store.db:
-            store.db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", rows)
+            store.db.executemany(CACHE_INSERT, rows)
         refreshed += len(rows)
 
 
@@ -179,7 +188,7 @@ _CACHED_LINES = "CAST(c.jsonl AS BLOB), CAST(c.csv AS BLOB)"
 """The cached line and row, as UTF-8 bytes whatever their storage class."""
 
 
-_Cached = tuple[str, bytes | None, bytes | None, Any, Any, bool]
+_Cached = tuple[str, bytes | None, bytes | None, Any, Any, bool, int]
 
 
 def _export_windows(
@@ -201,7 +210,7 @@ def _export_windows(
 
     for rid, line, row, n_cached, v_cached, s_cached, verdict, score, n, state in rows:
         stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
-        pending.append((rid, line, row, verdict, score, stale))
+        pending.append((rid, line, row, verdict, score, stale, n))
         states.append(state.encode("ascii"))
         if len(pending) >= BATCH:
             yield flush()
@@ -211,16 +220,18 @@ def _export_windows(
 
 def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, bytes]]:
     """``(JSON line, CSV row)`` of each ``(record_id, cached line, cached row, verdict, score,
-    stale)`` as the store now holds the record. Cached lines are used as they are; a stale one
-    (its findings, verdict or score changed since, as corpus steps do) gets those three
-    patched in, from one query for the batch; a record without a cached line is loaded and
-    rendered whole."""
-    changed = [rid for rid, line, row, _, _, stale in batch if stale and line is not None]
-    missing = [rid for rid, line, row, _, _, _ in batch if line is None or row is None]
+    stale, findings count)`` as the store now holds the record. Cached lines are used as they
+    are; a stale one (its findings, verdict or score changed since, as corpus steps do) gets
+    those three patched in, from one query for the batch. A line the query did not find
+    under its record's rowid (a store written before lines were kept so) is looked up by
+    record id; a record without a cached line is loaded and rendered whole."""
+    batch = _by_record_id(store, batch)
+    changed = [rid for rid, line, _, _, _, stale, _ in batch if stale and line is not None]
+    missing = [rid for rid, line, row, *_ in batch if line is None or row is None]
     found = _finding_lines(store, changed) if changed else {}
     whole = {r.record_id: _cache_row(r) for r in store.load_many(missing)} if missing else {}
     out: list[tuple[bytes, bytes]] = []
-    for rid, line, row, verdict, score, stale in batch:
+    for rid, line, row, verdict, score, stale, _ in batch:
         if line is None or row is None:
             _, _, _, _, line, row = whole[rid]
         elif stale:
@@ -228,6 +239,32 @@ def _current_lines(store: Store, batch: list[_Cached]) -> list[tuple[bytes, byte
             line = jsonl.patched(line, verdict, score, findings)
             row = csv_format.patched(row, verdict, score)
         out.append((line, row))
+    return out
+
+
+def _by_record_id(store: Store, batch: list[_Cached]) -> list[_Cached]:
+    """``batch`` with the cached lines the export's query did not find under the records'
+    rowids looked up by record id (stale when their findings count, verdict or score
+    differs from the record's)."""
+    unfound = [item[0] for item in batch if item[1] is None]
+    if not unfound:
+        return batch
+    marks = ",".join("?" * len(unfound))
+    cached = {
+        row[0]: row[1:]
+        for row in store.db.execute(
+            "SELECT record_id, CAST(jsonl AS BLOB), CAST(csv AS BLOB), findings, verdict, score "
+            f"FROM export_cache WHERE record_id IN ({marks})",
+            unfound,
+        )
+    }
+    out: list[_Cached] = []
+    for item in batch:
+        rid, line, row, verdict, score, stale, n = item
+        if line is None and rid in cached:
+            line, row, n_cached, v_cached, s_cached = cached[rid]
+            stale = (n_cached, v_cached, s_cached) != (n, verdict, score)
+        out.append((rid, line, row, verdict, score, stale, n))
     return out
 
 

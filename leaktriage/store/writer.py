@@ -21,6 +21,7 @@ from leaktriage.model import (
 )
 from leaktriage.report import jsonl
 from leaktriage.store.exports import (
+    CACHE_INSERT,
     _cache_row,
     _ExportRow,
 )
@@ -222,10 +223,10 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
             "DO UPDATE SET state = 'rescanned', last_run = excluded.last_run, gone_run = NULL",
             states,
         )
-        db.executemany("INSERT OR REPLACE INTO export_cache VALUES (?,?,?,?,?,?)", cache)
         db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
         )
+        db.executemany(CACHE_INSERT, cache)
         db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)
         db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
         db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
