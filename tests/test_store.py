@@ -337,3 +337,16 @@ def test_a_full_disk_never_leaves_a_cut_export(
     assert calls
     assert target.read_text(encoding="utf-8") == "the previous, complete export\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_checkpoint_empties_the_write_ahead_log_and_keeps_the_records(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.sqlite")
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with store.writer(run) as write:
+        write(_record(fields={"doc.title": "Budget 2017"}))
+    wal = tmp_path / "t.sqlite-wal"
+    assert wal.stat().st_size > 0
+    store.checkpoint()
+    assert wal.stat().st_size == 0
+    assert store.db.execute("SELECT path FROM files").fetchall() == [(_record().path,)]
+    store.close()

@@ -240,6 +240,7 @@ def run_scan(
             # the pass that writes them, not written back to the export cache: at 100,000
             # items writing them back was 6.5 of the stage's 15.8 s (blobs inserted across a
             # 2 GB store), and only a later `leaktriage export` would read them.
+            db.checkpoint()
             store.export_files(db, jsonl, csv_file, digests)
         keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     except BaseException:

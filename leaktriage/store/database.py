@@ -97,6 +97,14 @@ class Store:
             raise FileNotFoundError(f"no leaktriage store at {path}")
         return cls(path, readonly)
 
+    def checkpoint(self) -> None:
+        """Copy the pages in the write-ahead log into the store file and empty the log.
+        Every page read looks the page up in the log first: after the corpus stage, with up
+        to ``WAL_CHECKPOINT_PAGES`` pages in it, that lookup made the exports' reads cost more
+        the larger the dump."""
+        if not self.readonly:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def close(self) -> None:
         """Close the connection. A store written to is left in rollback-journal mode, one
         file without ``-wal`` or ``-shm``, so that read-only media, ``sqlite3 -readonly`` and
