@@ -73,15 +73,12 @@ def strongest(findings: Iterable[Finding], limit: int = MAX_PER_RULE) -> list[Fi
     return out
 
 
-def bounded(data: dict[str, Any], values: bool = True) -> dict[str, Any]:
-    """A record's JSON form within the bounds, with ``"cut"`` saying what was left out;
-    ``values=False`` for a line already bounded whose findings alone are new."""
-    # A line re-rendered after the corpus stage keeps what was cut from its values; what was
-    # cut from its findings is measured again.
-    cut: dict[str, dict[str, int]] = {
-        k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")
-    }
-    for section in ("fields", "raw") if values else ():
+def bounded(data: dict[str, Any]) -> dict[str, Any]:
+    """A record's JSON form within the bounds, with ``"cut"`` saying what was left out."""
+    # A line rendered again keeps what was cut from its values; what was cut from its
+    # findings is measured again.
+    cut = values_cut(data.get("cut"))
+    for section in ("fields", "raw"):
         kept = data.get(section)
         if isinstance(kept, dict):
             data[section] = {
@@ -95,6 +92,12 @@ def bounded(data: dict[str, Any], values: bool = True) -> dict[str, Any]:
     else:
         data.pop("cut", None)
     return data
+
+
+def values_cut(cut: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]]:
+    """What a line's ``"cut"`` says was cut from its values, without its findings' entries
+    (measured again whenever the findings change)."""
+    return {k: v for k, v in (cut or {}).items() if not k.startswith("findings.")}
 
 
 def _value(value: Any, where: str, cut: dict[str, dict[str, int]]) -> Any:

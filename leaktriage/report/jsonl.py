@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leaktriage.bounds import bounded, bounded_evidence, cut_evidence, kept_findings
+from leaktriage.bounds import (
+    bounded,
+    bounded_evidence,
+    cut_evidence,
+    kept_findings,
+    values_cut,
+)
 from leaktriage.model import FileRecord
 from leaktriage.report.registry import Output, register
 
@@ -73,7 +79,7 @@ def patched(
         return _spliced(cached, verdict, score, findings)
     except ValueError:  # json.JSONDecodeError is one
         data = json.loads(cached)
-        cut = {k: v for k, v in (data.get("cut") or {}).items() if not k.startswith("findings.")}
+        cut = values_cut(data.get("cut"))
         data["findings"] = json.loads(findings_text(findings, cut))
         data["verdict"] = verdict
         data["score"] = score
@@ -104,7 +110,7 @@ def _spliced(
     if line.startswith(b'{"cut": '):
         text = line.decode("utf-8")  # only lines with something cut: a few in a hundred
         old, end = _DECODE.raw_decode(text, 8)
-        cut = {k: v for k, v in old.items() if not k.startswith("findings.")}
+        cut = values_cut(old)
         start = len(text[:end].encode("utf-8")) + 2
     at = line.index(b', "findings": [', start)
     begin = at + len(b', "findings": ')
