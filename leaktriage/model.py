@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
-"""Version of the JSON record form (``files.jsonl``) and of the SQLite store."""
+"""Version of the JSON record form (``files.jsonl``) and of the SQLite store. Keys and
+columns are only ever added within a version (``sha1``, added later, is null in the lines of
+older stores); a version change means a key or column changed meaning or went."""
+
+RECORD_FORMAT = "2: sha1"
+"""What a stored record holds, part of the re-use key: it changes when records gain a value
+that stores made before lack, so that a re-scan reads the files again rather than keep
+records without it."""
 
 FieldValue = str | int | float | bool | datetime | tuple[str, ...]
 """A normalized fact: datetimes are timezone-aware UTC, lists are tuples of strings."""
@@ -156,6 +163,10 @@ class FileRecord:
     findings: tuple[Finding, ...] = ()
     verdict: str | None = None
     score: float | None = None
+    sha1: str | None = None
+    """SHA-1 of the content, computed in the same read as sha256: the ``contentHash`` Aleph's
+    archive keys files by (FollowTheMoney's export puts it there). Never used to tell files
+    apart here: sha256 does that."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form written to ``files.jsonl``; key names are a stable contract."""
@@ -168,6 +179,7 @@ class FileRecord:
             "depth": self.depth,
             "size": self.size,
             "sha256": self.sha256,
+            "sha1": self.sha1,
             "md5": self.md5,
             "mime": self.mime,
             "extension": self.extension,

@@ -49,6 +49,7 @@ def _record(raw: dict[str, str], long_title: bool) -> FileRecord:
         size=1234,
         sha256="ab" * 32,
         md5="cd" * 16,
+        sha1="ef" * 20,
         mime="application/msword",
         extension="docx",
         extension_mismatch=False,
@@ -98,6 +99,11 @@ def test_patched_line_is_the_whole_render(raw: dict[str, str], long_title: bool)
     # And back: the corpus findings gone, the verdict and score as first written.
     again = jsonl.patched(whole, "suspicious", 1.0, findings[:1])
     assert again == cached
+    # A line of a store made before records had a SHA-1 (no "sha1" key) splices the same way.
+    sha1 = b', "sha1": "' + b"ef" * 20 + b'"'
+    assert cached.count(sha1) == whole.count(sha1) == 1
+    older = jsonl.patched(cached.replace(sha1, b""), "likely_altered", 7.25, findings)
+    assert older == whole.replace(sha1, b"")
 
 
 def test_a_line_the_splice_cannot_read_is_rendered_whole() -> None:

@@ -12,6 +12,7 @@ import re
 import shutil
 import sqlite3
 import time
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,42 @@ def test_findings_view_reads_well(scanned: Path) -> None:
     assert message == "The text of an earlier version differs from the final one: " + diff
     assert evidence.startswith(f"pdf.revision_text_changed=true; pdf.revision_diff={diff}; ")
     assert "3|2091|D:20170410223000+03'00'|iLovePDF; pdf.incremental_updates=2" in evidence
+
+
+def test_ftm_content_hash_is_the_sha1_of_each_file(
+    sample_leak: Path, scanned: Path, tmp_path: Path
+) -> None:
+    """Aleph keys its archive by SHA-1: every entity's contentHash is hashlib.sha1 of the
+    item's bytes (checked on the files on disk and on the zip's members), the sha256 a note."""
+    target = tmp_path / ENTITIES_NAME
+    store = Store.open_existing(scanned, readonly=True)
+    write_ftm(store, target)
+    records = store.load_many(store.record_ids())
+    store.close()
+    by_id = {e["id"]: e for e in map(json.loads, target.read_text("utf-8").splitlines())}
+    archive = sample_leak / "archives" / "campagne_2017.zip"
+    prefix = archive.relative_to(sample_leak.parent).as_posix()
+    with zipfile.ZipFile(archive) as bundle:
+        members = {f"{prefix}!{n}": bundle.read(n) for n in bundle.namelist()}
+    on_disk = inside_zip = 0
+    for record in records:
+        props = by_id[entity_id(record.record_id)]["properties"]
+        if record.sha256 is None:
+            assert "contentHash" not in props
+            continue
+        if record.depth == 0:
+            data = (sample_leak.parent / record.path).read_bytes()
+            on_disk += 1
+        elif record.path in members:
+            data = members[record.path]
+            inside_zip += 1
+        else:
+            assert props["contentHash"] == [record.sha1]
+            continue
+        assert props["contentHash"] == [hashlib.sha1(data).hexdigest()]
+        assert f"sha256: {hashlib.sha256(data).hexdigest()}" in props["notes"]
+    assert on_disk == sum(1 for p in sample_leak.rglob("*") if p.is_file())
+    assert inside_zip == len(members)
 
 
 def test_ftm_export_validates(scanned: Path, tmp_path: Path) -> None:

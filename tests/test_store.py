@@ -26,6 +26,7 @@ def _record(**changes: object) -> FileRecord:
         "size": 1234,
         "sha256": "c" * 64,
         "md5": "d" * 32,
+        "sha1": "e" * 40,
         "mime": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "extension": "xlsx",
         "extension_mismatch": False,
@@ -349,4 +350,29 @@ def test_checkpoint_empties_the_write_ahead_log_and_keeps_the_records(tmp_path: 
     store.checkpoint()
     assert wal.stat().st_size == 0
     assert store.db.execute("SELECT path FROM files").fetchall() == [(_record().path,)]
+    store.close()
+
+
+def test_a_store_made_before_records_had_a_sha1_opens_and_gains_the_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.sqlite"
+    store = Store(path)
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
+    with store.writer(run) as write:
+        write(_record())
+    store.db.execute("ALTER TABLE files DROP COLUMN sha1")  # as the store was before
+    store.close()
+    reader = Store(path, readonly=True)
+    assert reader.load(_record().record_id) == _record(sha1=None)
+    reader.close()
+    store = Store(path)
+    columns = [row[1] for row in store.db.execute("PRAGMA table_info(files)")]
+    assert columns[-2:] == ["score", "sha1"]
+    assert store.load(_record().record_id) == _record(sha1=None)
+    run = store.start_run(ScanConfig(), tmp_path, datetime(2026, 1, 2, tzinfo=UTC))
+    with store.writer(run) as write:
+        write(_record(record_id="f" * 32, path="dump/other.xlsx"))
+    loaded = store.load("f" * 32)
+    assert loaded is not None and loaded.sha1 == "e" * 40
     store.close()

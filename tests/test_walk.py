@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -12,7 +13,9 @@ import pytest
 
 import leaktriage
 from corpus_fixtures.builders import archive
+from leaktriage.config import Limits
 from leaktriage.model import FileRecord, Status
+from leaktriage.walk.content import Spool, read_disk_file
 
 
 def _scan(path: Path, **options: object) -> list[FileRecord]:
@@ -411,3 +414,37 @@ def test_files_over_the_parse_limit_are_typed_and_archives_still_walked(tmp_path
     assert big_doc.fields == {}
     assert (by_path["big.zip"].status, by_path["big.zip"].issues) == (Status.OK, ())
     assert by_path["big.zip!a.txt"].mime == "text/plain"
+
+
+@pytest.mark.parametrize("with_md5", [True, False], ids=["md5", "no-md5"])
+def test_sha256_sha1_and_md5_in_one_read_small_and_large_chunks(
+    tmp_path: Path, with_md5: bool
+) -> None:
+    data = bytes(range(256)) * 4096 + b"tail"  # 1 MiB + 4: chunks past the two-thread size
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    expected = (
+        hashlib.sha256(data).hexdigest(),
+        hashlib.sha1(data).hexdigest(),
+        hashlib.md5(data).hexdigest() if with_md5 else None,
+    )
+    content = read_disk_file(path, Limits(), with_md5)
+    assert (content.sha256, content.sha1, content.md5) == expected
+    spool = Spool(1 << 30, tmp_path, with_md5)
+    for start in range(0, len(data), 1000):  # small chunks: one thread
+        spool.write(data[start : start + 1000])
+    small = spool.finish()
+    assert (small.sha256, small.sha1, small.md5) == expected
+
+
+def test_every_record_carries_the_sha1_of_its_bytes(tmp_path: Path) -> None:
+    inner = b"%PDF-1.4 budget"
+    target = tmp_path / "d.zip"
+    with zipfile.ZipFile(target, "w") as archive_file:
+        archive_file.writestr("budget.pdf", inner)
+    records = _scan(target)
+    (outer,) = (r for r in records if r.depth == 0)
+    (member,) = (r for r in records if r.depth == 1)
+    assert outer.sha1 == hashlib.sha1(target.read_bytes()).hexdigest()
+    assert member.sha1 == hashlib.sha1(inner).hexdigest()
+    assert member.to_json()["sha1"] == hashlib.sha1(inner).hexdigest()

@@ -25,7 +25,7 @@ from leaktriage.errors import (
 )
 from leaktriage.execute.workers import ExtractorPool
 from leaktriage.extractors import Child, Extraction, Source
-from leaktriage.model import FieldValue, FileRecord, Issue, Status, iso_utc
+from leaktriage.model import RECORD_FORMAT, FieldValue, FileRecord, Issue, Status, iso_utc
 from leaktriage.pipeline.boundary import guarded, internal_issue
 from leaktriage.pipeline.duplicates import Analysed
 from leaktriage.pipeline.extract import Outcome, extract_item
@@ -313,6 +313,7 @@ class Pipeline:
             depth=item.depth,
             size=content.size if content else item.declared_size,
             sha256=content.sha256 if content else None,
+            sha1=content.sha1 if content else None,
             md5=content.md5 if content else None,
             mime="application/x-unread",
             extension=extension_of(item.name),
@@ -460,6 +461,7 @@ class Pipeline:
             depth=item.depth,
             size=content.size,
             sha256=content.sha256,
+            sha1=content.sha1,
             md5=content.md5,
             mime=job.mime,
             extension=extension,
@@ -685,6 +687,7 @@ def reuse_key(config: ScanConfig) -> str:
     from leaktriage.rules import bundled_rules_dir
 
     digest = hashlib.sha256(__version__.encode())
+    digest.update(RECORD_FORMAT.encode())
     options = {k: v for k, v in config.to_json().items() if k not in ScanConfig.RUN_ONLY}
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     for folder in (bundled_rules_dir(), *(Path(d) for d in config.rule_dirs)):

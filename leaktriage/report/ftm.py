@@ -5,6 +5,8 @@ Containers (archives, mailboxes) become ``Package`` entities so every ``parent``
 a Folder-like entity of the same file; emails are ``Email`` (a Folder in FtM), PDFs
 ``Pages``, as ingest-file names them. Authors are not merged: ``author`` is the document's
 creator only, the last editor and company go to the notes, as the evidence needs them apart.
+``contentHash`` is the content's SHA-1, as Aleph keys its archive (null for records of a
+store made before leaktriage kept it: scan again); the sha256 is a note.
 """
 
 from __future__ import annotations
@@ -143,6 +145,8 @@ def _notes(record: FileRecord) -> list[str]:
         "(evidence in metadata and structure; never a statement that the file is genuine)",
         f"provenance: {record.path}",
     ]
+    if record.sha256:
+        notes.append(f"sha256: {record.sha256}")
     for name in _NOTE_FACTS:
         values = _values(record, (name,))
         if values:
@@ -199,8 +203,10 @@ def make_entity(record: FileRecord, has_children: bool) -> EntityProxy:
     entity.add("mimeType", list(_mime_values(record.mime)), cleaned=True)
     if record.extension:
         entity.add("extension", record.extension)
-    if record.sha256:
-        entity.add("contentHash", record.sha256)
+    if record.sha1:
+        # FtM's contentHash is the SHA-1 Aleph's archive keys a file's bytes by; sha256,
+        # which leaktriage tells files apart with, goes to the notes.
+        entity.add("contentHash", record.sha1)
     if record.parent_id:
         entity.add("parent", entity_id(record.parent_id))
     elif folders := _folders(record.path):

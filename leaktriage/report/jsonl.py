@@ -99,11 +99,12 @@ def _spliced(
     """``patched`` by position, on the UTF-8 bytes. The line is ``json.dumps(...,
     sort_keys=True)`` of a record, so its top-level keys come in order: ``cut`` (when
     something was cut) first, ``fields``, ``findings``, ``issues``, ... ``raw``, ``record_id``,
-    ``schema_version``, ``score``, ``sha256``, ``size``, ``status`` and ``verdict`` last.
+    ``schema_version``, ``score``, ``sha1`` (absent from lines of stores made before it),
+    ``sha256``, ``size``, ``status`` and ``verdict`` last.
     Inside a JSON string a quote is escaped, so ``, "findings": [`` is the key itself (no
     fact is named findings) and ``, "issues": [``, the key after it, ends the findings (no
     finding or evidence key is named issues); the last ``, "verdict": `` is the record's
-    (nothing follows it), and so is the last ``, "score": `` before it (only a hash, a size
+    (nothing follows it), and so is the last ``, "score": `` before it (only hashes, a size
     and a status lie between)."""
     cut: dict[str, dict[str, int]] = {}
     start = 1
@@ -118,7 +119,7 @@ def _spliced(
     verdict_key = line.rindex(b', "verdict": ')
     score_key = line.rindex(b', "score": ', after_findings, verdict_key)
     score_at = score_key + len(b', "score": ')
-    after_score = line.index(b', "sha256": ', score_at)
+    after_score = line.index(b', "sha', score_at)  # sha1, or sha256 in older stores' lines
     if not line.endswith(b"}"):
         raise ValueError("unexpected line end")
     kept = findings_text(findings, cut)

@@ -56,6 +56,12 @@ from leaktriage.store.writer import (
 log = logging.getLogger("leaktriage.store")
 
 
+def _has_sha1(db: sqlite3.Connection) -> bool:
+    """Whether the store's ``files`` table has the ``sha1`` column (stores made before it
+    do not)."""
+    return any(row[1] == "sha1" for row in db.execute("PRAGMA table_info(files)"))
+
+
 class Store:
     """One scan's SQLite file."""
 
@@ -65,6 +71,8 @@ class Store:
         self.path = path
         self.readonly = readonly
         self._bulk = False
+        self._sha1 = "sha1"
+        """The ``files`` column read as a record's SHA-1 ("NULL" in a store made before it)."""
         _check_header(path)
         if readonly:
             self.db = sqlite3.connect(_readonly_uri(path), uri=True)
@@ -74,6 +82,7 @@ class Store:
                 raise sqlite3.DatabaseError(
                     f"{path} has store schema {version}; this leaktriage reads {SCHEMA_VERSION}"
                 )
+            self._sha1 = "sha1" if _has_sha1(self.db) else "NULL"
             return
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -86,6 +95,11 @@ class Store:
             raise sqlite3.DatabaseError(
                 f"{path} has store schema {version}; this leaktriage writes {SCHEMA_VERSION}"
             )
+        if version == SCHEMA_VERSION and not _has_sha1(self.db):
+            # A store made before records had a SHA-1: the column is added, null for the
+            # records already there (the re-use key changed with it, so a re-scan reads
+            # every file again).
+            self.db.execute("ALTER TABLE files ADD COLUMN sha1 TEXT")
         self.db.executescript(_SCHEMA + _INDEXES)
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -431,7 +445,7 @@ class Store:
             for row in db.execute(
                 "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, "
                 "extension, extension_mismatch, mtime, mtime_zone_known, outer_mtime, status, "
-                f"extractor, verdict, score FROM files WHERE record_id IN ({marks})",
+                f"extractor, verdict, score, {self._sha1} FROM files WHERE record_id IN ({marks})",
                 record_ids,
             )
         }
@@ -505,6 +519,7 @@ class Store:
                     findings=tuple(findings[rid]),
                     verdict=row[16],
                     score=row[17],
+                    sha1=row[18],
                 )
             )
         return records

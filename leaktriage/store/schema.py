@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS files (
   status TEXT NOT NULL,
   extractor TEXT,
   verdict TEXT,
-  score REAL
+  score REAL,
+  sha1 TEXT
 );
 CREATE TABLE IF NOT EXISTS fields (
   record_id TEXT NOT NULL REFERENCES files(record_id),

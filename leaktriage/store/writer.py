@@ -76,6 +76,7 @@ def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
                 r.extractor,
                 r.verdict,
                 r.score,
+                r.sha1,
             )
         )
         for name in sorted(r.fields):
@@ -224,7 +225,7 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
             states,
         )
         db.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", files
         )
         db.executemany(CACHE_INSERT, cache)
         db.executemany("INSERT INTO fields VALUES (?,?,?,?,?)", fields)

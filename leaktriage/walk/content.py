@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from leaktriage.config import Limits
 from leaktriage.diskfile import Identity, open_regular
@@ -41,6 +41,7 @@ class Content:
     owned: bool = False
     size: int = 0
     sha256: str | None = None
+    sha1: str | None = None
     md5: str | None = None
     identity: Identity | None = None
     """For a file of the dump read in place: the file listed (``diskfile``)."""
@@ -126,33 +127,55 @@ _PARALLEL_BYTES = 1 << 18
 
 @functools.lru_cache(maxsize=1)
 def _helper() -> concurrent.futures.ThreadPoolExecutor:
-    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leaktriage-md5")
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="leaktriage-hash")
 
 
 class Hasher:
-    """sha256 (and md5, to match other tools) over a stream of chunks."""
+    """sha256, SHA-1 (the ``contentHash`` Aleph and FollowTheMoney key files by) and md5 (to
+    match the hashes leak indexes publish) over one stream of chunks, in the same read."""
 
     def __init__(self, with_md5: bool = True) -> None:
         self._sha = hashlib.sha256()
+        self._sha1 = hashlib.sha1(usedforsecurity=False)
         self._md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
         self.size = 0
 
     def update(self, chunk: bytes) -> None:
-        """Feed the next chunk (large chunks: md5 in a helper thread beside sha256, as
-        hashlib releases the GIL; a large file then costs the slower hash, not the sum)."""
-        if self._md5 is not None and len(chunk) >= _PARALLEL_BYTES:
-            pending = _helper().submit(self._md5.update, chunk)
-            self._sha.update(chunk)
+        """Feed the next chunk. A large chunk is hashed on two threads, as hashlib releases
+        the GIL: md5, the slowest of the three, on a helper thread while this one does sha256
+        and SHA-1 (without md5, SHA-1 goes to the helper), so a large file costs about the
+        slower side, not the sum (``benchmarks/bench_hashing.py``)."""
+        if len(chunk) >= _PARALLEL_BYTES:
+            if self._md5 is not None:
+                pending = _helper().submit(self._md5.update, chunk)
+                self._sha.update(chunk)
+                self._sha1.update(chunk)
+            else:
+                pending = _helper().submit(self._sha1.update, chunk)
+                self._sha.update(chunk)
             pending.result()
         else:
             self._sha.update(chunk)
+            self._sha1.update(chunk)
             if self._md5 is not None:
                 self._md5.update(chunk)
         self.size += len(chunk)
 
-    def digests(self) -> tuple[str, str | None]:
-        """(sha256, md5) hex digests."""
-        return self._sha.hexdigest(), self._md5.hexdigest() if self._md5 else None
+    def digests(self) -> Digests:
+        """The hex digests of everything fed so far."""
+        return Digests(
+            self._sha.hexdigest(),
+            self._sha1.hexdigest(),
+            self._md5.hexdigest() if self._md5 else None,
+        )
+
+
+class Digests(NamedTuple):
+    """An item's hex digests."""
+
+    sha256: str
+    sha1: str
+    md5: str | None
 
 
 class Spool:
@@ -187,11 +210,11 @@ class Spool:
 
     def finish(self) -> Content:
         """The collected bytes as a Content with their hashes."""
-        sha, md5 = self.hasher.digests()
+        sums = self.hasher.digests()
         if self._file is not None:
             self._file.close()
-            return Content(path=self._path, owned=True, size=self.size, sha256=sha, md5=md5)
-        return Content(data=bytes(self._buffer), size=self.size, sha256=sha, md5=md5)
+            return Content(path=self._path, owned=True, size=self.size, **sums._asdict())
+        return Content(data=bytes(self._buffer), size=self.size, **sums._asdict())
 
     def discard(self) -> None:
         """Drop what was collected (a member past a limit)."""
@@ -209,8 +232,7 @@ def adopt_file(path: Path, with_md5: bool = True) -> Content:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             hasher.update(chunk)
-    sha, md5 = hasher.digests()
-    return Content(path=path, owned=True, size=hasher.size, sha256=sha, md5=md5)
+    return Content(path=path, owned=True, size=hasher.size, **hasher.digests()._asdict())
 
 
 def read_disk_file(
@@ -233,7 +255,7 @@ def read_disk_file(
                     keep = bytearray()
                 else:
                     keep += chunk
-    sha, md5 = hasher.digests()
+    sums = hasher.digests()._asdict()
     if keeping:
         # The path is kept beside the bytes: a worker process is handed the path (and the
         # file's identity) rather than the bytes through its pipe.
@@ -241,11 +263,10 @@ def read_disk_file(
             data=bytes(keep),
             path=path,
             size=hasher.size,
-            sha256=sha,
-            md5=md5,
             identity=identity,
+            **sums,
         )
-    return Content(path=path, owned=False, size=hasher.size, sha256=sha, md5=md5, identity=identity)
+    return Content(path=path, owned=False, size=hasher.size, identity=identity, **sums)
 
 
 def _fs_time(seconds: float) -> datetime | None:
