@@ -144,7 +144,7 @@ def write_pack(
     options = json.loads(run.get("config_json") or "{}")
     config = _scan_config(options)
     root = Path(run.get("input_path") or "")
-    _check_target(target, root, force)
+    _check_target(target, root, out_dir, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
@@ -461,15 +461,19 @@ def _manifest(
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _check_target(target: Path, root: Path, force: bool) -> None:
-    """Refuse a target that is a file, a non-empty folder (unless ``force``) or inside the
-    dump (a pack is never written into it)."""
+def _check_target(target: Path, root: Path, out_dir: Path, force: bool) -> None:
+    """Refuse a target that is a file, a non-empty folder (unless ``force``), inside the
+    dump (a pack is never written into it), or holding the dump or the scan (``--force``
+    would replace them)."""
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise OutputError(f"{target} exists and is not a folder")
-    if target.is_dir() and not force and any(target.iterdir()):
-        raise OutputError(f"{target} is not empty; choose another --out, or --force to replace it")
     if root.name and _inside(target, root):
         raise OutputError(f"{target} is inside the dump {root}; a pack is never written there")
+    for what, folder in (("the dump", root), ("the scan's output folder", out_dir)):
+        if folder.name and _inside(folder, target):
+            raise OutputError(f"{target} holds {what} {folder}; choose another --out")
+    if target.is_dir() and not force and any(target.iterdir()):
+        raise OutputError(f"{target} is not empty; choose another --out, or --force to replace it")
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -38,7 +38,7 @@ class Scanned:
     mail: bytes
 
 
-def _plant(root: Path) -> Scanned:
+def _plant(root: Path, workers: int = 0) -> Scanned:
     first, final = memo_revisions()
     tar_gz = tar_gz_bytes([("memo.pdf", final)])
     bundle = zip_bytes([("docs/nested.tar.gz", tar_gz), ("../../esc..ape.pdf", final)])
@@ -48,7 +48,7 @@ def _plant(root: Path) -> Scanned:
     (dump / "bundle.zip").write_bytes(bundle)
     (dump / "mail.eml").write_bytes(mail)
     out = root / "out"
-    run_scan(dump, out, ScanConfig(workers=0))
+    run_scan(dump, out, ScanConfig(workers=workers))
     return Scanned(dump, out, first, final, tar_gz, bundle, mail)
 
 
@@ -235,7 +235,8 @@ def test_safe_name_bounds_the_length_and_keeps_the_extension() -> None:
 def test_a_changed_or_missing_dump_is_said_and_the_rest_still_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scanned = _plant(tmp_path / "scan")
+    # Scanned with a worker process: the pack takes the attachment out in one too.
+    scanned = _plant(tmp_path / "scan", workers=1)
     record = _record(scanned.out, "dump/mail.eml")
     changed = scanned.mail.replace(b"09:20:00 +0200", b"09:21:00 +0200", 1)
     assert changed != scanned.mail
@@ -300,11 +301,19 @@ def test_a_non_empty_folder_is_refused_unless_forced(scanned: Scanned, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pack"]  # no temporary left
 
 
-def test_a_pack_is_never_written_into_the_dump(scanned: Scanned) -> None:
+def test_a_pack_is_never_written_into_the_dump_nor_over_it_or_the_scan(
+    scanned: Scanned, capsys: pytest.CaptureFixture[str]
+) -> None:
     inside = scanned.dump / "pack"
     assert _pack(scanned.out, ATTACHED, inside) == EXIT_OUTPUT
+    assert "a pack is never written there" in capsys.readouterr().err
     assert not inside.exists()
     assert sorted(p.name for p in scanned.dump.iterdir()) == ["bundle.zip", "mail.eml"]
+    for holder in (scanned.out, scanned.dump.parent):
+        assert _pack(scanned.out, ATTACHED, holder, "--force") == EXIT_OUTPUT
+        assert "choose another --out" in capsys.readouterr().err
+    assert (scanned.out / "triage.sqlite").is_file()
+    assert (scanned.dump / "mail.eml").read_bytes() == scanned.mail
 
 
 def test_pictures_kept_for_the_record_are_copied(
