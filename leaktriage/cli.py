@@ -29,7 +29,7 @@ from leaktriage.cli_common import (
     progress_bar,
 )
 from leaktriage.cli_rules import _rules
-from leaktriage.cli_stores import _analyze, _eval, _export, _report, _show
+from leaktriage.cli_stores import _analyze, _eval, _evidence, _export, _report, _show
 from leaktriage.config import REPORT_LIMIT, GiB, Limits, MiB, ScanConfig
 from leaktriage.errors import (
     EXIT_INTERNAL,
@@ -310,6 +310,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("out", type=Path, help="output folder of a scan")
     show.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
 
+    evidence = sub.add_parser(
+        "evidence",
+        help="write one record's evidence pack: its bytes re-read from the dump, its "
+        "containers, record, findings, earlier PDF revisions, hashes",
+    )
+    evidence.add_argument("out", type=Path, help="output folder of a scan")
+    evidence.add_argument("key", help="record id (or its first 8+ characters) or provenance path")
+    evidence.add_argument(
+        "--out", dest="target", type=Path, required=True, metavar="DIR", help="folder to write"
+    )
+    evidence.add_argument(
+        "--force", action="store_true", help="replace DIR even if it is not empty"
+    )
+
     report = sub.add_parser(
         "report", help="print a scan's summary and re-render its report.html from the store"
     )
@@ -463,6 +477,8 @@ def _run(
         return _scan(args, out, err)
     if args.command == "show":
         return _show(args, out, err)
+    if args.command == "evidence":
+        return _evidence(args, out, err)
     if args.command == "analyze":
         return _analyze(args, out, err)
     if args.command == "eval":

@@ -1,5 +1,5 @@
 """Commands that read a finished scan: ``show`` (one record and how its verdict was reached),
-``report``, ``export``, ``analyze`` and ``eval``."""
+``evidence`` (one record's evidence pack), ``report``, ``export``, ``analyze`` and ``eval``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -26,6 +27,9 @@ from leaktriage.cli_common import (
 )
 from leaktriage.config import ScanConfig
 from leaktriage.model import FileRecord, json_value
+
+if TYPE_CHECKING:
+    from leaktriage.report.data import RuleInfo
 
 
 def _analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -124,7 +128,20 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
     if record is None:
         err.print(f"leaktriage: no record {_clean(args.key)!s} in {_clean(args.out)}")
         return 2
-    config = json.loads(run.get("config_json") or "{}")
+    print_record(record, json.loads(run.get("config_json") or "{}"), out)
+    return 0
+
+
+def print_record(
+    record: FileRecord,
+    config: dict[str, Any],
+    out: Console,
+    rules: Mapping[str, RuleInfo] | None = None,
+) -> None:
+    """What ``leaktriage show`` prints about one record (values from the dump cleaned), with
+    the weight chain of the rules its run (``config``) used. With ``rules``, each finding
+    also says its technique, what the rule looks at and its innocent explanations (the
+    evidence pack's README)."""
     data = record.to_json()
     out.print(f"[bold]{_clean(record.path)}[/bold]")
     for key in (
@@ -171,6 +188,8 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
             for ev in finding.evidence:
                 out.print(f"      {ev.field} = {_clean(ev.value)}")
+            if rules is not None:
+                _print_rule(finding.technique, rules.get(finding.rule_id), out)
         out.print("[bold]how the verdict was reached[/bold]")
         for line in _verdict_chain(record, config):
             out.print(f"  {_clean(line)}")
@@ -178,7 +197,48 @@ def _show(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print("[bold]raw[/bold]")
         for key, value in sorted(record.raw.items()):
             out.print(f"  {_clean(key):<32} {_clean(value[:300])}")
-    return 0
+
+
+def _print_rule(technique: str, info: RuleInfo | None, out: Console) -> None:
+    """A finding's technique, and what its rule is about and may innocently mean."""
+    out.print(f"      technique: {_clean(technique)}")
+    if info is None:
+        return
+    out.print(f"      rule: {_clean(info.title)}")
+    for text in info.false_positives:
+        out.print(f"      innocent explanation: {_clean(text)}")
+
+
+def _evidence(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``leaktriage evidence OUT KEY --out DIR``: the evidence pack of one record."""
+    from leaktriage.errors import EXIT_UNVERIFIED
+    from leaktriage.evidence import render_text, write_pack
+    from leaktriage.report.data import rule_infos, run_ruleset
+
+    def describe(record: FileRecord, config: dict[str, Any]) -> str:
+        rules = rule_infos(run_ruleset(config))
+        return render_text(lambda console: print_record(record, config, console, rules))
+
+    store = _open_store(args.out)
+    try:
+        record = store.find(args.key)
+        if record is None:
+            err.print(f"leaktriage: no record {_clean(args.key)!s} in {_clean(args.out)}")
+            return 2
+        pack = write_pack(store, args.out, record, args.target, describe, args.force)
+    finally:
+        store.close()
+    for problem in pack.problems:
+        err.print(f"leaktriage: not verified: {_clean(problem)}")
+    for note in pack.notes:
+        err.print(f"leaktriage: note: {_clean(note)}")
+    if not args.quiet:
+        state = "verified" if pack.verified else "NOT verified"
+        out.print(
+            f"wrote {len(pack.files) + 1} files to {_clean(pack.folder)} "
+            f"({_clean(record.path)}, bytes {state}); check with `sha256sum -c SHA256SUMS`"
+        )
+    return 0 if pack.verified else EXIT_UNVERIFIED
 
 
 def _verdict_chain(record: FileRecord, config: dict[str, Any]) -> list[str]:

@@ -22,6 +22,7 @@ EXIT_MALFORMED = 4
 EXIT_OUTPUT = 5
 EXIT_STORE = 6
 EXIT_SCHEDULER = 7
+EXIT_UNVERIFIED = 8
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -36,6 +37,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_STORE: "OUT/triage.sqlite is damaged; it is left as it is, and the message says how "
     "to move it aside",
     EXIT_SCHEDULER: "the Dask scheduler (--scheduler) cannot be reached",
+    EXIT_UNVERIFIED: "`evidence`: the pack was written, but bytes on the item's chain are gone "
+    "from the dump or differ from the scan's sha256 (the pack's README.txt says which)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM): temporary data removed; the next run "
     "continues from the store",
 }

@@ -165,6 +165,23 @@ def reversed_hops_eml() -> bytes:
     return message.as_bytes()
 
 
+def attachment_eml(filename: str, data: bytes, maintype: str, subtype: str) -> bytes:
+    """A short message carrying one attached file ``filename`` (``maintype/subtype``)."""
+    message = _message(
+        [
+            ("From", address(PEOPLE[2])),
+            ("To", address(PEOPLE[0])),
+            ("Subject", "Pièce jointe"),
+            ("Date", "Thu, 04 May 2017 09:20:00 +0200"),
+            ("Message-ID", f"<20170504072000.5120@{DOMAIN}>"),
+        ]
+    )
+    message.set_content("Ci-joint le document.\n")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    message.set_boundary("=_attachment_0001")
+    return message.as_bytes()
+
+
 def broken_eml() -> bytes:
     """Garbage headers and a multipart body cut off inside a base64 attachment."""
     return (

@@ -211,6 +211,43 @@ def budget_two_updates_pdf() -> bytes:
         return path.read_bytes()
 
 
+MEMO_ID = "3C5E7A9B1D2F4A6C8E0B2D4F6A8C0E1F"
+MEMO_BEFORE = "Montant engagé : 45 000 €"
+MEMO_AFTER = "Montant engagé : 450 000 €"
+
+
+def memo_revisions() -> tuple[bytes, bytes]:
+    """A one-page memo saved once, then updated incrementally with a figure raised
+    tenfold: the file's bytes after the first save and after the update (the update only
+    appends, so the second starts with the first)."""
+    lines = ["Note de frais - comité de campagne", MEMO_BEFORE]
+    doc = _new_doc()
+    content = _text_page(doc, lines)
+    _set_info(
+        doc,
+        {
+            "Title": "Note de frais",
+            "Author": PEOPLE[2],
+            "Producer": "LibreOffice 5.2",
+            "CreationDate": "D:20170306140000+01'00'",
+            "ModDate": "D:20170306140000+01'00'",
+        },
+    )
+    _set_id(doc, MEMO_ID, MEMO_ID)
+    with tempfile.TemporaryDirectory(prefix="leaktriage-fixture-") as folder:
+        path = Path(folder) / "memo.pdf"
+        doc.save(path, garbage=1, deflate=True, no_new_id=True)
+        doc.close()
+        first = path.read_bytes()
+        doc = pymupdf.open(path)
+        doc.update_stream(content, _text_stream([lines[0], MEMO_AFTER]))
+        _set_info(doc, {"ModDate": "D:20170412231500+03'00'", "Producer": "iLovePDF"})
+        _set_id(doc, MEMO_ID, "3C5E7A9B1D2F4A6C8E0B2D4F6A8C0E20")
+        doc.save(path, incremental=True, encryption=pymupdf.PDF_ENCRYPT_KEEP, no_new_id=True)
+        doc.close()
+        return first, path.read_bytes()
+
+
 XMP_MISMATCH = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">

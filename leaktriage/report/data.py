@@ -231,6 +231,24 @@ def run_ruleset(config: dict[str, Any]) -> RuleSet:
         return load_rules()
 
 
+def rule_infos(ruleset: RuleSet) -> dict[str, RuleInfo]:
+    """What the report (and an evidence pack) says about each rule id a run's findings may
+    carry: the run's rules (``ruleset``, see :func:`run_ruleset`) and the corpus checks."""
+    from leaktriage.corpus import FINDINGS as corpus_findings  # the corpus imports the store
+
+    rules = {
+        fid: RuleInfo(f.title, f.rationale, list(f.innocent), f.category)
+        for fid, f in corpus_findings.items()
+    }
+    rules.update(
+        {
+            r.id: RuleInfo(r.title, r.rationale, list(r.false_positives), r.category)
+            for r in ruleset.rules
+        }
+    )
+    return rules
+
+
 def _shown_table(db: sqlite3.Connection, limit: int) -> str:
     """A temporary table ``(idx, record_id)`` of the files the report's table holds, in path
     order: every file, or when the store has more than ``limit``, every flagged file and then
@@ -273,18 +291,7 @@ def load_report_data(store: Store, limit: int | None = None) -> ReportData:
     leak = config.get("leak_date")
     leak_date = date.fromisoformat(leak) if leak else None
     ruleset = run_ruleset(config)
-    from leaktriage.corpus import FINDINGS as corpus_findings  # the corpus imports the store
-
-    rules = {
-        fid: RuleInfo(f.title, f.rationale, list(f.innocent), f.category)
-        for fid, f in corpus_findings.items()
-    }
-    rules.update(
-        {
-            r.id: RuleInfo(r.title, r.rationale, list(r.false_positives), r.category)
-            for r in ruleset.rules
-        }
-    )
+    rules = rule_infos(ruleset)
     if limit is None:
         limit = run_limit(run)
     table = _shown_table(db, limit)

@@ -112,6 +112,24 @@ def export_files(
     return count
 
 
+def record_line(store: Store, record_id: str) -> bytes | None:
+    """The line ``files.jsonl`` holds for one record, exactly as :func:`export_files` writes
+    it (cached line, findings patched in where they changed, ``scan_state``, newline); None
+    when there is no such record. ``leaktriage evidence`` puts it in a pack."""
+    rows = store.db.execute(
+        f"SELECT f.record_id, {_CACHED_LINES}, c.findings, c.verdict, c.score, f.verdict, "
+        "f.score, (SELECT count(*) FROM findings WHERE record_id = f.record_id), "
+        "coalesce(s.state, 'new') FROM files f "
+        "LEFT JOIN export_cache c ON c.rowid = f.rowid AND c.record_id = f.record_id "
+        "LEFT JOIN file_state s USING (record_id) WHERE f.record_id = ?",
+        (record_id,),
+    )
+    for window in _export_windows(store, rows):
+        for line, _, state in window:
+            return b'%s, "scan_state": "%s"}\n' % (line[:-1], state)
+    return None
+
+
 class _HashedFile:
     """A UTF-8 text file written in large pieces, hashed (sha256) as it is written, and
     renamed into place only when complete (``outfile``)."""
