@@ -42,6 +42,19 @@ LINES = [
     "Montant total : 24 000 € TTC",
 ]
 CHANGED_LINE = "Montant total : 240 000 € TTC"
+VISA_LINES = [
+    "Convention de mise à disposition de salle",
+    "Salle du Nouveau Siècle, Lille, jeudi 20 avril 2017 de 18 h à 23 h",
+    "Capacité : 1 800 personnes assises ; sonorisation et régie fournies",
+    "Le preneur remet les clés au gardien à la fin de la soirée",
+]
+"""The form-filled fixture's own text (the sample leak's corpus stage must not take the
+three signed files for copies of one another)."""
+ROUSSEL_LINES = [
+    "Attestation de livraison",
+    "Quarante cartons d'affiches A2 livrés au local de campagne de Roubaix",
+    "Réceptionnés par le responsable logistique, sans réserve",
+]
 FILLED_VALUE = "Bon pour accord"
 
 
@@ -137,7 +150,8 @@ def signed_pdf() -> bytes:
 
 def signed_form_filled_pdf() -> bytes:
     """Signed, then the "Visa" text field filled in a later update: allowed by /DocMDP 2."""
-    writer = _writer(signed_pdf(), 2)
+    signed = sign(_unsigned(VISA_LINES), keys.SIGNER_KEY, keys.SIGNER_CERT)
+    writer = _writer(signed, 2)
     for ref in writer.root["/AcroForm"]["/Fields"]:
         form_field = ref.get_object()
         if form_field.get("/T") == FORM_FIELD:
@@ -167,7 +181,7 @@ def signed_then_changed_pdf() -> bytes:
 def signed_expired_cert_pdf() -> bytes:
     """Signed in 2017 by Bastien Roussel, whose certificate ran out in June 2018: valid when
     signed, so the signature still verifies."""
-    return sign(_unsigned(LINES), keys.EXPIRED_KEY, keys.EXPIRED_CERT)
+    return sign(_unsigned(ROUSSEL_LINES), keys.EXPIRED_KEY, keys.EXPIRED_CERT)
 
 
 FIXTURES: dict[str, Callable[[], bytes]] = {

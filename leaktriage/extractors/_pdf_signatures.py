@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import warnings
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,6 +170,8 @@ def _quiet_pyhanko() -> None:
     an issue on the record instead of noise in the scan's log."""
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # pyHanko imports cryptography's DSA module, which warns on import in recent versions.
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
 
 
 def _verify_field(
