@@ -14,6 +14,10 @@ from corpus_fixtures.planted import PLANTED_FILES, labels_csv
 
 Builder = Callable[[], bytes]
 
+PLANTED_ONLY = frozenset({"pdf_signed"})
+"""Fixture families the sample leak takes only through :mod:`corpus_fixtures.planted`,
+labeled, instead of every family's loose, tar.gz and gzip copies."""
+
 
 def builder_modules() -> list[ModuleType]:
     """Every module in ``corpus_fixtures.builders``, sorted by name."""
@@ -63,6 +67,8 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     nested: list[tuple[str, bytes]] = []
     for family, items in fixtures.items():
+        if family in PLANTED_ONLY:
+            continue
         folder = out / placement.get(family, f"documents/{family}")
         folder.mkdir(parents=True, exist_ok=True)
         for name, build in sorted(items.items()):

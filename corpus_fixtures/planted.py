@@ -20,7 +20,7 @@ from typing import Any
 
 from corpus_fixtures import EPOCH, ORGANISATION, PEOPLE
 from corpus_fixtures.builders import email as mail
-from corpus_fixtures.builders import image, misc, ooxml, pdf
+from corpus_fixtures.builders import image, misc, ooxml, pdf, pdf_signed
 from corpus_fixtures.builders.archive import zip_bytes
 
 
@@ -749,6 +749,9 @@ PLANTED_FILES: dict[str, Builder] = {
     "documents/finances/facture_0417.pdf": facture_launch_pdf,
     "mail/invitation_benevoles.eml": invitation_pixel_eml,
     "documents/campagne/affiche_lille.odt": affiche_linked_image_odt,
+    "documents/finances/devis_2017-118_signe.pdf": pdf_signed.signed_then_changed_pdf,
+    "documents/campagne/convention_salle_lille.pdf": pdf_signed.signed_form_filled_pdf,
+    "documents/finances/attestation_livraison.pdf": pdf_signed.signed_expired_cert_pdf,
 }
 """Files the labeled set adds to the sample leak, by their place in it."""
 
@@ -915,6 +918,25 @@ LABELS: tuple[Planted, ...] = (
         "decoy",
         ("decoy-token-shaped-url", "decoy-fetch-on-open"),
         "picture linked from a canary host (draw:image xlink:href)",
+    ),
+    Planted(
+        "documents/finances/devis_2017-118_signe.pdf",
+        "altered",
+        ("pdf-signed-then-changed", "pdf-form-revision-text-changed"),
+        "signed quote whose amount was changed in the page content after signing",
+    ),
+    # Signed files that stay genuine (their signature verifies as of the signing time).
+    Planted(
+        "documents/campagne/convention_salle_lille.pdf",
+        "genuine",
+        (),
+        "signed agreement whose form field was filled in afterwards, as its /DocMDP allows",
+    ),
+    Planted(
+        "documents/finances/attestation_livraison.pdf",
+        "genuine",
+        ("pdf-signature-verified",),
+        "signed in 2017 with a certificate that expired in 2018",
     ),
     # Fixtures the sample leak already holds.
     Planted("documents/ooxml/memo.docx", "genuine"),

@@ -61,6 +61,7 @@ examples:
   leaktriage analyze triage                     re-run the corpus analysis on a scan's store
   leaktriage eval triage labels.csv             precision/recall against hand labels
   leaktriage scan mail/ --out t --dkim-keys archived_keys.txt   DKIM offline
+  leaktriage scan leak/ --out t --trust-roots roots.pem   PDF signatures chained to these roots
   leaktriage scan leak/ --out triage            again later: only new or changed files are read
   leaktriage scan /data/leak --out t --executor dask --scheduler tcp://10.0.0.5:8786
 
@@ -207,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="archived DKIM public keys, one 'selector._domainkey.domain TXT-record' per line; "
         "signatures are verified offline against them",
+    )
+    scan.add_argument(
+        "--trust-roots",
+        type=Path,
+        metavar="FILE",
+        help="PEM bundle of root certificates PDF signatures may chain to (offline; without "
+        "it signatures are checked but never called trusted, the system's roots are not used)",
     )
     scan.add_argument(
         "--dkim-dns",
@@ -537,6 +545,7 @@ def _scan_config(args: argparse.Namespace) -> ScanConfig:
             use_rules=not args.no_rules,
             dkim_keys=str(args.dkim_keys) if args.dkim_keys else None,
             dkim_dns=args.dkim_dns,
+            trust_roots=str(args.trust_roots) if args.trust_roots else None,
             hash_md5=not args.no_md5,
             reuse=not args.no_reuse,
             verify_hashes=args.verify_hashes,

@@ -104,6 +104,9 @@ class ScanConfig:
     record per line; signatures are verified offline against it."""
     dkim_dns: bool = False
     """Also look DKIM keys up in live DNS (the only network use leaktriage ever makes)."""
+    trust_roots: str | None = None
+    """PEM bundle of the root certificates PDF signatures may chain to; without it, no
+    signature is called trusted (the machine's own roots are never used)."""
     reuse: bool = True
     """Scanning into an output folder that holds an earlier scan keeps the records of files
     whose provenance, size and mtime are unchanged (same tool version, options and rules)."""
@@ -163,6 +166,7 @@ class ScanConfig:
         wanted = [
             ("decoy list (--decoys)", self.decoys, False),
             ("DKIM key store (--dkim-keys)", self.dkim_keys, False),
+            ("trusted root certificates (--trust-roots)", self.trust_roots, False),
             ("YARA rule folder (--yara)", self.yara_dir, True),
             *(("rule folder (--rules)", folder, True) for folder in self.rule_dirs),
         ]

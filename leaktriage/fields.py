@@ -194,6 +194,83 @@ FIELDS: dict[str, FieldSpec] = {
     "pdf.form_fields": _spec("int", "Number of form fields (widgets)."),
     "pdf.annotation_count": _spec("int", "Annotations of every kind."),
     "pdf.signature_count": _spec("int", "Digital signature fields present."),
+    # Signatures verified offline (pyHanko): the lists hold one entry per signed field, in
+    # signing order, "-" where a signature has no such value.
+    "pdf.sig_checked": _spec("int", "Signed signature fields verified (at most 16 per file)."),
+    "pdf.sig_verified": _spec(
+        "int", "Signatures that still verify: intact, and the certificate valid when signed."
+    ),
+    "pdf.sig_whole_file_verified": _spec(
+        "bool",
+        "A signature that still verifies covers the whole file: nothing was added after it "
+        "and its signed revision is the file as the signer's key signed it.",
+    ),
+    "pdf.sig_last_signed_at": _spec(
+        "datetime",
+        "Latest signing time, UTC: the RFC 3161 timestamp token's when there is one, else the "
+        "time the signer's software wrote (which its clock or a forger sets).",
+    ),
+    "pdf.sig_fields": _spec("list", "Names of the signed signature fields."),
+    "pdf.sig_kind": _spec(
+        "list", "approval, certification (sets /DocMDP permissions) or timestamp (/DocTimeStamp)."
+    ),
+    "pdf.sig_signer": _spec("list", "Common name (CN) of each signer's certificate."),
+    "pdf.sig_cert_subject": _spec("list", "Subject of each signer's certificate (RFC 4514)."),
+    "pdf.sig_cert_issuer": _spec("list", "Issuer of each signer's certificate (RFC 4514)."),
+    "pdf.sig_cert_serial": _spec("list", "Serial number of each signer's certificate, hex."),
+    "pdf.sig_cert_not_before": _spec("list", "Start of each certificate's validity, UTC ISO 8601."),
+    "pdf.sig_cert_not_after": _spec("list", "End of each certificate's validity, UTC ISO 8601."),
+    "pdf.sig_cert_at_signing": _spec(
+        "list",
+        "Each certificate at the signing time: valid, expired, not yet valid, or unknown (no "
+        "signing time). Expired since signing is still valid.",
+    ),
+    "pdf.sig_signing_time": _spec(
+        "list", "Signing time each signer's software wrote (CMS signingTime or /M), UTC."
+    ),
+    "pdf.sig_timestamp_time": _spec(
+        "list", "Time of each signature's RFC 3161 timestamp token, UTC ('-' when none)."
+    ),
+    "pdf.sig_byte_range": _spec("list", "Each signature's /ByteRange: the bytes it signs."),
+    "pdf.sig_intact": _spec(
+        "list", "true when the signed bytes still match the digest the signature carries."
+    ),
+    "pdf.sig_valid": _spec(
+        "list",
+        "true when intact, the signature verifies with the certificate's key and the "
+        "certificate was within its validity at the signing time (not: trusted).",
+    ),
+    "pdf.sig_trusted": _spec(
+        "list",
+        "true when the certificate chains to a root given with --trust-roots, checked at the "
+        "signing time; 'not checked' without roots (the machine's roots are never used).",
+    ),
+    "pdf.sig_covers_whole_file": _spec(
+        "list", "true when the signature covers the whole file (nothing appended after it)."
+    ),
+    "pdf.sig_coverage": _spec(
+        "list",
+        "pyHanko's coverage level: ENTIRE_FILE, ENTIRE_REVISION (later saves follow), "
+        "CONTIGUOUS_BLOCK_FROM_START or UNCLEAR.",
+    ),
+    "pdf.sig_modification_level": _spec(
+        "list",
+        "What the saves after each signature changed, per pyHanko's difference analysis: "
+        "NONE, LTA_UPDATES (validation data), FORM_FILLING, ANNOTATIONS, OTHER (not allowed).",
+    ),
+    "pdf.sig_docmdp_ok": _spec(
+        "list", "true when the later changes are within the signature's /DocMDP permissions."
+    ),
+    "pdf.sig_changed_objects": _spec(
+        "list",
+        "For a signature whose later changes pyHanko rejects: 'field, revision N: objects ...', "
+        "the object numbers each later revision's cross-reference section writes or frees.",
+    ),
+    "pdf.sig_revocation": _spec(
+        "list",
+        "good or revoked from CRLs/OCSP responses the file embeds (with --trust-roots); "
+        "'not checked' otherwise: nothing is fetched.",
+    ),
     "pdf.embedded_files": _spec("list", "Names of embedded (attached) files."),
     "pdf.image_pages_with_text": _spec(
         "list", "Pages that are a full-page image with a text layer on top (page numbers, 1-based)."

@@ -42,6 +42,8 @@ def test_every_entry_loads_and_names_known_rules() -> None:
         "relays-stamp-utc",
         "publisher-first-author-in-info",
         "libreoffice-totaltime-in-seconds",
+        "pdf-whole-file-signature",
+        "pdf-signature-permitted-updates",
     ]
     rule_ids = {r.id for r in ruleset.rules}
     assert all(e.explains <= rule_ids for e in ruleset.explanations)

@@ -40,7 +40,7 @@ def test_labels_file_lies_beside_the_dump(sample_leak: Path) -> None:
         (entry.path, entry.label) for entry in LABELS
     )
     assert {r["label"] for r in rows} == {"altered", "decoy", "genuine"}
-    assert sum(r["label"] == "altered" for r in rows) == 20
+    assert sum(r["label"] == "altered" for r in rows) == 21
 
 
 @pytest.mark.parametrize("entry", LABELS, ids=[entry.path for entry in LABELS])
@@ -83,7 +83,7 @@ def test_readable_evidence_names_the_planted_values(scanned: dict[str, Any]) -> 
 
 def test_no_generated_genuine_file_is_likely_altered(scanned: dict[str, Any]) -> None:
     genuine = [entry.path for entry in LABELS if entry.label == "genuine"]
-    assert len(genuine) == 11
+    assert len(genuine) == 13
     assert [p for p in genuine if scanned[p]["verdict"] == "likely_altered"] == []
 
 

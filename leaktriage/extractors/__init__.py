@@ -57,6 +57,9 @@ class Source:
     """Key-store file of archived DKIM public keys (``--dkim-keys``), read once per process."""
     dkim_dns: bool = False
     """Look DKIM keys missing from the key store up in live DNS (``--dkim-dns``); off by default."""
+    trust_roots: str | None = None
+    """PEM bundle of the roots PDF signatures may chain to (``--trust-roots``), read once per
+    process; None: signatures are verified but never called trusted."""
     identity: tuple[int, int] | None = None
     """For a file of the dump read in place: ``(st_dev, st_ino)`` as listed; the file is read
     only if the path still names it (``leaktriage.diskfile``)."""

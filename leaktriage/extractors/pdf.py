@@ -14,7 +14,8 @@ were really present, and ``raw`` names the source of every value (``Info/Author`
 ``XMP/dc:creator``).
 
 Actions, pages and embedded files are read in ``_pdf_actions``, the save history in
-``_pdf_revisions``; ``_pdf_common`` holds what they share.
+``_pdf_revisions``, the digital signatures are verified in ``_pdf_signatures``;
+``_pdf_common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from leaktriage.errors import CorruptFileError, EncryptedFileError, WrongFormatError
-from leaktriage.extractors import Extraction, Source, _xml, register
+from leaktriage.extractors import Extraction, Source, _pdf_signatures, _xml, register
 from leaktriage.extractors._dates import Stamp, parse_iso, parse_pdf
 from leaktriage.extractors._links import find_links, merge
 from leaktriage.extractors._pdf_actions import (
@@ -148,6 +149,8 @@ def _read(doc: Any, data: bytes, source: Source, history: _History, out: Extract
     active.contacts.put(out, merge(active.links, find_links(sample)))
     _guard(out, "embedded", lambda: _embedded(doc, out))
     _mupdf_issue(out)  # before the earlier revisions, cut short on purpose, are reopened
+    if b"/ByteRange" in data:  # a signature value: only then is pyHanko imported
+        _pdf_signatures.put_signatures(data, source.trust_roots, out)
     if len(history.revision_ends) > 1:
         _guard(out, "revisions", lambda: _revisions(doc, data, history, info, out, texts))
 

@@ -168,6 +168,10 @@ class Pipeline:
             from leaktriage.extractors import _dkim  # dkimpy and dnspython: only when asked
 
             _dkim.key_store(config.dkim_keys)  # a malformed key file stops the scan here
+        if config.trust_roots:
+            from leaktriage.extractors import _pdf_signatures
+
+            _pdf_signatures.trust_roots(config.trust_roots)  # so does a malformed PEM bundle
         self.rule_hits: Counter[str] = Counter()
         """How many records each rule fired on in this scan."""
 
@@ -408,6 +412,7 @@ class Pipeline:
             yara_dir=self.config.yara_dir,
             dkim_keys=self.config.dkim_keys,
             dkim_dns=self.config.dkim_dns,
+            trust_roots=self.config.trust_roots,
             identity=None if content.owned else content.identity,
             spill_dir=self.tmpdir if self.local else None,
         )
