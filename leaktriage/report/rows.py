@@ -47,7 +47,6 @@ from leaktriage.report.common import (
     VERDICT_LEGEND,
     VERDICTS,
 )
-from leaktriage.report.figures import Figures
 
 if TYPE_CHECKING:
     from leaktriage.report.data import ReportData
@@ -341,7 +340,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
             plain = stack.enter_context(tempfile.TemporaryFile())
             columns = [_Gzip(stack.enter_context(tempfile.TemporaryFile())) for _ in COLUMNS]
             details = _Details(out, _Budget(data), data.db, f"{data.table}_facts")
-            figures = Figures(data, order)
+            figures = data.figures()
             path, sep = "", "["
             for f in data.iter_files():
                 row = table_row(f)
@@ -353,9 +352,6 @@ def write_data(data: ReportData, out: IO[str]) -> None:
                 for column, value in zip(columns, row, strict=True):
                     column.write(sep + dumps(value))
                 sep = ","
-                pics = figures.of(f["record_id"])
-                if pics:
-                    f["pics"] = pics
                 details.add(f, row)
             details.flush()
             for n, column in enumerate(columns):
