@@ -300,15 +300,23 @@ def _revisions(pack: Pack, work: Path) -> None:
 def _pictures(
     store: Store, out_dir: Path, record_id: str, work: Path, pack: Pack
 ) -> list[dict[str, Any]]:
-    """``evidence/``: the pictures the scan kept for the record, from the store (when it has
-    ``evidence_files``) and from ``OUT/evidence/<record_id>/``; what the manifest says of
-    each. The same bytes from both places are written once."""
+    """``evidence/``: the pictures and revision PDFs the scan kept for the record, from the
+    store (``evidence_files``; none in a store made before the table) and from
+    ``OUT/evidence/<record_id>/``; what the manifest says of each. The same bytes from both
+    places, or already under ``revisions/``, are written once."""
     described: list[dict[str, Any]] = []
     written: dict[str, str] = {}
+    # The revision PDFs the scan kept are the bytes revisions/ already holds: written once.
+    revisions = work / "revisions"
+    before = (
+        {hashlib.sha256(p.read_bytes()).hexdigest() for p in revisions.iterdir()}
+        if revisions.is_dir()
+        else set()
+    )
 
     def put(name: str, data: bytes, about: dict[str, Any]) -> None:
         digest = hashlib.sha256(data).hexdigest()
-        if digest in written.values():
+        if digest in written.values() or digest in before:
             return
         base = safe_name(name, "picture")
         stem, dot, ext = base.rpartition(".")
@@ -321,12 +329,18 @@ def _pictures(
         _write(work / "evidence" / chosen, data)
         described.append({"file": f"evidence/{chosen}", "sha256": digest, **about})
 
-    if hasattr(store, "evidence_files"):
-        for name, kind, caption, mime, sha256, data in store.evidence_files(record_id):
-            about = {"kind": kind, "caption": caption, "mime": mime, "from": "store"}
-            if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-                pack.notes.append(f"evidence picture {name!r} differs from its stored sha256")
-            put(str(name), bytes(data), about)
+    for kept in store.evidence_files(record_id):
+        about = {
+            "kind": kept.kind,
+            "caption": kept.caption,
+            "mime": kept.mime,
+            "width": kept.width,
+            "height": kept.height,
+            "from": "store",
+        }
+        if hashlib.sha256(kept.data).hexdigest() != kept.sha256:
+            pack.notes.append(f"evidence picture {kept.name!r} differs from its stored sha256")
+        put(kept.name, kept.data, about)
     folder = out_dir / "evidence" / record_id
     with contextlib.suppress(OSError):
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):

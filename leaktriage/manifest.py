@@ -125,12 +125,14 @@ def write_manifest(
     phases: dict[str, float] | None = None,
     digests: dict[str, str] | None = None,
     failed_stages: dict[str, str] | None = None,
+    evidence: dict[str, str] | None = None,
 ) -> Path:
     """Write ``manifest.json`` into ``out`` and return its path.
 
     The run's facts come first, indented; ``items`` follows with one item per line, streamed
     from the store, so the manifest of a large dump is written in bounded memory. ``digests``
-    gives the sha256 of outputs already hashed as they were written.
+    gives the sha256 of outputs already hashed as they were written; ``evidence`` the
+    sha256 of each file under ``OUT/evidence`` by its path there (``<record_id>/<name>``).
     """
     total = views.present_count(store)
     manifest: dict[str, Any] = {
@@ -149,6 +151,8 @@ def write_manifest(
         "outputs": {p.name: (digests or {}).get(p.name) or file_sha256(p) for p in outputs},
         # Size and modification time (ns) of each output, so a re-scan knows it untouched.
         "output_stats": {p.name: _stat(p) for p in outputs},
+        # The pictures and revision PDFs of flagged records under OUT/evidence.
+        "evidence": dict(sorted((evidence or {}).items())),
         # Wall-clock seconds per stage: what a slow scan spent its time on.
         "phases": phases or {},
         # After-walk stages that failed (a bug of ours): the outputs lack their results.

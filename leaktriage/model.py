@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -121,6 +122,32 @@ def iso_utc(value: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Picture:
+    """One file of visual evidence made from an item (``report.pictures``): a rendered
+    comparison (PNG or JPEG) or an earlier revision's bytes (a PDF). Kept in the store for
+    the records that have them, written to ``OUT/evidence/<record_id>/<name>`` for flagged
+    ones and shown in the report's detail of the file."""
+
+    name: str
+    """File name, unique within the record: ``revision-1-page-1.png``, ``revision-1.pdf``."""
+    kind: str
+    """``revision_page`` (a page of an earlier revision beside the final one),
+    ``revision_pdf`` (an earlier revision's bytes), ``thumbnail_pair`` (EXIF thumbnail beside
+    the picture) or ``thumbnail_diff`` (their difference)."""
+    caption: str
+    """What it shows, in one sentence, for the report and the evidence pack."""
+    mime: str
+    width: int = 0
+    """Pixels across (0 for a PDF)."""
+    height: int = 0
+    data: bytes = field(default=b"", repr=False)
+    """The bytes, unless a worker wrote them to ``path`` instead."""
+    path: Path | None = None
+    """A file of the scan's private temp folder holding the bytes (``data`` then empty):
+    large ones leave a worker that way, like large inner items (``pipeline.extract``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FileRecord:
     """Everything leaktriage knows about one item: a file, archive member, email or attachment."""
 
@@ -167,6 +194,10 @@ class FileRecord:
     """SHA-1 of the content, computed in the same read as sha256: the ``contentHash`` Aleph's
     archive keys files by (FollowTheMoney's export puts it there). Never used to tell files
     apart here: sha256 does that."""
+    pictures: tuple[Picture, ...] = ()
+    """Visual evidence made by the worker (rare: a PDF whose earlier revision's text differs,
+    an image whose EXIF thumbnail does not match); stored in ``evidence_files``, not in
+    ``files.jsonl``. A record read back from the store has none here (``Store.evidence_files``)."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form written to ``files.jsonl``; key names are a stable contract."""

@@ -19,6 +19,7 @@ from leaktriage.cli import main
 from leaktriage.errors import EXIT_OUTPUT, EXIT_UNVERIFIED, EXIT_USAGE
 from leaktriage.evidence import NAME_BYTES, safe_name
 from leaktriage.store import Store
+from leaktriage.store.evidence import EvidenceFile
 
 NESTED = "dump/bundle.zip!docs/nested.tar.gz!memo.pdf"
 ATTACHED = "dump/mail.eml!attachment:memo.pdf"
@@ -101,6 +102,7 @@ def test_pack_by_record_id_holds_the_chain_record_findings_and_first_revision(
         "SHA256SUMS",
         "containers/1-bundle.zip",
         "containers/2-docs_nested.tar.gz",
+        "evidence/revision-1-page-1.png",
         "findings.json",
         "item/memo.pdf",
         "manifest.json",
@@ -169,6 +171,7 @@ def test_pack_by_provenance_path_takes_the_attachment_out_of_the_mail(
         "README.txt",
         "SHA256SUMS",
         "containers/1-mail.eml",
+        "evidence/revision-1-page-1.png",
         "findings.json",
         "item/memo.pdf",
         "manifest.json",
@@ -268,6 +271,10 @@ def test_a_changed_or_missing_dump_is_said_and_the_rest_still_written(
     assert _files(gone) == [
         "README.txt",
         "SHA256SUMS",
+        # What the scan kept of the record: its picture, and the earlier revision it cut
+        # from the bytes it read then (the pack cannot cut it again: the dump is gone).
+        "evidence/revision-1-page-1.png",
+        "evidence/revision-1.pdf",
         "findings.json",
         "manifest.json",
         "record.json",
@@ -323,13 +330,24 @@ def test_pictures_kept_for_the_record_are_copied(
     shutil.copytree(scanned.out, out)
     rid = str(_record(out, ATTACHED)["record_id"])
     folder = out / "evidence" / rid
-    folder.mkdir(parents=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["revision-1-page-1.png", "revision-1.pdf"]
     (folder / "page-1.png").write_bytes(b"\x89PNG\r\n\x1a\n planted page")
     (tmp_path / "outside.png").write_bytes(b"not the scan's")
     (folder / "link.png").symlink_to(tmp_path / "outside.png")
     stored = b"\x89PNG\r\n\x1a\n stored thumbnail"
-    rows = [("../thumb.png", "thumbnail", "EXIF thumbnail", "image/png", "", stored)]
-    monkeypatch.setattr(Store, "evidence_files", lambda self, r: rows, raising=False)
+    rows = [
+        EvidenceFile(
+            "../thumb.png",
+            "thumbnail_pair",
+            "EXIF thumbnail",
+            "image/png",
+            4,
+            3,
+            hashlib.sha256(stored).hexdigest(),
+            stored,
+        )
+    ]
+    monkeypatch.setattr(Store, "evidence_files", lambda self, r: rows)
     pack = tmp_path / "pack"
     assert _pack(out, rid, pack) == 0
     assert (pack / "evidence/page-1.png").read_bytes() == b"\x89PNG\r\n\x1a\n planted page"
@@ -337,7 +355,8 @@ def test_pictures_kept_for_the_record_are_copied(
     assert not (pack / "evidence/link.png").exists()  # a symlink is not followed
     manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
     assert [(e["file"], e.get("kind")) for e in manifest["evidence"]] == [
-        ("evidence/_thumb.png", "thumbnail"),
+        ("evidence/_thumb.png", "thumbnail_pair"),
         ("evidence/page-1.png", None),
+        ("evidence/revision-1-page-1.png", None),  # revision-1.pdf: the bytes of revisions/
     ]
     assert set(_sums(pack)) >= {"evidence/page-1.png", "evidence/_thumb.png"}

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from leaktriage.diskfile import open_regular
 from leaktriage.errors import RegistryError
 from leaktriage.fields import FIELDS
-from leaktriage.model import FieldValue, Issue, Status
+from leaktriage.model import FieldValue, Issue, Picture, Status
 
 # pymupdf imports two optional add-ons when they are installed (recent wheels require them):
 # pymupdf4llm (Markdown export) and pymupdf-layout, whose import loads an ONNX model. The pdf
@@ -116,6 +116,13 @@ class Extraction:
     first, how many)``: the pipeline records one summary item for each run."""
     status: Status = Status.OK
     """OK, or PARTIAL/ENCRYPTED when the extractor read only part of the item."""
+    picture_inputs: dict[str, bytes] = field(default_factory=dict)
+    """Bytes an extractor hands to the worker's picture step (``report.pictures``) that the
+    facts do not hold: ``thumbnail``, the EXIF thumbnail of an image it does not match.
+    Emptied before the outcome leaves the worker."""
+    pictures: list[Picture] = field(default_factory=list)
+    """Visual evidence the worker made after the extractor (``pipeline.extract``): they
+    travel back on the outcome, large ones as files of the scan's temp folder."""
 
     def put(self, name: str, value: FieldValue | None) -> None:
         """Set a catalogue fact, ignoring empty values; unknown names are a programming error."""

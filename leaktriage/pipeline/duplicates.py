@@ -47,6 +47,8 @@ class Analysed:
         extraction, _label, status, _mime = outcome
         if not sha256 or status not in KEPT or extraction.children or extraction.unlisted:
             return
+        if any(p.path is not None for p in extraction.pictures):
+            return  # its pictures' files belong to its record (the store takes them)
         key = (sha256, extension)
         if key in self._entries:
             return

@@ -1,6 +1,7 @@
 """Stage "extract": what a worker does with one item - sniff when the walk could not tell,
 run the extractor registered for its type, derive the cross-format facts, run the newsroom's
-YARA rules. ``run_extractor`` is the worker-side boundary: it never raises."""
+YARA rules, draw the pictures of visual evidence when the facts call for them
+(``report.pictures``). ``run_extractor`` is the worker-side boundary: it never raises."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from leaktriage.errors import (
     WrongFormatError,
 )
 from leaktriage.extractors import Extraction, Source, for_mime
-from leaktriage.model import Issue, Status
+from leaktriage.model import Issue, Picture, Status
+from leaktriage.report import pictures
 
 if TYPE_CHECKING:
     pass
@@ -75,9 +77,50 @@ def extract_item(source: Source) -> Outcome:
     textfacts.derive(extraction.fields)
     if source.yara_dir:
         _run_yara(source, extraction)
-    if source.spill_dir is not None and extraction.children:
-        _spill_children(extraction, source.spill_dir)
+    _draw_pictures(source, extraction)
+    if source.spill_dir is not None:
+        if extraction.children:
+            _spill_children(extraction, source.spill_dir)
+        if extraction.pictures:
+            spill_pictures(extraction.pictures, source.spill_dir)
     return extraction, label, status, mime
+
+
+def _draw_pictures(source: Source, extraction: Extraction) -> None:
+    """The pictures of the evidence, when the facts say there is something to draw (a PDF
+    revision whose text changed, an EXIF thumbnail that does not match). A failure is an
+    issue; the facts stay as they are."""
+    thumbnail = extraction.picture_inputs.pop("thumbnail", None)
+    extraction.picture_inputs.clear()  # never sent back: the outcome carries facts only
+    if pictures.wanted(extraction.fields) is None:
+        return
+    try:
+        done = pictures.render(source.read(), source.mime, extraction.fields, thumbnail)
+    except Exception as exc:
+        # render() turns what the bytes may cause into notes; this is for a bug of ours.
+        log.debug("pictures failed on %s", source.name, exc_info=True)
+        text = f"pictures not made: {type(exc).__name__}: {exc}"
+        extraction.issues.append(Issue("extract", "picture_failed", text[:2000]))
+        return
+    extraction.pictures.extend(done.pictures)
+    extraction.issues.extend(Issue("extract", code, text[:2000]) for code, text in done.notes)
+
+
+def spill_pictures(found: list[Picture], folder: Path) -> None:
+    """Write the pictures over ``SPILL_BYTES`` to private files in ``folder`` (the scan's
+    temp folder) in place of their bytes, as inner items are: a revision PDF may take
+    megabytes. A file that cannot be written keeps the bytes."""
+    for index, picture in enumerate(found):
+        if picture.path is not None or len(picture.data) <= SPILL_BYTES:
+            continue
+        try:
+            fd, name = tempfile.mkstemp(prefix="picture-", dir=folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(picture.data)
+        except OSError:
+            log.debug("picture %s kept in the answer: temp file failed", picture.name)
+            continue
+        found[index] = replace(picture, data=b"", path=Path(name))
 
 
 SPILL_BYTES = 32 * 1024

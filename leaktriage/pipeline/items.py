@@ -25,10 +25,18 @@ from leaktriage.errors import (
 )
 from leaktriage.execute.workers import ExtractorPool
 from leaktriage.extractors import Child, Extraction, Source
-from leaktriage.model import RECORD_FORMAT, FieldValue, FileRecord, Issue, Status, iso_utc
+from leaktriage.model import (
+    RECORD_FORMAT,
+    FieldValue,
+    FileRecord,
+    Issue,
+    Picture,
+    Status,
+    iso_utc,
+)
 from leaktriage.pipeline.boundary import guarded, internal_issue
 from leaktriage.pipeline.duplicates import Analysed
-from leaktriage.pipeline.extract import Outcome, extract_item
+from leaktriage.pipeline.extract import Outcome, extract_item, spill_pictures
 from leaktriage.rules import DecoyList, RuleSet, load_rules, verdict
 from leaktriage.rules.verdict import Weigher, family_of
 from leaktriage.safetext import clean, clean_facts, clean_raw
@@ -479,6 +487,7 @@ class Pipeline:
             fields=extraction.fields,
             raw=extraction.raw,
             issues=tuple(issues),
+            pictures=self._pictures(extraction),
         )
         content.release()
         record = self._judge(_storable(record, item))
@@ -489,6 +498,16 @@ class Pipeline:
         for child in children:
             yield from self.guarded(child, job.record_id, lineage, names[child.name])
             names[child.name] += 1
+
+    def _pictures(self, extraction: Extraction) -> tuple[Picture, ...]:
+        """The pictures a worker drew, the large ones in this scan's temp folder (a worker
+        on this machine put them there; parsed here or remotely, they are put there now),
+        so that a batch of records waiting for the store holds none of their bytes."""
+        if not extraction.pictures:
+            return ()
+        found = list(extraction.pictures)
+        spill_pictures(found, self.tmpdir)
+        return tuple(found)
 
     def _open_archive(
         self,

@@ -26,6 +26,7 @@ from leaktriage.execute.sandbox import spawn_helper
 from leaktriage.execute.workers import ExtractorPool, default_workers, stop_forkserver
 from leaktriage.model import FileRecord
 from leaktriage.pipeline.boundary import stage
+from leaktriage.pipeline.evidence_dir import write_evidence
 from leaktriage.pipeline.extract import extract_item
 from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
 
@@ -225,6 +226,9 @@ def run_scan(
             # is theirs alone; closing the store would do it anyway, later.
             db.checkpoint()
             lap("checkpoint")
+        # Verdicts are final: the pictures of the flagged records go to OUT/evidence.
+        evidence = write_evidence(out, db)
+        lap("evidence")
         finished = datetime.now(tz=UTC)
         db.finish_run(run_id, finished, dict(counts.by_status), counts.items)
         # Outputs of the previous run are kept when intact (see kept_outputs) and when not one
@@ -274,6 +278,7 @@ def run_scan(
         phases,
         digests,
         failed,
+        evidence,
     )
     # The rules' categories, from the store when the rules are the same as last run's (an
     # unchanged re-scan then never parses them).
@@ -526,7 +531,8 @@ def analyze_store(
     db: Store, out: Path, config: ScanConfig, progress: CorpusProgressFn | None = None
 ) -> Analysis:
     """The after-walk stages again on a finished scan (``leaktriage analyze``), the same
-    functions as a scan runs: corpus, threads, exports, report, each inside the boundary."""
+    functions as a scan runs: corpus, threads, evidence, exports, report, each inside the
+    boundary."""
     from leaktriage.report import REPORT_NAME, write_html
     from leaktriage.rules import load_rules
     from leaktriage.store import export_files
@@ -535,6 +541,7 @@ def analyze_store(
     corpus = corpus_stage(db, config, failed, progress)
     weigher = load_rules(Path(d) for d in config.rule_dirs).weigher() if config.use_rules else None
     threads_stage(db, weigher, failed)
+    write_evidence(out, db)  # the verdicts may have changed
     export_files(db, out / "files.jsonl", out / "files.csv")
     with stage("report", failed):
         write_html(db, out / REPORT_NAME)  # the report shows the new corpus results

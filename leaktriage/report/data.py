@@ -33,6 +33,7 @@ from leaktriage.report.common import (
     cut,
     tables,
 )
+from leaktriage.report.figures import Figures
 from leaktriage.report.files import iter_files, rare_values, same_content, weights
 from leaktriage.rules import RuleSet, load_rules
 from leaktriage.rules.verdict import Weigher
@@ -134,6 +135,7 @@ class ReportData:
     timeline: dict[str, Iterable[tuple[datetime, bool]]] = field(default_factory=dict)
     """Per timeline row, the (date, flagged) of every file of the store that has one,
     read from the store each time it is iterated."""
+    _figures: Figures | None = field(default=None, repr=False)
 
     @property
     def files(self) -> list[dict[str, Any]]:
@@ -147,10 +149,22 @@ class ReportData:
         # The other places of each content are read for the whole table only (the page's
         # details); the first screen counts copies itself.
         same = same_content(self.db, self.table) if idxs is None else None
+        figures = self.figures()
         for f in iter_files(self.db, self.table, idxs, same):
             if f["findings"] and self.weigher is not None:
                 f["weights"] = weights(self.weigher, f)
+            pics = figures.of(f["record_id"])
+            if pics:
+                f["pics"] = pics
             yield f
+
+    def figures(self) -> Figures:
+        """The pictures of the flagged files and which of them the page holds (read once)."""
+        if self._figures is None:
+            from leaktriage.report.rows import fallback_order
+
+            self._figures = Figures(self, fallback_order(self))
+        return self._figures
 
     @property
     def flagged_total(self) -> int:

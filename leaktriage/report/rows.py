@@ -14,6 +14,8 @@ does not need to allow:
   unpacked only when one of its files is opened; the blocks share what ``PAGE_BUDGET``
   leaves them, and a block past its share is written again with its files' details cut
   (those of files that are not flagged first), each cut detail saying so;
+- ``z-pic`` (one block per picture a flagged file's detail shows, see ``figures``): a
+  ``data:`` URI made an image only when that detail is opened;
 - ``report-cut``: how many details were cut, and to what (plain JSON, written last);
 - ``p-rows`` (one block per ``FALLBACK_PAGE`` rows): ``[index, row]`` of every flagged file
   as plain JSON, in the table's first order: what a browser without ``DecompressionStream``
@@ -76,8 +78,8 @@ FORMS = (("full", "full"), ("full", "brief"), ("full", "stub"), ("brief", "stub"
 """What a block's details are cut to, step by step, as (flagged files, the others):
 ``full`` is the whole detail, ``brief`` keeps the identity, provenance, findings, groups and
 issues, ``stub`` only the identity, provenance and groups (the table row names the rules)."""
-_BRIEF = ("chain", "h", "id", "find", "find_more", "groups", "issues", "same_count")
-_STUB = ("chain", "h", "id", "groups", "issues")
+_BRIEF = ("chain", "h", "id", "find", "find_more", "groups", "issues", "same_count", "pics")
+_STUB = ("chain", "h", "id", "groups", "issues", "pics")
 GZIP = 31
 """zlib ``wbits`` for a gzip stream (its header has no name and a zero time)."""
 
@@ -201,7 +203,17 @@ def detail(f: dict[str, Any]) -> dict[str, Any]:
         out["find_more"] = more
     if f["corpus"]:
         out["groups"] = f["corpus"]
-    for key in ("issues", "raw", "raw_more", "diffs", "diffs_more", "rare", "weights", "same"):
+    for key in (
+        "issues",
+        "raw",
+        "raw_more",
+        "diffs",
+        "diffs_more",
+        "rare",
+        "weights",
+        "same",
+        "pics",
+    ):
         if f.get(key):
             out[key] = f[key]
     if f.get("same"):
@@ -328,6 +340,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
             plain = stack.enter_context(tempfile.TemporaryFile())
             columns = [_Gzip(stack.enter_context(tempfile.TemporaryFile())) for _ in COLUMNS]
             details = _Details(out, _Budget(data), data.db, f"{data.table}_facts")
+            figures = data.figures()
             path, sep = "", "["
             for f in data.iter_files():
                 row = table_row(f)
@@ -351,6 +364,7 @@ def write_data(data: ReportData, out: IO[str]) -> None:
                 'type="application/octet-stream" id="z-groups"',
                 gzip_base64(dumps(list(data.every_group()))),
             )
+            figures.write_blocks(out)
             for start in range(0, len(spans), FALLBACK_PAGE):
                 parts = []
                 for offset, length in spans[start : start + FALLBACK_PAGE]:

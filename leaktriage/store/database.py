@@ -27,6 +27,8 @@ from leaktriage.model import (
     Status,
     iso_utc,
 )
+from leaktriage.store import evidence as _evidence
+from leaktriage.store.evidence import EvidenceEntry, EvidenceFile
 from leaktriage.store.schema import (
     _FINDING_COLUMNS,
     _INDEX_NAMES,
@@ -160,6 +162,7 @@ class Store:
                     *CORPUS_TABLES,
                     "evidence",
                     "finding_lines",
+                    "evidence_files",
                     "findings",
                     "issues",
                     "raw_fields",
@@ -386,6 +389,24 @@ class Store:
         if apart is not None:
             apart.finish()
         self._bulk = False  # the indexes are built after a bulk load, here or in the process
+
+    def evidence_files(self, record_id: str) -> list[EvidenceFile]:
+        """The pictures and revision PDFs kept for one record (``report.pictures``), by
+        name: each with its ``name``, ``kind``, ``caption``, ``mime``, ``width``/``height``
+        (pixels, 0 for a PDF), ``sha256`` and ``data``. Empty for most records, and for every
+        record of a store made before the table existed (opened read-only). The evidence
+        folder ``OUT/evidence/<record_id>/`` holds the same files under the same names for
+        flagged records; this is the contract the evidence pack command reads."""
+        return _evidence.files_of(self.db, record_id)
+
+    def evidence_entries(self, verdicts: Iterable[str]) -> list[EvidenceEntry]:
+        """The kept files (without their bytes) of the records still in the dump whose
+        verdict is one of ``verdicts``, by record id and name."""
+        return list(_evidence.flagged_entries(self.db, verdicts))
+
+    def evidence_data(self, record_id: str, name: str) -> bytes | None:
+        """The bytes of one kept file of a record (None when there is none)."""
+        return _evidence.data_of(self.db, record_id, name)
 
     def add_findings(self, by_record: Iterable[tuple[str, Iterable[Finding]]]) -> None:
         """Insert findings with their evidence, ``(record_id, findings)`` at a time (inside

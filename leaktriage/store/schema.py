@@ -17,6 +17,7 @@ from leaktriage.model import (
     Severity,
     iso_utc,
 )
+from leaktriage.store.evidence import SCHEMA as _EVIDENCE_SCHEMA
 
 DB_NAME = "triage.sqlite"
 
@@ -29,7 +30,8 @@ BATCH = 500
 """Records per write transaction."""
 
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS runs (
   run_id INTEGER PRIMARY KEY,
   started_at TEXT NOT NULL,
@@ -201,6 +203,8 @@ CREATE VIEW IF NOT EXISTS issues_view AS
 SELECT f.path, i.stage, i.code, i.message, f.status, f.record_id
 FROM issues i JOIN files f USING (record_id);
 """
+    + _EVIDENCE_SCHEMA
+)
 
 
 _INDEXES = """

@@ -20,6 +20,7 @@ from leaktriage.model import (
     Finding,
 )
 from leaktriage.report import jsonl
+from leaktriage.store import evidence as evidence_files
 from leaktriage.store.exports import (
     CACHE_INSERT,
     _cache_row,
@@ -42,9 +43,10 @@ _Batch = tuple[
     list[tuple[str, int, int]],
     list[_ExportRow],
     list[tuple[str, tuple[Finding, ...]]],
+    list[evidence_files.EvidenceRow],
 ]
 """The rows of one batch of records, table by table (ids, files, fields, raw fields,
-issues, states, export lines, findings)."""
+issues, states, export lines, findings, pictures)."""
 
 
 def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
@@ -93,6 +95,7 @@ def _batch_rows(run_id: int, records: list[FileRecord]) -> _Batch:
         [(r.record_id, run_id, run_id) for r in records],
         [_cache_row(r) for r in records],
         [(r.record_id, r.findings) for r in records],
+        evidence_files.rows(records),
     )
 
 
@@ -209,7 +212,7 @@ def _write_apart(conn: Connection, path: str, run_id: int, bulk: bool) -> None:
 def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
     """Write a batch in one transaction, one statement per table; with ``replace``, earlier
     rows of the same records go first (a fresh store has none)."""
-    ids, files, fields, raw, issues, states, cache, findings = batch
+    ids, files, fields, raw, issues, states, cache, findings, pictures = batch
     with db:
         if replace:
             db.executemany(
@@ -219,6 +222,7 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
             )
             for table in ("findings", "finding_lines", "fields", "raw_fields", "issues"):
                 db.executemany(f"DELETE FROM {table} WHERE record_id = ?", ids)
+            db.executemany(evidence_files.DELETE, ids)  # a re-parsed record's old pictures
         db.executemany(
             "INSERT INTO file_state VALUES (?, 'new', ?, ?, NULL) ON CONFLICT (record_id) "
             "DO UPDATE SET state = 'rescanned', last_run = excluded.last_run, gone_run = NULL",
@@ -232,6 +236,8 @@ def _insert_batch(db: sqlite3.Connection, batch: _Batch, replace: bool) -> None:
         db.executemany("INSERT INTO raw_fields VALUES (?,?,?)", raw)
         db.executemany("INSERT INTO issues VALUES (?,?,?,?,?)", issues)
         _insert_findings(db, findings)
+        if pictures:
+            db.executemany(evidence_files.INSERT, pictures)
 
 
 INSERT_ROWS = 20_000

@@ -190,6 +190,8 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
     result.put("image.has_thumbnail", thumbnail is not None)
     if thumbnail is not None and len(thumbnail) <= MAX_THUMBNAIL_BYTES:
         compare_thumbnail(data, pil_format, thumbnail, parts, result)
+        if result.fields.get("image.thumbnail_matches") is False:
+            result.picture_inputs["thumbnail"] = thumbnail  # drawn beside the picture
     return result
 
 

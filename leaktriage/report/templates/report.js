@@ -291,6 +291,32 @@
       if (rule) { text(li, " " + rule[0]); }
     });
   }
+  // A picture's bytes wait in an inert block (a data: URI of PNG or JPEG) until its file's
+  // detail is drawn; the file's index and the picture's number are integers, never a value
+  // from the dump, and the URI is checked to be an image before it becomes one.
+  var PICTURE_URI = /^data:image\/(png|jpeg);base64,[A-Za-z0-9+\/]+=*$/;
+  function drawPictures(i, d) {
+    add(body, el("h3", "", "Pictures of the evidence"));
+    var where = d.id ? "evidence/" + d.id + "/" : "the scan's evidence folder ";
+    d.pics.forEach(function (p, n) {
+      var fig = add(body, el("figure", "pic"));
+      var node = p[6] && isId(i) && isId(n) ?
+        document.querySelector('script.z-pic[data-file="' + i + '"][data-n="' + n + '"]') : null;
+      var uri = node ? node.textContent : "";
+      if (uri && PICTURE_URI.test(uri)) {
+        var img = add(fig, el("img"));
+        img.alt = p[2];
+        if (isId(p[4]) && isId(p[5]) && p[4] && p[5]) { img.width = p[4]; img.height = p[5]; }
+        img.src = uri;
+      } else if (p[3] === "application/pdf") {
+        add(fig, el("p", "why", "Kept as a PDF of its own: " + where + p[0]));
+      } else {
+        add(fig, el("p", "why", "Not in this page (the pictures share a size budget, the most worrying files first): " + where + p[0]));
+      }
+      var cap = add(fig, el("figcaption", "", p[2] + " "));
+      add(cap, el("code", "", p[0]));
+    });
+  }
   function drawDetail(i, r, d) {
     head(i, r);
     if (d.cut) {
@@ -378,6 +404,7 @@
         add(g, el("pre", "b", b));
       });
     }
+    if (d.pics) { drawPictures(i, d); }
     if (d.diffs) {
       add(body, el("h3", "", "Differing passages"));
       d.diffs.forEach(function (x) {
