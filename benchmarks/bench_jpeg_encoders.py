@@ -177,7 +177,9 @@ def main() -> int:
     print()
     print("originals by family named: " + ", ".join(f"{k} {v}" for k, v in originals.most_common()))
     print()
-    header = f"{'encoder':22s} {'runs':>5s} {'family':>8s} {'exact q':>8s} {'q+/-1':>7s} {'IJG':>5s}"
+    header = (
+        f"{'encoder':22s} {'runs':>5s} {'family':>8s} {'exact q':>8s} {'q+/-1':>7s} {'IJG':>5s}"
+    )
     print(header)
     for name, tally in tallies.items():
         runs = max(tally.runs, 1)
