@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from leaktriage.extractors import Extraction
 from leaktriage.extractors.image.encoders import (
@@ -148,24 +149,31 @@ def scaled_table(base: Sequence[int], quality: int, baseline: bool = True) -> Ta
     return tuple(min(max((value * scale + 50) // 100, 1), top) for value in base)
 
 
+@lru_cache(maxsize=16)
+def _qualities_of(base: Table, baseline: bool) -> dict[Table, tuple[int, ...]]:
+    """Every table ``base`` scales to, with the qualities that give it (computed once per
+    base table: a dump has thousands of JPEGs, the catalogue a handful of scaled bases)."""
+    found: dict[Table, list[int]] = {}
+    for quality in range(1, 101):
+        found.setdefault(scaled_table(base, quality, baseline), []).append(quality)
+    return {table: tuple(qualities) for table, qualities in found.items()}
+
+
 def _scaled_quality(
     tables: dict[int, QuantTable], luminance: Table, chrominance: Table | None
 ) -> int | None:
-    """The quality 1-100 at which ``luminance``/``chrominance`` scaled by the IJG formula
-    give exactly tables 0 and 1 (table 1 only when the file has it), or None."""
+    """The lowest quality 1-100 at which ``luminance``/``chrominance`` scaled by the IJG
+    formula give exactly tables 0 and 1 (table 1 only when the file has it), or None."""
     first = tables.get(0)
     if first is None:
         return None
     second = tables.get(1)
     baseline = all(t.precision == 8 for t in tables.values())
-    for quality in range(1, 101):
-        if scaled_table(luminance, quality, baseline) != first.values:
-            continue
-        if second is None or chrominance is None:
-            return quality
-        if scaled_table(chrominance, quality, baseline) == second.values:
-            return quality
-    return None
+    candidates = _qualities_of(luminance, baseline).get(first.values, ())
+    if second is None or chrominance is None:
+        return candidates[0] if candidates else None
+    matching = _qualities_of(chrominance, baseline).get(second.values, ())
+    return next((quality for quality in candidates if quality in matching), None)
 
 
 def _im_reference(single: bool) -> tuple[list[int], list[int]]:
