@@ -63,7 +63,13 @@ def build_sample_leak(out: Path) -> dict[str, Path]:
     form ``leaktriage eval`` reads.
     """
     fixtures = all_fixtures()
-    placement = {"image": "photos", "email": "mail", "dkim": "mail", "archive": "archives"}
+    placement = {
+        "image": "photos",
+        "image_tables": "photos",
+        "email": "mail",
+        "dkim": "mail",
+        "archive": "archives",
+    }
     written: dict[str, Path] = {}
     nested: list[tuple[str, bytes]] = []
     for family, items in fixtures.items():

@@ -20,7 +20,7 @@ from typing import Any
 
 from corpus_fixtures import EPOCH, ORGANISATION, PEOPLE
 from corpus_fixtures.builders import email as mail
-from corpus_fixtures.builders import image, misc, ooxml, pdf, pdf_signed
+from corpus_fixtures.builders import image, image_tables, misc, ooxml, pdf, pdf_signed
 from corpus_fixtures.builders.archive import zip_bytes
 
 
@@ -739,6 +739,8 @@ PLANTED_FILES: dict[str, Builder] = {
     "photos/meeting_lyon.jpg": photo_dates_reversed_jpg,
     "photos/rassemblement.jpg": photo_after_leak_jpg,
     "photos/meeting_retouche.jpg": photo_retouched_jpg,
+    "photos/meeting_export_web.jpg": image_tables.photo_resaved_pillow,
+    "photos/meeting_photoshop.jpg": image_tables.photo_resaved_photoshop,
     "mail/virement.eml": mail_after_leak_eml,
     "mail/re_affiches.eml": mail_backdated_client_eml,
     "documents/presse/revue_de_presse.docx": revue_de_presse_docx,
@@ -947,6 +949,21 @@ LABELS: tuple[Planted, ...] = (
     Planted("documents/misc/notes.txt", "genuine"),
     Planted("documents/ole2/diaporama.ppt", "genuine"),
     Planted("photos/photo_camera.jpg", "genuine"),
+    Planted("photos/photo_camera_tables.jpg", "genuine"),
+    # Re-saves of photo_camera_tables.jpg that keep its EXIF: leads (low findings), not
+    # proof; a web export changes nothing the picture shows, so the verdict stays no_signal.
+    Planted(
+        "photos/meeting_export_web.jpg",
+        "genuine",
+        ("image-camera-tables-replaced",),
+        "the camera photo re-saved by Pillow at quality 85 (IJG tables, JFIF first)",
+    ),
+    Planted(
+        "photos/meeting_photoshop.jpg",
+        "genuine",
+        ("image-camera-tables-replaced", "image-editor-on-camera-original"),
+        "the camera photo saved again from Photoshop (its tables, APP13 and APP14 Adobe)",
+    ),
     Planted("photos/diagram.png", "genuine"),
     Planted("photos/scan.tiff", "genuine"),
     Planted("mail/meeting.eml", "genuine"),

@@ -382,6 +382,16 @@ FIELDS: dict[str, FieldSpec] = {
     "image.thumbnail_distance": _spec(
         "int", "Perceptual-hash distance between thumbnail and image."
     ),
+    "image.thumbnail_width": _spec("int", "Pixel width of the EXIF thumbnail (cameras: 160)."),
+    "image.thumbnail_height": _spec("int", "Pixel height of the EXIF thumbnail (120, 106, 90)."),
+    "image.thumbnail_aspect_differs": _spec(
+        "bool",
+        "The EXIF thumbnail's shape differs from the picture's by over 3 % (a crop, or a "
+        "rotation of one and not the other); a camera's 4:3 letterbox of a wide frame is not.",
+    ),
+    "image.has_makernote": _spec(
+        "bool", "The EXIF block has a MakerNote (the maker's private tags, written by cameras)."
+    ),
     "image.xmp_history": _spec("list", "XMP editing history (action, when, software)."),
     "image.xmp_creator_tool": _spec(
         "str", "XMP xmp:CreatorTool: an editor named here on a camera original betrays a re-save."
@@ -399,8 +409,37 @@ FIELDS: dict[str, FieldSpec] = {
     "image.jpeg_segments": _spec(
         "list", "JPEG APPn/COM segments in order (APP1 Exif, APP13 Photoshop 3.0): writer marks."
     ),
+    "image.jpeg_first_segment": _spec(
+        "str",
+        "The first APPn/COM segment (APP0 JFIF from libjpeg-based editors; cameras write "
+        "APP1 Exif first).",
+    ),
     "image.jpeg_quant_hash": _spec(
         "str", "SHA-256 prefix of the JPEG quantisation tables: same hash, same encoder setting."
+    ),
+    "image.jpeg_quality": _spec(
+        "int",
+        "JPEG quality 1-100 on libjpeg's scale: exact for IJG or catalogued scaled tables "
+        "(mozjpeg), else ImageMagick's estimate (Photoshop's 0-12 is never put here).",
+    ),
+    "image.jpeg_quality_estimated": _spec(
+        "bool", "image.jpeg_quality is ImageMagick's approximation, not an exact table match."
+    ),
+    "image.jpeg_standard_tables": _spec(
+        "bool",
+        "The quantisation tables are exactly libjpeg's (IJG, Annex K) at image.jpeg_quality: "
+        "Pillow, GIMP, ImageMagick, cjpeg and most web back ends write these.",
+    ),
+    "image.jpeg_encoder_family": _spec(
+        "str",
+        "Encoder family named by the tables or markers: libjpeg, mozjpeg, photoshop, camera, "
+        "phone (rules/data/jpeg_encoders.yaml).",
+    ),
+    "image.jpeg_encoder": _spec(
+        "str", "The program or maker, only where its tables or markers are unique to it."
+    ),
+    "image.jpeg_encoder_basis": _spec(
+        "str", "Why the encoder was named: the table match (and its quality) or the marker."
     ),
     # --- email -------------------------------------------------------------------------------
     "email.from": _spec("str", "From header."),

@@ -38,6 +38,8 @@ class Parts:
     png_time: datetime | None = None
     decodable: bool = True
     """Pillow can decode the main image (not HEIC)."""
+    has_makernote: bool | None = None
+    """The EXIF block has a MakerNote tag (None: no readable EXIF block)."""
     size_from_exif: bool = False
     """The pixel size is IFD0's ImageWidth/ImageLength (a TIFF file: its EXIF structure is the
     file itself)."""

@@ -77,6 +77,8 @@ class _IfdScan:
     """The XMP packet of IFD0 tag 700 (where TIFF files keep it; exifread skips it)."""
     iptc: bytes | None = None
     """The IPTC-IIM block of IFD0 tag 33723 (TIFF's place for it)."""
+    makernote: bool = False
+    """The EXIF sub-IFD has a MakerNote (tag 0x927C) of at least a few bytes."""
 
 
 def _scan_ifds(blob: bytes) -> _IfdScan:
@@ -111,6 +113,8 @@ def _scan_ifds(blob: bytes) -> _IfdScan:
             tag, kind, size, value = struct.unpack_from(f"{order}HHII", blob, at)
             if tag in _SUB_IFD_TAGS and kind in (4, 13):
                 pending.append(value)
+            elif tag == 0x927C and ifd != first and size > 4:
+                scan.makernote = True
             elif tag == 0x02BC and ifd == first and kind in (1, 7) and size > 4:
                 scan.xmp = blob[value : value + min(size, MAX_XMP_BYTES + 1)]
             elif tag == 0x83BB and ifd == first and kind in (1, 4, 7) and size > 0:
@@ -125,7 +129,10 @@ def _scan_ifds(blob: bytes) -> _IfdScan:
 
 
 def read(blob: bytes, parts: Parts, result: Extraction) -> dict[str, Any]:
-    """exifread's tags for a TIFF structure (MakerNotes skipped), or {} with an issue."""
+    """exifread's tags for a TIFF structure (MakerNotes skipped), or {} with an issue.
+
+    Whether the EXIF sub-IFD holds a MakerNote is noted on ``parts`` from the structural
+    pass (exifread drops the tag without ``details``)."""
     scan = _scan_ifds(blob)
     if scan.refused is not None:
         result.note("exif_refused", f"EXIF structure not read: {scan.refused}")
@@ -134,6 +141,7 @@ def read(blob: bytes, parts: Parts, result: Extraction) -> dict[str, Any]:
         parts.xmp = scan.xmp
     if parts.iptc is None:
         parts.iptc = scan.iptc
+    parts.has_makernote = scan.makernote
     try:
         tags: dict[str, Any] = exifread.process_file(
             io.BytesIO(blob), details=False, extract_thumbnail=False

@@ -29,12 +29,13 @@ import hashlib
 from leaktriage.extractors import Extraction, Source
 from leaktriage.extractors._dates import Stamp, parse_exif, parse_iso, parse_rfc5322
 from leaktriage.extractors._links import Contacts, find_links, merge
-from leaktriage.extractors.image import exif, iptc
+from leaktriage.extractors.image import exif, iptc, quant
 from leaktriage.extractors.image._common import MAX_RAW_KEYS, MAX_RAW_VALUE, Walk
 from leaktriage.extractors.image.thumbnail import (
     MAX_THUMBNAIL_BYTES,
     compare_thumbnail,
     exif_thumbnail,
+    put_thumbnail_size,
 )
 from leaktriage.extractors.image.xmp import Xmp, read_xmp
 
@@ -86,13 +87,16 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
     result.put("image.unique_id", exif_text("EXIF ImageUniqueID"))
     result.put("image.owner_name", exif_text("EXIF CameraOwnerName"))
     result.put("image.host_computer", exif_text("Image HostComputer"))
+    result.put("image.has_makernote", parts.has_makernote)
     result.put("image.width", parts.width)
     result.put("image.height", parts.height)
     if parts.segments:
         result.put("image.jpeg_segments", tuple(parts.segments[:64]))
+        result.put("image.jpeg_first_segment", parts.segments[0])
     if parts.quant_tables:
         digest = hashlib.sha256(b"".join(parts.quant_tables)).hexdigest()[:16]
         result.put("image.jpeg_quant_hash", digest)
+        quant.put_facts(quant.identify(parts.quant_tables, parts.segments, result), result)
 
     modified = exif.timestamp(tags, "Image DateTime", "EXIF OffsetTime", "EXIF SubSecTime")
     original = exif.timestamp(
@@ -188,6 +192,8 @@ def extract_image(source: Source, walk: Walk, pil_format: str | None) -> Extract
 
     thumbnail = exif_thumbnail(parts.exif, tags, result) if parts.exif and tags else None
     result.put("image.has_thumbnail", thumbnail is not None)
+    if thumbnail is not None:
+        put_thumbnail_size(thumbnail, parts, result)
     if thumbnail is not None and len(thumbnail) <= MAX_THUMBNAIL_BYTES:
         compare_thumbnail(data, pil_format, thumbnail, parts, result)
         if result.fields.get("image.thumbnail_matches") is False:

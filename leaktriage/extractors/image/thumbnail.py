@@ -28,6 +28,11 @@ THUMBNAIL_MATCH_DISTANCE = 16
 Re-encoding, resampling and letterboxing move a few bits (0-8 on camera files); a
 different picture moves about half of them (~32). Flat, near-uniform images (a blank page)
 hash unstably, which is why the distance is reported alongside the verdict."""
+ASPECT_TOLERANCE = 0.03
+"""Relative difference of width/height ratios taken as rounding (a phone's 4208x3120 frame
+has a 320x240 thumbnail: 1.2 % apart)."""
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _PIL_ERRORS = (
     OSError,
     SyntaxError,
@@ -147,3 +152,59 @@ def compare_thumbnail(
     distance = (thumb_hash ^ main_hash).bit_count()
     result.put("image.thumbnail_distance", distance)
     result.put("image.thumbnail_matches", distance <= THUMBNAIL_MATCH_DISTANCE)
+
+
+def jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's first frame header (SOF), or None; bounded walk."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    pos = 2
+    for _ in range(256):
+        if pos + 4 > len(data) or data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker in _SOF and pos + 9 <= len(data):
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return (width, height) if width and height else None
+        if marker in (0xDA, 0xD9) or length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
+def aspect_differs(width: int, height: int, thumb_width: int, thumb_height: int) -> bool:
+    """The thumbnail's shape is not the picture's (more than 3 % apart), and not the way a
+    camera letterboxes a wide picture (3:2, 16:9) into its fixed 4:3 thumbnail (160x120).
+
+    A thumbnail cropped or scaled to another shape by an editor differs, and so does a
+    landscape thumbnail of a portrait frame (the pixels were rotated, the thumbnail not).
+    """
+    if min(width, height, thumb_width, thumb_height) <= 0:
+        return False
+    picture, thumb = width / height, thumb_width / thumb_height
+    if abs(thumb - picture) / picture <= ASPECT_TOLERANCE:
+        return False
+    letterbox = abs(thumb - 4 / 3) / (4 / 3) <= ASPECT_TOLERANCE
+    return not (letterbox and picture > 4 / 3)
+
+
+def put_thumbnail_size(thumbnail: bytes, parts: Parts, result: Extraction) -> None:
+    """image.thumbnail_width/_height from the thumbnail's frame header, and whether its
+    shape differs from the main image's (image.thumbnail_aspect_differs)."""
+    size = jpeg_frame_size(thumbnail[:65536])
+    if size is None:
+        return
+    result.put("image.thumbnail_width", size[0])
+    result.put("image.thumbnail_height", size[1])
+    if parts.width and parts.height:
+        result.put(
+            "image.thumbnail_aspect_differs", aspect_differs(parts.width, parts.height, *size)
+        )
