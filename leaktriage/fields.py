@@ -288,6 +288,23 @@ FIELDS: dict[str, FieldSpec] = {
     ),
     "ooxml.titles_of_parts": _spec("list", "app.xml TitlesOfParts (sheet names, slide titles)."),
     "ooxml.custom_properties": _spec("list", "custom.xml properties as name=value."),
+    "ooxml.xml_signature_count": _spec(
+        "int",
+        "Office XML digital signature parts (_xmlsignatures/): present, not verified (a later "
+        "change to a signed part is not detected yet).",
+    ),
+    "ooxml.xml_signature_signers": _spec(
+        "list", "Each XML signature's signer certificate subject, as the signature states it."
+    ),
+    "ooxml.xml_signature_issuers": _spec(
+        "list", "Each XML signature's certificate issuer, as the signature states it."
+    ),
+    "ooxml.xml_signature_times": _spec(
+        "list",
+        "Each XML signature's signing time as written (XAdES SigningTime, else the OPC "
+        "SignatureTime): the signer's clock, not a trusted time.",
+    ),
+    "ooxml.xml_signature_comments": _spec("list", "Each XML signature's purpose comment."),
     "ooxml.zip_mtime_min": _spec(
         "datetime", "Earliest zip entry DOS time (zone-less, read as UTC)."
     ),

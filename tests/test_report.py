@@ -399,6 +399,17 @@ def test_ftm_export_validates(scanned: Path, tmp_path: Path) -> None:
         n.startswith("finding pdf-revision-text-changed [high") for n in pdf["properties"]["notes"]
     )
     assert pdf["properties"]["notes"][0].startswith("leaktriage verdict: likely_altered")
+    (signed_id,) = _ids(scanned, "documents/finances/devis_2017-118_signe.pdf")
+    signed = by_id[entity_id(signed_id)]["properties"]["notes"]
+    assert "pdf.sig_signer: Camille Martin" in signed
+    assert "pdf.sig_modification_level: OTHER" in signed
+    assert "pdf.sig_changed_objects: Signature1, revision 3: objects 3, 5, 18" in signed
+    assert "pdf.sig_whole_file_verified: false" in signed
+    (photo_id,) = _ids(scanned, "photos/meeting_photoshop.jpg")
+    photo = by_id[entity_id(photo_id)]["properties"]["notes"]
+    assert "image.jpeg_encoder_family: photoshop" in photo
+    assert "image.jpeg_encoder: Adobe Photoshop" in photo
+    assert "image.jpeg_quality: 92" in photo
     folder = by_id[pdf["properties"]["parent"][0]]
     assert folder["schema"] == "Folder" and folder["properties"]["fileName"] == ["pdf"]
     (memo_id,) = _ids(scanned, "documents/ooxml/memo.docx")

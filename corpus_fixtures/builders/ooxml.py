@@ -9,6 +9,7 @@ on its entries, the trace of a repack by another tool (three hours ahead of its 
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 from collections.abc import Callable, Iterable
@@ -839,6 +840,67 @@ def slides_pptx() -> bytes:
         ),
         ("docProps/thumbnail.jpeg", _thumbnail()),
     ]
+    return zip_bytes(parts, date_time=OFFICE_DOS_TIME, create_system=0)
+
+
+SIGNATURE_TIME = "2017-03-15T10:02:00Z"
+SIGNATURE_COMMENT = "Validé pour diffusion interne"
+
+
+def _signature_xml(cert_der: bytes) -> bytes:
+    """An Office XAdES signature part as Word 2016 writes one (digests and value planted:
+    the extractor records a signature, it does not verify it)."""
+    cert = base64.b64encode(cert_der).decode("ascii")
+    return _xml(
+        '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="idPackageSignature">'
+        "<SignedInfo><CanonicalizationMethod "
+        'Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
+        '<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+        '<Reference Type="http://www.w3.org/2000/09/xmldsig#Object" URI="#idPackageObject">'
+        '<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+        "<DigestValue>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</DigestValue></Reference>"
+        "</SignedInfo><SignatureValue>AAAA</SignatureValue>"
+        f"<KeyInfo><X509Data><X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo>"
+        '<Object Id="idPackageObject"><SignatureProperties>'
+        '<SignatureProperty Id="idSignatureTime" Target="#idPackageSignature">'
+        '<mdssi:SignatureTime xmlns:mdssi="http://schemas.openxmlformats.org/package/2006/'
+        'digital-signature"><mdssi:Format>YYYY-MM-DDThh:mm:ssTZD</mdssi:Format>'
+        f"<mdssi:Value>{SIGNATURE_TIME}</mdssi:Value></mdssi:SignatureTime>"
+        "</SignatureProperty></SignatureProperties></Object>"
+        '<Object Id="idOfficeObject"><SignatureProperties>'
+        '<SignatureProperty Id="idOfficeV1Details" Target="#idPackageSignature">'
+        '<SignatureInfoV1 xmlns="http://schemas.microsoft.com/office/2006/digsig">'
+        f"<SignatureComments>{SIGNATURE_COMMENT}</SignatureComments>"
+        "</SignatureInfoV1></SignatureProperty></SignatureProperties></Object>"
+        '<Object><xd:QualifyingProperties xmlns:xd="http://uri.etsi.org/01903/v1.3.2#" '
+        'Target="#idPackageSignature"><xd:SignedProperties Id="idSignedProperties">'
+        f"<xd:SignedSignatureProperties><xd:SigningTime>{SIGNATURE_TIME}</xd:SigningTime>"
+        "</xd:SignedSignatureProperties></xd:SignedProperties></xd:QualifyingProperties>"
+        "</Object></Signature>"
+    )
+
+
+def signed_memo_docx() -> bytes:
+    """``memo.docx`` signed in Word by the test CA's signer (``corpus_fixtures.signing_keys``):
+    the package's origin part, its relationship and one XAdES signature part."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from corpus_fixtures.signing_keys import SIGNER_CERT
+
+    cert = x509.load_pem_x509_certificate(SIGNER_CERT.encode("ascii"))
+    sig_rel = "http://schemas.openxmlformats.org/package/2006/relationships/digital-signature/"
+    parts = memo_parts()
+    parts.extend(
+        [
+            ("_xmlsignatures/origin.sigs", b""),
+            (
+                "_xmlsignatures/_rels/origin.sigs.rels",
+                _rels([("rId1", sig_rel + "signature", "sig1.xml", False)]),
+            ),
+            ("_xmlsignatures/sig1.xml", _signature_xml(cert.public_bytes(Encoding.DER))),
+        ]
+    )
     return zip_bytes(parts, date_time=OFFICE_DOS_TIME, create_system=0)
 
 

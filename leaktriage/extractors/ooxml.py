@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from leaktriage.detect import OOXML_MAIN, OOXML_MIMES
 from leaktriage.errors import CorruptFileError, WrongFormatError
 from leaktriage.extractors import Extraction, Source, _dates, _links, _xml, register
+from leaktriage.extractors._ooxml_signatures import put_xml_signatures
 from leaktriage.model import Issue
 
 log = logging.getLogger(__name__)
@@ -317,6 +318,7 @@ class _Package:
         else:
             self.powerpoint(main.lower())
         self.comment_parts()
+        put_xml_signatures(self.infos, self.xml, self.out)
         self.finish(kind)
 
     def kind_from_content_types(self) -> str:

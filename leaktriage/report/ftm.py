@@ -98,6 +98,26 @@ _NOTE_FACTS = (
     "doc.template",
     "email.dkim_result",
     "email.dkim_domains",
+    # FtM has no property for a document's signatures: what was verified, by whom and when.
+    "pdf.sig_verified",
+    "pdf.sig_whole_file_verified",
+    "pdf.sig_signer",
+    "pdf.sig_cert_issuer",
+    "pdf.sig_signing_time",
+    "pdf.sig_timestamp_time",
+    "pdf.sig_intact",
+    "pdf.sig_valid",
+    "pdf.sig_trusted",
+    "pdf.sig_modification_level",
+    "pdf.sig_changed_objects",
+    "ooxml.xml_signature_count",
+    "ooxml.xml_signature_signers",
+    "ooxml.xml_signature_times",
+    # Nor for the encoder that last wrote a JPEG, read from its quantisation tables.
+    "image.jpeg_encoder_family",
+    "image.jpeg_encoder",
+    "image.jpeg_quality",
+    "image.jpeg_encoder_basis",
 )
 
 
@@ -132,6 +152,8 @@ def _values(record: FileRecord, names: tuple[str, ...]) -> list[str]:
             continue
         if isinstance(value, tuple):
             out.extend(value)
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")  # as files.jsonl writes it
         elif hasattr(value, "isoformat"):
             out.append(value.isoformat())
         else:

@@ -341,3 +341,42 @@ def test_workbook_text_has_every_figure_in_sheet_row_and_column_order() -> None:
         "Poste\tMontant\nDons\t125000\nCotisations\t4380.5\nPoste\tMontant\nSalles\t48500"
     )
     assert record.fields["text.chars"] == len(record.fields["text.sample"])
+
+
+def test_office_xml_signature_is_recorded_with_its_signer_and_time_not_verified() -> None:
+    result = _extract(fx.signed_memo_docx())
+    assert result.fields["ooxml.xml_signature_count"] == 1
+    assert result.fields["ooxml.xml_signature_signers"] == (
+        "CN=Camille Martin,O=En Avant Ensemble (test),C=FR",
+    )
+    assert result.fields["ooxml.xml_signature_issuers"] == (
+        "CN=Test Root CA,O=Exemple Confiance (test),C=FR",
+    )
+    assert result.fields["ooxml.xml_signature_times"] == (fx.SIGNATURE_TIME,)
+    assert result.fields["ooxml.xml_signature_comments"] == (fx.SIGNATURE_COMMENT,)
+    assert result.issues == []
+    # No certificate to decode: the names the signature states; a part that is not a
+    # signature is counted but says nothing.
+    stated = [
+        *fx.memo_parts(),
+        ("_xmlsignatures/sig1.xml", _STATED_SIGNATURE),
+        ("_xmlsignatures/sig2.xml", b"<other/>"),
+    ]
+    result = _extract(zip_bytes(stated))
+    assert result.fields["ooxml.xml_signature_count"] == 2
+    assert result.fields["ooxml.xml_signature_signers"] == ("CN=Julien Marchetti",)
+    assert result.fields["ooxml.xml_signature_issuers"] == ("-",)
+    assert result.fields["ooxml.xml_signature_times"] == ("2017-04-02T08:00:00Z",)
+    assert "ooxml.xml_signature_comments" not in result.fields
+    assert "ooxml.xml_signature_count" not in _extract(fx.memo_docx()).fields
+
+
+_STATED_SIGNATURE = (
+    b'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><KeyInfo><X509Data>'
+    b"<X509SubjectName>CN=Julien Marchetti</X509SubjectName>"
+    b"<X509Certificate>bm90IGEgY2VydGlmaWNhdGU=</X509Certificate></X509Data></KeyInfo>"
+    b'<Object><SignatureProperties><SignatureProperty><mdssi:SignatureTime xmlns:mdssi="'
+    b'http://schemas.openxmlformats.org/package/2006/digital-signature"><mdssi:Value>'
+    b"2017-04-02T08:00:00Z</mdssi:Value></mdssi:SignatureTime></SignatureProperty>"
+    b"</SignatureProperties></Object></Signature>"
+)
