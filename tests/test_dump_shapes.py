@@ -510,7 +510,8 @@ def test_attachments_past_the_limit_are_accounted_for_in_a_summary_record(
 
 def test_a_tar_time_out_of_range_and_stacked_compression(tmp_path: Path) -> None:
     # Found by the whole-scan fuzzing: a forged tar time (year 36812) stopped the scan, and
-    # libarchive stripped both layers of notes.txt.gz.gz, so the inner .gz had no record.
+    # libarchive stripped both layers of notes.txt.gz.gz, so the inner .gz had no record (and,
+    # when the inner stream was damaged, the outer one failed with it).
     import lzma
 
     import leaktriage
@@ -526,7 +527,14 @@ def test_a_tar_time_out_of_range_and_stacked_compression(tmp_path: Path) -> None
     text = b"Notes de la reunion du 14 mars.\n"
     (root / "notes.txt.gz.gz").write_bytes(gzip.compress(gzip.compress(text, mtime=0), mtime=0))
     (root / "notes.txt.gz.xz").write_bytes(lzma.compress(gzip.compress(text, mtime=0)))
+    # And the inner stream damaged (a chunk repeated inside it, as the fuzzing made it): the
+    # outer xz still has its one member, whose own record says it is corrupt.
+    inner = lzma.compress(text * 40)
+    (root / "notes.txt.xz.xz").write_bytes(lzma.compress(inner[:60] + inner[40:]))
     records = {r.path: r for r in leaktriage.scan(root)}
+    damaged = records["dump/notes.txt.xz.xz!notes.txt.xz"]
+    assert (damaged.status.value, damaged.issues[0].code) == ("error", "corrupt")
+    assert records["dump/notes.txt.xz.xz"].status.value == "ok"
     member = records["dump/a.tar!notes.txt"]
     assert member.mtime is None
     assert [i.code for i in member.issues] == ["odd_time"]

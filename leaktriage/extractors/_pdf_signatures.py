@@ -200,7 +200,10 @@ def _verify_field(
     context = _context(reader, emb, roots, moment or _utc(cert.not_valid_before))
     status = _run(_validate(emb, context, timestamp))
     checked.intact = _flag(bool(status.intact))
-    valid = bool(status.intact and status.valid) and checked.cert_at_signing == "valid"
+    # A signature without any signing time (no /M, no signingTime, no token) is judged on
+    # its cryptography alone: no time, no date to find the certificate outside of.
+    dates_ok = checked.cert_at_signing in ("valid", "unknown")
+    valid = bool(status.intact and status.valid) and dates_ok
     checked.valid = _flag(valid)
     checked.trusted = str(bool(status.trusted)).lower() if with_roots else NOT_CHECKED
     if timestamp and status.timestamp is not None:

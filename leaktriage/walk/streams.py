@@ -175,6 +175,25 @@ class _NotAnArchive(Exception):
     pass
 
 
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00")
+"""The first bytes of a gzip, bzip2, xz or lzma stream."""
+_MIME_OF_FILTER = {name: mime for mime, name in _OUTER_FILTER.items()}
+
+
+def _stacked(content: Content, filter_name: str) -> bool:
+    """Whether the stream's outer layer, one the standard library decodes, decompresses to
+    another compressed stream (read: its first bytes only)."""
+    mime = _MIME_OF_FILTER.get(filter_name, "")
+    if mime not in _ONE_LAYER:
+        return False
+    try:
+        with content.open() as raw, _decoder(mime, raw) as stream:
+            head = stream.read(6)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
+        return False
+    return head.startswith(_COMPRESSED_MAGIC)
+
+
 _STREAMED_ARCHIVES = ("tar", "pax", "ustar", "cpio")
 """Archive formats that are read as one with the compression around them (``.tar.gz``);
 anything else inside a compressed stream is that stream's one member."""
@@ -311,6 +330,11 @@ def _libarchive_entries(
     except libarchive.exception.ArchiveError as exc:
         if not seen_any:
             if format_name == "all" and "Unrecognized" in str(exc):
+                raise _NotAnArchive from exc
+            if format_name == "all" and _stacked(content, filter_name):
+                # x.tar.xz.xz whose inner stream is damaged: libarchive fails through both
+                # layers at once; the outer layer alone still holds one member (its record
+                # then says what is wrong with it).
                 raise _NotAnArchive from exc
             raise CorruptArchive(str(exc)) from exc
         stats.issues.append(Issue("walk", "corrupt", f"archive reading stopped: {exc}"))
