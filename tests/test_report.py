@@ -494,6 +494,12 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
         "INSERT INTO fields VALUES (?, 'email.dkim_result', ?, ?, 'list')",
         [(eml, 0, "pass"), (eml, 1, "fail_body")],
     )
+    # An altered copy's differing passage, hostile on both sides, beside the revision diff.
+    db.execute(
+        "INSERT INTO evidence SELECT finding_id, 99, 'corpus.diff', ?, 'passage 1 that differs' "
+        "FROM findings WHERE record_id = ? AND rule_id = 'pdf-revision-text-changed'",
+        (f"{hm.SCRIPT} → <b>12 000 000</b>", second),
+    )
     db.commit()
     db.close()
     store = Store.open_existing(out)
@@ -529,6 +535,18 @@ def test_hostile_report_in_headless_chromium(scanned: Path, tmp_path: Path) -> N
                     " document.querySelector('#detail-body .dkim-fail').textContent];"
                 )
         assert dkim == ["pass", "fail_body"]
+        suffix = "sample_leak/documents/pdf/budget_two_updates.pdf"
+        (budget,) = [i for i, row in enumerate(rows) if row[0].endswith(suffix)]
+        _open(driver, budget)
+        passages = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#detail-body .passage'))"
+            ".map(function (s) { return Array.from(s.children).map(function (c) {"
+            " return c.tagName + ':' + c.textContent; }); });"
+        )
+        assert passages == [
+            ["DEL:Total communication : 1 200 000 €", "INS:Total communication : 12 000 000 €"],
+            [f"DEL:{hm.SCRIPT}", "INS:<b>12 000 000</b>"],
+        ]
         detail = "\n".join(texts)
         assert hm.SCRIPT in detail and hm.MARKER_AUTHOR in detail and hm.JS_URL in detail
         assert hm.CLOSE in detail and hm.EMAIL_SUBJECT in detail

@@ -237,6 +237,27 @@
     });
     return t;
   }
+  // A passage that differs between two versions, shown as what was removed and what came
+  // in its place: "old → new" (an altered copy's passage) or "-old | +new" (an earlier PDF
+  // revision's text). Any other shape stays plain text.
+  function evidenceValue(e) {
+    var note = e[2] ? "  (" + e[2] + ")" : "", value = String(e[1]), parts = null;
+    if (e[0] === "corpus.diff") {
+      var halves = value.split(" \u2192 ");
+      if (halves.length === 2) { parts = [["-", halves[0]], ["+", halves[1]]]; }
+    } else if (e[0] === "pdf.revision_diff") {
+      parts = value.split(" | ").map(function (p) { return [p.charAt(0), p.slice(1)]; });
+      if (!parts.every(function (p) { return p[0] === "-" || p[0] === "+"; })) { parts = null; }
+    }
+    if (!parts) { return value + note; }
+    var span = el("span", "passage");
+    parts.forEach(function (p, n) {
+      if (n) { text(span, e[0] === "corpus.diff" ? " \u2192 " : " | "); }
+      add(span, el(p[0] === "-" ? "del" : "ins", p[0] === "-" ? "was" : "now", p[1]));
+    });
+    if (note) { text(span, note); }
+    return span;
+  }
   function factValue(name, values) {
     if (name !== "email.dkim_result") { return values.join(" | "); }
     var span = el("span");
@@ -371,7 +392,7 @@
       }
       add(box, el("p", "why", "Technique: " + (own(META.techniques, f[3]) || f[3])));
       if (f[6].length) {
-        kvTable(box, f[6].map(function (e) { return [e[0], e[1] + (e[2] ? "  (" + e[2] + ")" : "")]; }));
+        kvTable(box, f[6].map(function (e) { return [e[0], evidenceValue(e)]; }));
       }
       addMore(box, f[7], "evidence items");
       if (f[8]) { add(box, el("p", "why", "… and " + f[8] + " other files of its group, listed under Corpus groups below.")); }
