@@ -485,6 +485,55 @@ def test_report_rendered_apart_is_the_report_of_the_store(
         assert (again / "report.html").read_bytes() == rendered_here(again)
 
 
+def test_exports_written_apart_are_the_exports_of_the_store(
+    sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from leaktriage.pipeline.export_process import ExportProcess
+    from leaktriage.store import export_files
+
+    def written_here(out: Path) -> tuple[bytes, bytes]:
+        store = Store.open_existing(out, readonly=True)
+        try:
+            export_files(store, tmp_path / "here.jsonl", tmp_path / "here.csv")
+        finally:
+            store.close()
+        return (tmp_path / "here.jsonl").read_bytes(), (tmp_path / "here.csv").read_bytes()
+
+    out = tmp_path / "out"
+    run_scan(sample_leak, out, ScanConfig(workers=1))  # the exports in their own process
+    written = ((out / "files.jsonl").read_bytes(), (out / "files.csv").read_bytes())
+    assert written == written_here(out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    digests = manifest["outputs"]
+    assert digests["files.jsonl"] == hashlib.sha256(written[0]).hexdigest()
+    assert digests["files.csv"] == hashlib.sha256(written[1]).hexdigest()
+
+    # A process that cannot write raises the same error here (the scan's exit status).
+    process = ExportProcess(out / "triage.sqlite")
+    with pytest.raises(OSError) as raised:
+        process.write(tmp_path / "no" / "files.jsonl", tmp_path / "no" / "files.csv")
+    assert raised.value.errno == errno.ENOENT
+    assert raised.value.filename == str(tmp_path / "no" / ".files.jsonl.partial")
+    assert not process.process.is_alive()
+    # A process that died gives no reply: the scan then writes the exports itself.
+    dead = ExportProcess(out / "triage.sqlite")
+    dead.process.kill()
+    dead.process.join()
+    assert dead.write(tmp_path / "dead.jsonl", tmp_path / "dead.csv") is None
+    assert not (tmp_path / "dead.jsonl").exists()
+
+    def refused(self: ExportProcess, *args: object) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ExportProcess, "__init__", refused)
+        again = tmp_path / "again"
+        run_scan(sample_leak, again, ScanConfig(workers=1))
+    assert (again / "files.jsonl").read_bytes() == written_here(again)[0]
+
+
 def test_scan_failing_once_the_report_process_started_leaves_none_behind(
     sample_leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,7 @@ from leaktriage.execute.workers import ExtractorPool, default_workers, stop_fork
 from leaktriage.model import FileRecord
 from leaktriage.pipeline.boundary import stage
 from leaktriage.pipeline.evidence_dir import write_evidence
+from leaktriage.pipeline.export_process import ExportProcess
 from leaktriage.pipeline.extract import extract_item
 from leaktriage.pipeline.items import Pipeline, Reuse, reuse_key
 
@@ -203,6 +204,7 @@ def run_scan(
     # workers allowed: the workers' cores are free again). The process starts once the report
     # is sure to be redrawn, and loads its libraries while the mail threads are checked.
     apart = None
+    exporter: ExportProcess | None = None
     if unchanged:
         pipeline.rule_hits.update(db.hits_of(threads.CORPUS_RULES))
     else:
@@ -214,6 +216,7 @@ def run_scan(
         lap("corpus")
         # Not before: the corpus stage holds the scan's largest memory.
         apart = _ReportProcess.start(db.path, report_path) if config.workers != 0 else None
+        exporter = ExportProcess.start(db.path) if config.workers != 0 else None
     try:
         if not unchanged:
             weigher = pipeline.weigher() if config.use_rules else None
@@ -250,12 +253,25 @@ def run_scan(
             # The lines whose findings the corpus stage and threads changed are re-rendered in
             # the pass that writes them, not written back to the export cache: at 100,000
             # items writing them back was 6.5 of the stage's 15.8 s (blobs inserted across a
-            # 2 GB store), and only a later `leaktriage export` would read them.
-            store.export_files(db, jsonl, csv_file, digests)
+            # 2 GB store), and only a later `leaktriage export` would read them. Written
+            # by a process of their own (see pipeline.export_process) when one can start.
+            if exporter is None and config.workers != 0:
+                exporter = ExportProcess.start(db.path)
+            written_apart = exporter.write(jsonl, csv_file) if exporter is not None else None
+            exporter = None
+            if written_apart is None:
+                store.export_files(db, jsonl, csv_file, digests)
+            else:
+                digests.update(written_apart)
+        elif exporter is not None:  # both exports kept: not needed
+            exporter.stop()
+            exporter = None
         keys_file = store.export_dkim_keys(db, out / "dkim_keys.txt")
     except BaseException:
         if apart is not None:  # the scan stops before it needs the report
             apart.stop()
+        if exporter is not None:
+            exporter.stop()
         raise
     lap("exports")
     if REPORT_NAME in kept:
