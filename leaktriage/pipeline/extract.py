@@ -111,16 +111,23 @@ def spill_pictures(found: list[Picture], folder: Path) -> None:
     temp folder) in place of their bytes, as inner items are: a revision PDF may take
     megabytes. A file that cannot be written keeps the bytes."""
     for index, picture in enumerate(found):
-        if picture.path is not None or len(picture.data) <= SPILL_BYTES:
-            continue
-        try:
-            fd, name = tempfile.mkstemp(prefix="picture-", dir=folder)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(picture.data)
-        except OSError:
-            log.debug("picture %s kept in the answer: temp file failed", picture.name)
-            continue
-        found[index] = replace(picture, data=b"", path=Path(name))
+        if picture.path is None and (path := _spilled(picture.data, "picture-", folder)):
+            found[index] = replace(picture, data=b"", path=path)
+
+
+def _spilled(data: bytes, prefix: str, folder: Path) -> Path | None:
+    """``data`` written to a new private file of ``folder`` when over ``SPILL_BYTES``: its
+    path, or None (small enough for the pipe, or the file could not be written)."""
+    if len(data) <= SPILL_BYTES:
+        return None
+    try:
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError:
+        log.debug("%s bytes kept in the answer: temp file failed", prefix.rstrip("-"))
+        return None
+    return Path(name)
 
 
 SPILL_BYTES = 32 * 1024
@@ -133,16 +140,8 @@ def _spill_children(extraction: Extraction, folder: Path) -> None:
     """Write the inner items over ``SPILL_BYTES`` to private files in ``folder`` (the scan's
     temp folder), in place of their bytes. A file that cannot be written keeps the bytes."""
     for index, child in enumerate(extraction.children):
-        if child.path is not None or len(child.data) <= SPILL_BYTES:
-            continue
-        try:
-            fd, name = tempfile.mkstemp(prefix="child-", dir=folder)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(child.data)
-        except OSError:
-            log.debug("inner item %s kept in the answer: temp file failed", child.name)
-            continue
-        extraction.children[index] = replace(child, data=b"", path=Path(name))
+        if child.path is None and (path := _spilled(child.data, "child-", folder)):
+            extraction.children[index] = replace(child, data=b"", path=path)
 
 
 def _run_yara(source: Source, extraction: Extraction) -> None:

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import io
 import re
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps, JpegImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from leaktriage.extractors._pdf_common import _MUPDF_ERRORS, pymupdf
-from leaktriage.extractors.image.thumbnail import _PIL_ERRORS, _fit_aspect
+from leaktriage.extractors.image.thumbnail import _PIL_ERRORS, _fit_aspect, opened
 from leaktriage.model import FieldValue, Picture
 
 MAX_PICTURES = 4
@@ -369,21 +368,10 @@ _PIL_FORMATS = {
 def _decode(data: bytes, pil_format: str, side: int) -> Image.Image:
     """An image decoded (JPEG at a reduced scale when it is large), as RGB within
     ``side`` x ``side`` pixels."""
-    handle = io.BytesIO(data)
-    with warnings.catch_warnings(action="ignore"):
+    with opened(data, pil_format) as image:
         if pil_format == "JPEG":
-            image: Image.Image = JpegImagePlugin.JpegImageFile(handle)
-        else:
-            image = Image.open(handle, formats=[pil_format])
-        with image:
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit is not None and image.width * image.height > limit:
-                raise Image.DecompressionBombError(
-                    f"{image.width}x{image.height} pixels is over MAX_IMAGE_PIXELS"
-                )
-            if pil_format == "JPEG":
-                image.draft("RGB", (side, side))
-            rgb = image.convert("RGB")
+            image.draft("RGB", (side, side))
+        rgb = image.convert("RGB")
     rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
     return rgb
 

@@ -130,6 +130,24 @@ def test_edited_photo_thumbnail_shows_another_picture() -> None:
     assert f["image.datetime_original"] == TAKEN_UTC
 
 
+def test_an_image_past_the_pixel_limit_is_not_decoded_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _build("photo_edited.jpg")
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", width * height - 1)
+    result = _extract("photo_edited.jpg", data)
+    assert "image.thumbnail_matches" not in result.fields
+    assert [(i.code, i.message) for i in result.issues if i.code == "limit.decode_pixels"] == [
+        (
+            "limit.decode_pixels",
+            f"main image of {width}x{height} pixels not decoded "
+            f"(over Pillow's MAX_IMAGE_PIXELS {width * height - 1})",
+        )
+    ]
+
+
 def test_xmp_history_of_an_editor() -> None:
     result = _extract("photo_xmp_history.jpg")
     f = result.fields

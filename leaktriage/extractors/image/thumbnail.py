@@ -8,9 +8,11 @@ difference hash, compared by Hamming distance.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from PIL import Image, JpegImagePlugin
@@ -65,6 +67,30 @@ def exif_thumbnail(blob: bytes, tags: dict[str, Any], result: Extraction) -> byt
     return blob[offset : offset + size]
 
 
+class PixelLimit(Image.DecompressionBombError):
+    """An image past Pillow's ``MAX_IMAGE_PIXELS``, refused before a pixel is decoded; its
+    message is "WxH pixels"."""
+
+
+@contextlib.contextmanager
+def opened(data: bytes, pil_format: str) -> Iterator[Image.Image]:
+    """An encoded image opened for decoding with Pillow's ``pil_format`` reader (JPEG with
+    the plain JPEG reader: ``Image.open`` would promote a JPEG with a broken MPF segment to
+    MPO), Pillow's warnings silenced (the extractor stays silent on odd files), and refused
+    with :class:`PixelLimit` when it has more pixels than Pillow's bomb limit."""
+    handle = io.BytesIO(data)
+    with warnings.catch_warnings(action="ignore"):
+        if pil_format == "JPEG":
+            image: Image.Image = JpegImagePlugin.JpegImageFile(handle)
+        else:
+            image = Image.open(handle, formats=[pil_format])
+        with image:
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit is not None and image.width * image.height > limit:
+                raise PixelLimit(f"{image.width}x{image.height} pixels")
+            yield image
+
+
 def _dhash(image: Image.Image) -> int:
     """64-bit difference hash: is each of 8x8 cells brighter than its right neighbour."""
     small = image.convert("L").resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.BOX)
@@ -106,28 +132,16 @@ def _image_hash(
         what: "main image" or "EXIF thumbnail", for the issue message.
         result: where issues go.
     """
-    handle = io.BytesIO(data)
     try:
-        # Pillow warns (prints) on odd files, e.g. a JPEG with a broken MPF segment; the
-        # extractor must stay silent, and reads JPEG with the plain JPEG reader for the same
-        # reason (Image.open would promote such files to MPO).
-        with warnings.catch_warnings(action="ignore"):
+        with opened(data, pil_format) as image:
             if pil_format == "JPEG":
-                image: Image.Image = JpegImagePlugin.JpegImageFile(handle)
-            else:
-                image = Image.open(handle, formats=[pil_format])
-            with image:
-                limit = Image.MAX_IMAGE_PIXELS
-                if limit is not None and image.width * image.height > limit:
-                    result.note(
-                        "limit.decode_pixels",
-                        f"{what} of {image.width}x{image.height} pixels not decoded "
-                        f"(over Pillow's MAX_IMAGE_PIXELS {limit})",
-                    )
-                    return None
-                if pil_format == "JPEG":
-                    image.draft("L", (64, 64))
-                return _dhash(_fit_aspect(image, *fit) if fit else image)
+                image.draft("L", (64, 64))
+            return _dhash(_fit_aspect(image, *fit) if fit else image)
+    except PixelLimit as exc:
+        limit = Image.MAX_IMAGE_PIXELS
+        text = f"{what} of {exc} not decoded (over Pillow's MAX_IMAGE_PIXELS {limit})"
+        result.note("limit.decode_pixels", text)
+        return None
     except _PIL_ERRORS as exc:
         result.note("decode_failed", f"{what} not decodable: {type(exc).__name__}: {exc}")
         return None
