@@ -19,16 +19,15 @@ from leaktriage import __version__
 from leaktriage.config import ScanConfig
 from leaktriage.model import (
     SCHEMA_VERSION,
-    Evidence,
     FieldValue,
     FileRecord,
     Finding,
-    Issue,
-    Status,
     iso_utc,
 )
 from leaktriage.store import evidence as _evidence
+from leaktriage.store.corpus_results import replace_corpus
 from leaktriage.store.evidence import EvidenceEntry, EvidenceFile
+from leaktriage.store.records import load_records
 from leaktriage.store.schema import (
     _FINDING_COLUMNS,
     _INDEX_NAMES,
@@ -41,9 +40,7 @@ from leaktriage.store.schema import (
     WAL_CHECKPOINT_PAGES,
     _check_header,
     _decode,
-    _dumps,
     _finding,
-    _parse_time,
     _readonly_uri,
 )
 from leaktriage.store.writer import (
@@ -459,91 +456,7 @@ class Store:
 
     def load_many(self, record_ids: list[str]) -> list[FileRecord]:
         """Rebuild FileRecords, in the order given, with one query per table."""
-        db = self.db
-        marks = ",".join("?" * len(record_ids))
-        rows = {
-            row[0]: row
-            for row in db.execute(
-                "SELECT record_id, path, name, parent_id, depth, size, sha256, md5, mime, "
-                "extension, extension_mismatch, mtime, mtime_zone_known, outer_mtime, status, "
-                f"extractor, verdict, score, {self._sha1} FROM files WHERE record_id IN ({marks})",
-                record_ids,
-            )
-        }
-        fields: dict[str, dict[str, FieldValue]] = {rid: {} for rid in rows}
-        lists: dict[str, dict[str, list[str]]] = {rid: {} for rid in rows}
-        for rid, name, text, kind in db.execute(
-            f"SELECT record_id, name, value, value_type FROM fields WHERE record_id IN ({marks}) "
-            "ORDER BY record_id, name, ord",
-            record_ids,
-        ):
-            if kind == "list":
-                lists[rid].setdefault(name, []).append(text)
-            else:
-                fields[rid][name] = _decode(text, kind)
-        raw: dict[str, dict[str, str]] = {rid: {} for rid in rows}
-        for rid, key, value in db.execute(
-            f"SELECT record_id, key, value FROM raw_fields WHERE record_id IN ({marks}) "
-            "ORDER BY record_id, key",
-            record_ids,
-        ):
-            raw[rid][key] = value
-        issues: dict[str, list[Issue]] = {rid: [] for rid in rows}
-        for rid, stage, code, message in db.execute(
-            f"SELECT record_id, stage, code, message FROM issues WHERE record_id IN ({marks}) "
-            "ORDER BY record_id, ord",
-            record_ids,
-        ):
-            issues[rid].append(Issue(stage, code, message))
-        findings: dict[str, list[Finding]] = {rid: [] for rid in rows}
-        evidence: dict[int, list[Evidence]] = {}
-        for fid, field_name, value, note in db.execute(
-            "SELECT e.finding_id, e.field, e.value, e.note FROM evidence e JOIN findings f "
-            f"USING (finding_id) WHERE f.record_id IN ({marks}) ORDER BY e.finding_id, e.ord",
-            record_ids,
-        ):
-            evidence.setdefault(fid, []).append(Evidence(field_name, value, note or ""))
-        for row in db.execute(
-            f"SELECT {_FINDING_COLUMNS} FROM findings WHERE record_id IN ({marks}) "
-            "ORDER BY finding_id",
-            record_ids,
-        ):
-            findings[row[1]].append(_finding(row, tuple(evidence.get(row[0], ()))))
-        records = []
-        for rid in record_ids:
-            row = rows.get(rid)
-            if row is None:
-                continue
-            facts = fields[rid]
-            facts.update({k: tuple(v) for k, v in lists[rid].items()})
-            records.append(
-                FileRecord(
-                    record_id=row[0],
-                    path=row[1],
-                    name=row[2],
-                    parent_id=row[3],
-                    depth=row[4],
-                    size=row[5],
-                    sha256=row[6],
-                    md5=row[7],
-                    mime=row[8],
-                    extension=row[9],
-                    extension_mismatch=bool(row[10]),
-                    mtime=_parse_time(row[11]),
-                    mtime_zone_known=bool(row[12]),
-                    outer_mtime=_parse_time(row[13]),
-                    status=Status(row[14]),
-                    extractor=row[15],
-                    fields=facts,
-                    raw=raw[rid],
-                    issues=tuple(issues[rid]),
-                    findings=tuple(findings[rid]),
-                    verdict=row[16],
-                    score=row[17],
-                    sha1=row[18],
-                )
-            )
-        return records
+        return load_records(self.db, record_ids, self._sha1)
 
     def iter_records(self, include_gone: bool = False) -> Iterator[FileRecord]:
         """Every record of the dump as it now is, in output order, loaded a few hundred at a
@@ -646,42 +559,9 @@ class Store:
         pairs: list[tuple[str, str, float, list[dict[str, str]]]],
         scores: list[tuple[str, float | None, list[dict[str, Any]]]],
     ) -> None:
-        """Replace every corpus finding and corpus table in one transaction (re-running the
-        analysis never duplicates). ``groups`` are (kind, label, [(record_id, role)], summary),
-        numbered from 1 in the order given."""
-        with self.db as db:
-            db.execute(
-                "DELETE FROM evidence WHERE finding_id IN "
-                "(SELECT finding_id FROM findings WHERE source = 'corpus')"
-            )
-            db.execute(
-                "DELETE FROM finding_lines WHERE finding_id IN "
-                "(SELECT finding_id FROM findings WHERE source = 'corpus')"
-            )
-            db.execute("DELETE FROM findings WHERE source = 'corpus'")
-            for table in CORPUS_TABLES:
-                db.execute(f"DELETE FROM {table}")
-            for group_id, (kind, label, members, summary) in enumerate(groups, 1):
-                db.execute(
-                    "INSERT INTO corpus_groups VALUES (?,?,?,?,?)",
-                    (group_id, kind, label, len(members), _dumps(summary)),
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO corpus_members VALUES (?,?,?)",
-                    [(group_id, rid, role) for rid, role in members],
-                )
-            db.executemany(
-                "INSERT INTO corpus_pairs VALUES (?,?,?,?)",
-                [(a, b, sim, _dumps(diff)) for a, b, sim, diff in pairs],
-            )
-            db.executemany(
-                "INSERT INTO corpus_scores VALUES (?,?,?)",
-                [(rid, score, _dumps(rare)) for rid, score, rare in scores],
-            )
-            by_record: dict[str, list[Finding]] = {}
-            for f in findings:
-                by_record.setdefault(f.record_id, []).append(f)
-            self.add_findings((rid, by_record[rid]) for rid in sorted(by_record))
+        """Replace every corpus finding and corpus table in one transaction (see
+        :func:`leaktriage.store.corpus_results.replace_corpus`)."""
+        replace_corpus(self, findings, groups, pairs, scores)
 
     def verdicts(self) -> Iterator[tuple[str, str, str | None]]:
         """(record_id, path, verdict) of every record, by path."""
