@@ -56,3 +56,13 @@ def open_regular(
     except BaseException:
         os.close(fd)
         raise
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it, both resolved (False when either
+    cannot be resolved)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True

@@ -14,6 +14,8 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
+from leaktriage.diskfile import is_inside
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -213,7 +215,7 @@ def as_user_error(exc: BaseException, out: Path | None = None) -> LeakTriageErro
         what = exc.strerror or str(exc)
         # A file outside the output folder (the scan's temporary files) is no reason to
         # choose another one.
-        ours = out is not None and (not exc.filename or _inside(Path(str(exc.filename)), out))
+        ours = out is not None and (not exc.filename or is_inside(Path(str(exc.filename)), out))
         if exc.errno in _DISK_FULL:
             hint = "free some space or choose another --out" if ours else "free some space"
             return OutputError(f"cannot write {where}: {what}; {hint}")
@@ -236,11 +238,3 @@ def _sqlite_error(exc: sqlite3.DatabaseError, out: Path | None) -> LeakTriageErr
     if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or type(exc) is sqlite3.DatabaseError:
         return DamagedStoreError(store, text)
     return None
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except (ValueError, OSError):
-        return False
-    return True

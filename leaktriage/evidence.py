@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from leaktriage.config import Limits, ScanConfig
-from leaktriage.diskfile import open_regular
+from leaktriage.diskfile import is_inside, open_regular
 from leaktriage.errors import OutputError
 from leaktriage.extractors import Extraction, Source
 from leaktriage.model import FileRecord, Issue, Status, iso_utc, json_value
@@ -481,21 +481,13 @@ def _check_target(target: Path, root: Path, out_dir: Path, force: bool) -> None:
     would replace them)."""
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise OutputError(f"{target} exists and is not a folder")
-    if root.name and _inside(target, root):
+    if root.name and is_inside(target, root):
         raise OutputError(f"{target} is inside the dump {root}; a pack is never written there")
     for what, folder in (("the dump", root), ("the scan's output folder", out_dir)):
-        if folder.name and _inside(folder, target):
+        if folder.name and is_inside(folder, target):
             raise OutputError(f"{target} holds {what} {folder}; choose another --out")
     if target.is_dir() and not force and any(target.iterdir()):
         raise OutputError(f"{target} is not empty; choose another --out, or --force to replace it")
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
 
 
 def _move_into_place(work: Path, target: Path) -> None:

@@ -4,7 +4,7 @@ folder (``pipeline.run``), the report and ``leaktriage evidence``.
 
 A store written before the table existed gets it, empty, the next time it is opened for
 writing (``CREATE TABLE IF NOT EXISTS``); opened read-only, it has none and every reader
-here returns nothing (:func:`_missing`)."""
+here returns nothing (:func:`_rows`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from leaktriage.model import FileRecord, Picture
 
@@ -102,24 +103,25 @@ def _bytes(picture: Picture) -> bytes:
     return data
 
 
-def _missing(exc: sqlite3.OperationalError) -> bool:
-    """True when the error is only that the table does not exist (a store made before it,
-    opened read-only)."""
-    return "no such table" in str(exc)
+def _rows(db: sqlite3.Connection, sql: str, params: Iterable[object]) -> list[Any]:
+    """The rows of a query on ``evidence_files``; none from a store made before the table
+    (opened read-only, it cannot be added)."""
+    try:
+        return db.execute(sql, tuple(params)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
 
 
 def files_of(db: sqlite3.Connection, record_id: str) -> list[EvidenceFile]:
     """Every stored file of one record, by name."""
-    try:
-        found = db.execute(
-            "SELECT name, kind, caption, mime, width, height, sha256, data FROM evidence_files "
-            "WHERE record_id = ? ORDER BY name",
-            (record_id,),
-        ).fetchall()
-    except sqlite3.OperationalError as exc:
-        if _missing(exc):
-            return []
-        raise
+    found = _rows(
+        db,
+        "SELECT name, kind, caption, mime, width, height, sha256, data FROM evidence_files "
+        "WHERE record_id = ? ORDER BY name",
+        (record_id,),
+    )
     return [
         EvidenceFile(name, kind, caption, mime, width, height, sha256, bytes(data))
         for name, kind, caption, mime, width, height, sha256, data in found
@@ -131,30 +133,23 @@ def flagged_entries(db: sqlite3.Connection, verdicts: Iterable[str]) -> Iterator
     ``verdicts``, by record and name, without their bytes."""
     wanted = sorted(set(verdicts))
     marks = ",".join("?" * len(wanted))
-    try:
-        found = db.execute(
-            "SELECT e.record_id, e.name, e.kind, e.caption, e.mime, e.width, e.height, "
-            "length(e.data), e.sha256 FROM evidence_files e "
-            "JOIN present_files f USING (record_id) "
-            f"WHERE f.verdict IN ({marks}) ORDER BY e.record_id, e.name",
-            wanted,
-        ).fetchall()
-    except sqlite3.OperationalError as exc:
-        if _missing(exc):
-            return
-        raise
+    found = _rows(
+        db,
+        "SELECT e.record_id, e.name, e.kind, e.caption, e.mime, e.width, e.height, "
+        "length(e.data), e.sha256 FROM evidence_files e "
+        "JOIN present_files f USING (record_id) "
+        f"WHERE f.verdict IN ({marks}) ORDER BY e.record_id, e.name",
+        wanted,
+    )
     for row in found:
         yield EvidenceEntry(*row)
 
 
 def data_of(db: sqlite3.Connection, record_id: str, name: str) -> bytes | None:
     """The bytes of one stored file (None when there is none)."""
-    try:
-        row = db.execute(
-            "SELECT data FROM evidence_files WHERE record_id = ? AND name = ?", (record_id, name)
-        ).fetchone()
-    except sqlite3.OperationalError as exc:
-        if _missing(exc):
-            return None
-        raise
-    return bytes(row[0]) if row else None
+    found = _rows(
+        db,
+        "SELECT data FROM evidence_files WHERE record_id = ? AND name = ?",
+        (record_id, name),
+    )
+    return bytes(found[0][0]) if found else None

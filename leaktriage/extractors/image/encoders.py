@@ -51,12 +51,11 @@ class Catalogue:
 
 
 def catalogue_path() -> Path:
-    """The bundled catalogue, inside the wheel or the checkout's ``rules/data``."""
-    here = Path(__file__).resolve()
-    packaged = here.parents[2] / "_rules" / "data" / "jpeg_encoders.yaml"
-    if packaged.is_file():
-        return packaged
-    return here.parents[3] / "rules" / "data" / "jpeg_encoders.yaml"
+    """The bundled catalogue, in the bundled rules' ``data`` folder (inside the wheel or the
+    checkout's ``rules/``)."""
+    from leaktriage.rules.loader import bundled_rules_dir
+
+    return bundled_rules_dir() / "data" / "jpeg_encoders.yaml"
 
 
 def _table(value: Any, where: str) -> tuple[int, ...]:
